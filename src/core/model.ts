@@ -1,0 +1,295 @@
+import type {
+  AdminId,
+  ApiKeyId,
+  ApplicationId,
+  DirectoryId,
+  GroupId,
+  OrgId,
+  UserId,
+} from './ids.js';
+import type { RoleName } from './roles.js';
+
+export const USER_STATES = ['STAGED', 'ACTIVATED', 'SUSPENDED'] as const;
+export type UserState = (typeof USER_STATES)[number];
+
+export interface PhoneNumber {
+  id?: string;
+  type?: string;
+  number?: string;
+}
+
+export interface Address {
+  id?: string;
+  type?: string;
+  poBox?: string;
+  extendedAddress?: string;
+  streetAddress?: string;
+  locality?: string;
+  region?: string;
+  postalCode?: string;
+  country?: string;
+}
+
+export interface CustomAttribute {
+  name: string;
+  value: string;
+}
+
+/** The editable profile of a user (JumpCloud's systemuser attributes). */
+export interface UserProfile {
+  username: string;
+  email: string;
+  firstname: string;
+  middlename: string;
+  lastname: string;
+  displayname: string;
+  employeeIdentifier: string | null;
+  employeeType: string;
+  jobTitle: string;
+  department: string;
+  company: string;
+  costCenter: string;
+  location: string;
+  manager: UserId | null;
+  alternateEmail: string;
+  phoneNumbers: PhoneNumber[];
+  addresses: Address[];
+  attributes: CustomAttribute[];
+  unixUid: number;
+  unixGuid: number;
+  sudo: boolean;
+  passwordlessSudo: boolean;
+  ldapBindingUser: boolean;
+  passwordNeverExpires: boolean;
+  externallyManaged: boolean;
+  externalDn: string;
+  externalSourceType: string;
+  description: string;
+}
+
+/** A user ("system user") as the core sees it. Credentials live apart, in `UserCredentials`. */
+export interface User extends UserProfile {
+  id: UserId;
+  orgId: OrgId;
+  state: UserState;
+  accountLocked: boolean;
+  accountLockedDate: string | null;
+  badLoginAttempts: number;
+  lastFailedLogin: string | null;
+  passwordSet: boolean;
+  passwordDate: string | null;
+  passwordExpirationDate: string | null;
+  created: string;
+  updated: string;
+}
+
+export interface UserCredentials {
+  passwordHash: string | null;
+}
+
+export interface UserGroup {
+  id: GroupId;
+  orgId: OrgId;
+  name: string;
+  description: string;
+  email: string;
+  /** Free-form graph attributes (posixGroups, sudo, radius, ldapGroups …). */
+  attributes: Record<string, unknown>;
+  membershipMethod: 'NOTSET' | 'STATIC';
+  created: string;
+  updated: string;
+}
+
+export type MemberType = 'user' | 'user_group';
+
+export interface Membership {
+  groupId: GroupId;
+  memberType: MemberType;
+  memberId: string;
+}
+
+export interface PasswordPolicy {
+  minLength: number;
+  needsLowercase: boolean;
+  needsUppercase: boolean;
+  needsNumeric: boolean;
+  needsSymbolic: boolean;
+  allowUsernameSubstring: boolean;
+  /** Number of previous passwords that may not be reused; 0 turns the check off. */
+  maxHistory: number;
+  /** 0 means passwords never expire. */
+  passwordExpirationInDays: number;
+  /** 0 turns lockout off. */
+  maxLoginAttempts: number;
+  /** How long a lockout lasts; 0 means until an administrator unlocks the account. */
+  lockoutTimeInSeconds: number;
+  /** Failed attempts older than this stop counting. */
+  resetLockoutCounterMinutes: number;
+}
+
+export interface OrgSettings {
+  passwordPolicy: PasswordPolicy;
+  newSystemUserStateDefaults: {
+    manualEntry: 'STAGED' | 'ACTIVATED';
+    csvImport: 'STAGED' | 'ACTIVATED';
+  };
+}
+
+export interface Organization {
+  id: OrgId;
+  displayName: string;
+  logoUrl: string;
+  settings: OrgSettings;
+  created: string;
+  updated: string;
+}
+
+export interface Administrator {
+  id: AdminId;
+  email: string;
+  firstname: string;
+  lastname: string;
+  roleName: RoleName;
+  enableMultiFactor: boolean;
+  suspended: boolean;
+  passwordSet: boolean;
+  created: string;
+  updated: string;
+  orgIds: OrgId[];
+}
+
+export interface ApiKey {
+  id: ApiKeyId;
+  adminId: AdminId;
+  name: string;
+  /** The first characters of the key, enough to recognise it in a list. */
+  prefix: string;
+  readOnly: boolean;
+  expiresAt: string | null;
+  created: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface Application {
+  id: ApplicationId;
+  orgId: OrgId;
+  name: string;
+  displayName: string;
+  displayLabel: string;
+  ssoUrl: string;
+  learnMore: string;
+  color: string;
+  logoUrl: string;
+  active: boolean;
+  beta: boolean;
+  /** Application configuration; values under keys named in SECRET_CONFIG_KEYS are sealed at rest. */
+  config: Record<string, unknown>;
+  sso: Record<string, unknown>;
+  created: string;
+  updated: string;
+}
+
+export const DIRECTORY_TYPES = [
+  'ldap_server',
+  'active_directory',
+  'g_suite',
+  'office_365',
+  'workday',
+] as const;
+export type DirectoryType = (typeof DIRECTORY_TYPES)[number];
+
+export interface Directory {
+  id: DirectoryId;
+  orgId: OrgId;
+  type: DirectoryType;
+  name: string;
+  config: Record<string, unknown>;
+  created: string;
+  updated: string;
+}
+
+/** Kinds of resource a user or group can be associated with (JumpCloud's association types). */
+export const RESOURCE_TYPES = [
+  'application',
+  'ldap_server',
+  'radius_server',
+  'active_directory',
+  'g_suite',
+  'office_365',
+  'system',
+  'system_group',
+] as const;
+export type ResourceType = (typeof RESOURCE_TYPES)[number];
+export type SubjectType = MemberType;
+
+export interface Association {
+  subjectType: SubjectType;
+  subjectId: string;
+  resourceType: ResourceType;
+  resourceId: string;
+  attributes: Record<string, unknown> | null;
+}
+
+export interface GraphRef {
+  type: SubjectType | ResourceType;
+  id: string;
+}
+
+/** One edge of a path through the directory graph. */
+export interface GraphEdge {
+  from: GraphRef;
+  to: GraphRef;
+  attributes: Record<string, unknown> | null;
+}
+
+/** An object reached through the graph, with every path that reaches it. */
+export interface Reached {
+  ref: GraphRef;
+  paths: GraphEdge[][];
+}
+
+export type JournalOperation =
+  | 'create'
+  | 'update'
+  | 'delete'
+  | 'member_add'
+  | 'member_remove'
+  | 'associate'
+  | 'dissociate'
+  | 'password_set'
+  | 'login_failed'
+  | 'lock'
+  | 'unlock';
+
+export type JournalObjectType =
+  | 'organization'
+  | 'user'
+  | 'user_group'
+  | 'administrator'
+  | 'api_key'
+  | 'application'
+  | 'directory'
+  | 'association';
+
+export interface AttributeChange {
+  before: unknown;
+  after: unknown;
+}
+
+export interface JournalEntryInput {
+  objectType: JournalObjectType;
+  objectId: string;
+  operation: JournalOperation;
+  changes: Record<string, AttributeChange>;
+}
+
+export interface JournalEntry extends JournalEntryInput {
+  seq: number;
+  orgId: OrgId;
+  at: string;
+  actorType: string;
+  actorId: string | null;
+  apiKeyId: string | null;
+  origin: string;
+}

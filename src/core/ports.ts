@@ -1,0 +1,219 @@
+import type { AdminId, ApiKeyId, ApplicationId, DirectoryId, GroupId, OrgId, UserId } from './ids.js';
+import type {
+  Administrator,
+  ApiKey,
+  Application,
+  Association,
+  Directory,
+  JournalEntry,
+  JournalEntryInput,
+  Membership,
+  MemberType,
+  Organization,
+  ResourceType,
+  SubjectType,
+  User,
+  UserGroup,
+} from './model.js';
+import type { Filter, ListQuery, ListResult, Page } from './query.js';
+import type { Actor, Origin } from './context.js';
+
+/** Options for reads that precede a write in the same transaction. */
+export interface ReadOptions {
+  /** Lock the row until the transaction ends (PostgreSQL `FOR UPDATE`). */
+  forUpdate?: boolean;
+}
+
+export interface OrgRepository {
+  insert(org: Organization): Promise<void>;
+  update(org: Organization): Promise<void>;
+  findById(id: OrgId, options?: ReadOptions): Promise<Organization | undefined>;
+  list(ids: readonly OrgId[], query: ListQuery): Promise<ListResult<Organization>>;
+  count(): Promise<number>;
+  /** Reserves `count` consecutive unix ids above every id in use; returns the first. */
+  allocateUnixIds(id: OrgId, count: number): Promise<number>;
+}
+
+/** Values already taken in an org, for checking a batch before writing it. */
+export interface TakenValues {
+  usernames: Set<string>;
+  emails: Set<string>;
+  employeeIdentifiers: Set<string>;
+  unixUids: Set<number>;
+}
+
+export interface UserRepository {
+  insert(users: readonly User[], passwordHashes?: ReadonlyMap<UserId, string>): Promise<void>;
+  update(user: User): Promise<void>;
+  delete(orgId: OrgId, id: UserId): Promise<void>;
+  findById(orgId: OrgId, id: UserId, options?: ReadOptions): Promise<User | undefined>;
+  findByIds(orgId: OrgId, ids: readonly UserId[]): Promise<User[]>;
+  findByUsername(orgId: OrgId, username: string): Promise<User | undefined>;
+  list(orgId: OrgId, query: ListQuery): Promise<ListResult<User>>;
+  /** Which of these values (folded where case-insensitive) are taken, ignoring `exceptId`. */
+  findTaken(
+    orgId: OrgId,
+    values: { usernames?: string[]; emails?: string[]; employeeIdentifiers?: string[]; unixUids?: number[] },
+    exceptId?: UserId,
+  ): Promise<TakenValues>;
+  directReports(orgId: OrgId, managerId: UserId): Promise<UserId[]>;
+  passwordHash(orgId: OrgId, id: UserId): Promise<string | null>;
+  setPasswordHash(orgId: OrgId, id: UserId, hash: string, at: string): Promise<void>;
+  /** The most recent previous password hashes, newest first. */
+  passwordHistory(orgId: OrgId, id: UserId, limit: number): Promise<string[]>;
+}
+
+export interface GroupRepository {
+  insert(group: UserGroup): Promise<void>;
+  update(group: UserGroup): Promise<void>;
+  delete(orgId: OrgId, id: GroupId): Promise<void>;
+  findById(orgId: OrgId, id: GroupId, options?: ReadOptions): Promise<UserGroup | undefined>;
+  findByIds(orgId: OrgId, ids: readonly GroupId[]): Promise<UserGroup[]>;
+  findByName(orgId: OrgId, name: string): Promise<UserGroup | undefined>;
+  list(orgId: OrgId, query: ListQuery): Promise<ListResult<UserGroup>>;
+  addMember(orgId: OrgId, membership: Membership, at: string): Promise<void>;
+  removeMember(orgId: OrgId, membership: Membership): Promise<boolean>;
+  hasMember(orgId: OrgId, membership: Membership): Promise<boolean>;
+  listMembers(orgId: OrgId, groupId: GroupId, page: Page): Promise<ListResult<Membership>>;
+  /** Memberships whose member is one of these (one step up the graph). */
+  parentsOf(orgId: OrgId, memberType: MemberType, memberIds: readonly string[]): Promise<Membership[]>;
+  /** Group-in-group memberships of these groups (one step down the graph). */
+  childGroupsOf(orgId: OrgId, groupIds: readonly GroupId[]): Promise<Membership[]>;
+  /** Direct user memberships of these users in these groups. */
+  userMemberships(orgId: OrgId, groupIds: readonly GroupId[], userIds: readonly UserId[]): Promise<Membership[]>;
+  /** Removes every membership in which this object is the member. */
+  removeFromAllGroups(orgId: OrgId, memberType: MemberType, memberId: string): Promise<void>;
+}
+
+export interface AssociationRepository {
+  add(orgId: OrgId, association: Association, at: string): Promise<void>;
+  remove(orgId: OrgId, association: Association): Promise<boolean>;
+  find(orgId: OrgId, association: Association): Promise<Association | undefined>;
+  /** Associations of these subjects with resources of these types. */
+  ofSubjects(
+    orgId: OrgId,
+    subjectType: SubjectType,
+    subjectIds: readonly string[],
+    resourceTypes: readonly ResourceType[],
+  ): Promise<Association[]>;
+  /** Associations of one resource with subjects of these types. */
+  ofResource(
+    orgId: OrgId,
+    resourceType: ResourceType,
+    resourceId: string,
+    subjectTypes: readonly SubjectType[],
+  ): Promise<Association[]>;
+  removeAllOfSubject(orgId: OrgId, subjectType: SubjectType, subjectId: string): Promise<void>;
+  removeAllOfResource(orgId: OrgId, resourceType: ResourceType, resourceId: string): Promise<void>;
+}
+
+/** Users reached through groups and direct associations, without loading the whole set. */
+export interface ReachSource {
+  /** Users that are direct members of any of these groups. */
+  groupIds: readonly GroupId[];
+  /** Users associated directly with this resource. */
+  resource?: { type: ResourceType; id: string };
+}
+
+export interface ReachRepository {
+  /** Distinct users from `source` matching `query`, sorted and paged by the database. */
+  pageUsers(orgId: OrgId, source: ReachSource, query: ListQuery): Promise<ListResult<User>>;
+}
+
+export interface AdminCredentials {
+  admin: Administrator;
+  passwordHash: string | null;
+}
+
+export interface AdminRepository {
+  insert(admin: Administrator, passwordHash: string | null): Promise<void>;
+  update(admin: Administrator): Promise<void>;
+  delete(id: AdminId): Promise<void>;
+  findById(id: AdminId, options?: ReadOptions): Promise<Administrator | undefined>;
+  findByEmail(email: string): Promise<AdminCredentials | undefined>;
+  list(orgId: OrgId, query: ListQuery): Promise<ListResult<Administrator>>;
+  linkOrg(adminId: AdminId, orgId: OrgId): Promise<void>;
+  setPasswordHash(id: AdminId, hash: string): Promise<void>;
+}
+
+export interface ApiKeyWithAdmin {
+  key: ApiKey;
+  admin: Administrator;
+}
+
+export interface ApiKeyRepository {
+  insert(key: ApiKey, secretHash: string): Promise<void>;
+  findBySecretHash(secretHash: string): Promise<ApiKeyWithAdmin | undefined>;
+  findById(id: ApiKeyId): Promise<ApiKey | undefined>;
+  listByAdmin(adminId: AdminId): Promise<ApiKey[]>;
+  revoke(id: ApiKeyId, at: string): Promise<void>;
+  /** Records use; a no-op when the recorded use is newer than `notBefore`. */
+  touch(id: ApiKeyId, at: string, notBefore: string): Promise<void>;
+}
+
+export interface ApplicationRepository {
+  insert(app: Application): Promise<void>;
+  update(app: Application): Promise<void>;
+  delete(orgId: OrgId, id: ApplicationId): Promise<void>;
+  findById(orgId: OrgId, id: ApplicationId, options?: ReadOptions): Promise<Application | undefined>;
+  findByIds(orgId: OrgId, ids: readonly ApplicationId[]): Promise<Application[]>;
+  list(orgId: OrgId, query: ListQuery): Promise<ListResult<Application>>;
+}
+
+export interface DirectoryRepository {
+  insert(directory: Directory): Promise<void>;
+  update(directory: Directory): Promise<void>;
+  delete(orgId: OrgId, id: DirectoryId): Promise<void>;
+  findById(orgId: OrgId, id: DirectoryId, options?: ReadOptions): Promise<Directory | undefined>;
+  findByIds(orgId: OrgId, ids: readonly DirectoryId[]): Promise<Directory[]>;
+  list(orgId: OrgId, query: ListQuery): Promise<ListResult<Directory>>;
+}
+
+export interface JournalQuery {
+  since: number;
+  limit: number;
+  filter?: Filter;
+}
+
+export interface JournalRepository {
+  /** Rows after `since`, in sequence order, that every earlier writer has committed. */
+  list(orgId: OrgId, query: JournalQuery): Promise<JournalEntry[]>;
+}
+
+export interface Repositories {
+  orgs: OrgRepository;
+  users: UserRepository;
+  groups: GroupRepository;
+  associations: AssociationRepository;
+  reach: ReachRepository;
+  admins: AdminRepository;
+  apiKeys: ApiKeyRepository;
+  applications: ApplicationRepository;
+  directories: DirectoryRepository;
+  journal: JournalRepository;
+}
+
+/** Who and where, stamped on the journal rows a transaction writes. */
+export interface JournalStamp {
+  orgId: OrgId;
+  actor: Actor;
+  origin: Origin;
+}
+
+export interface Transaction extends Repositories {
+  /** Queues journal rows; the store writes them just before commit, in the same transaction. */
+  record(stamp: JournalStamp, entries: readonly JournalEntryInput[]): void;
+  /** Holds a named lock until the transaction ends, across every process sharing the store. */
+  lock(name: string): Promise<void>;
+}
+
+/** The port `store/` implements. */
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Runs `work` in one transaction (serialisable per org for writers); rolls back on throw. */
+  transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T>;
+  /** Repositories outside a transaction, for reads. */
+  readonly read: Repositories;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,118 @@
+import { systemContext, type Context, type Origin } from '../context.js';
+import type { OrgId } from '../ids.js';
+import { changesBetween } from '../journal.js';
+import type { PasswordPolicy, User } from '../model.js';
+import { verifyAgainstNothing, verifyPassword } from '../passwords.js';
+import { journal, type Deps } from './deps.js';
+import type { UserService } from './users.js';
+
+/** Why a login failed; stable values that protocol front-ends map to their own answers. */
+export type LoginFailure = 'INVALID_CREDENTIALS' | 'ACCOUNT_LOCKED' | 'SUSPENDED' | 'NOT_ACTIVATED' | 'PASSWORD_EXPIRED';
+
+export type LoginResult = { ok: true; user: User } | { ok: false; reason: LoginFailure; user?: User };
+
+/**
+ * Password verification shared by every login path (LDAP bind, RADIUS, SSO, portal), so one
+ * lockout counter covers them all.
+ */
+export class AuthenticationService {
+  constructor(
+    private readonly deps: Deps,
+    private readonly users: UserService,
+  ) {}
+
+  /**
+   * loadUser → liftExpiredLockout → refuseLocked → verifyPassword → countFailure | clearFailures →
+   * checkState → checkExpiry. The password is checked before state so a guesser learns nothing
+   * about suspended or staged accounts.
+   */
+  async verify(orgId: OrgId, username: string, password: string, origin: Origin): Promise<LoginResult> {
+    const repos = this.deps.store.read;
+    let user = await repos.users.findByUsername(orgId, username);
+    if (!user) {
+      await verifyAgainstNothing(password);
+      return { ok: false, reason: 'INVALID_CREDENTIALS' };
+    }
+    const org = await this.users.org(orgId);
+    const policy = org.settings.passwordPolicy;
+    const now = this.deps.clock();
+    const ctx = systemContext(orgId, origin);
+
+    if (user.accountLocked && policy.lockoutTimeInSeconds > 0 && user.accountLockedDate) {
+      const until = Date.parse(user.accountLockedDate) + policy.lockoutTimeInSeconds * 1000;
+      if (now.getTime() >= until) user = await this.clearFailures(ctx, user, 'unlock');
+    }
+    if (user.accountLocked) {
+      await verifyAgainstNothing(password);
+      return { ok: false, reason: 'ACCOUNT_LOCKED', user };
+    }
+
+    const hash = await repos.users.passwordHash(orgId, user.id);
+    const good = hash ? await verifyPassword(hash, password) : await verifyAgainstNothing(password);
+    if (!good) {
+      const locked = await this.countFailure(ctx, user.id, policy, now);
+      return { ok: false, reason: locked ? 'ACCOUNT_LOCKED' : 'INVALID_CREDENTIALS', user };
+    }
+    if (user.badLoginAttempts > 0) user = await this.clearFailures(ctx, user, 'update');
+
+    if (user.state === 'SUSPENDED') return { ok: false, reason: 'SUSPENDED', user };
+    if (user.state === 'STAGED') return { ok: false, reason: 'NOT_ACTIVATED', user };
+    if (user.passwordExpirationDate && Date.parse(user.passwordExpirationDate) <= now.getTime()) {
+      return { ok: false, reason: 'PASSWORD_EXPIRED', user };
+    }
+    return { ok: true, user };
+  }
+
+  /** Self-service change: the old password must verify (and counts towards lockout). */
+  async changePassword(orgId: OrgId, username: string, oldPassword: string, newPassword: string, origin: Origin): Promise<LoginResult> {
+    const result = await this.verify(orgId, username, oldPassword, origin);
+    const allowed = result.ok || result.reason === 'PASSWORD_EXPIRED';
+    if (!allowed || !result.user) return result;
+    const ctx = { ...systemContext(orgId, origin), actor: { type: 'user' as const, id: result.user.id } };
+    await this.users.setPassword(ctx, result.user, newPassword);
+    return { ok: true, user: result.user };
+  }
+
+  private async countFailure(ctx: Context, userId: User['id'], policy: PasswordPolicy, now: Date): Promise<boolean> {
+    return this.deps.store.transaction(async (tx) => {
+      const before = await tx.users.findById(ctx.orgId, userId, { forUpdate: true });
+      if (!before) return false;
+      const windowStart = now.getTime() - policy.resetLockoutCounterMinutes * 60_000;
+      const stale = !before.lastFailedLogin || Date.parse(before.lastFailedLogin) < windowStart;
+      const attempts = (stale ? 0 : before.badLoginAttempts) + 1;
+      const lock = policy.maxLoginAttempts > 0 && attempts >= policy.maxLoginAttempts && !before.accountLocked;
+      const after: User = {
+        ...before,
+        badLoginAttempts: attempts,
+        lastFailedLogin: now.toISOString(),
+        accountLocked: before.accountLocked || lock,
+        accountLockedDate: lock ? now.toISOString() : before.accountLockedDate,
+        updated: now.toISOString(),
+      };
+      await tx.users.update(after);
+      journal(tx, ctx, {
+        objectType: 'user',
+        objectId: before.id,
+        operation: lock ? 'lock' : 'login_failed',
+        changes: changesBetween(before, after),
+      });
+      return after.accountLocked;
+    });
+  }
+
+  private async clearFailures(ctx: Context, user: User, operation: 'unlock' | 'update'): Promise<User> {
+    return this.deps.store.transaction(async (tx) => {
+      const before = (await tx.users.findById(ctx.orgId, user.id, { forUpdate: true })) ?? user;
+      const after: User = {
+        ...before,
+        accountLocked: false,
+        accountLockedDate: null,
+        badLoginAttempts: 0,
+        updated: this.deps.clock().toISOString(),
+      };
+      await tx.users.update(after);
+      journal(tx, ctx, { objectType: 'user', objectId: before.id, operation, changes: changesBetween(before, after) });
+      return after;
+    });
+  }
+}

@@ -1,0 +1,228 @@
+import { requirePermission, type Context } from '../context.js';
+import { conflict, invalid, notFound, type ErrorDetail } from '../errors.js';
+import { GROUP_FIELDS } from '../fields.js';
+import { groupsContaining, groupsWithin, toReached, userPaths } from '../graph.js';
+import { newId, type GroupId, type UserId } from '../ids.js';
+import { changesBetween } from '../journal.js';
+import { RESOURCE_TYPES, type Membership, type MemberType, type Reached, type UserGroup } from '../model.js';
+import type { Transaction } from '../ports.js';
+import { checkFilter, checkSort, foldCase, type ListQuery, type ListResult, type Page } from '../query.js';
+import { associationEntry, journal, type Deps } from './deps.js';
+import { checkQuery as checkUserQuery } from './users.js';
+
+export interface GroupInput {
+  name?: string;
+  description?: string;
+  email?: string;
+  attributes?: Record<string, unknown>;
+}
+
+const MAX_NAME = 256;
+const MAX_TEXT = 1024;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+function checkGroupInput(input: GroupInput, requireName: boolean): { value: GroupInput; errors: ErrorDetail[] } {
+  const errors: ErrorDetail[] = [];
+  const value: GroupInput = {};
+  const text = (field: 'name' | 'description' | 'email', max: number) => {
+    const raw = input[field];
+    if (raw === undefined) return;
+    if (typeof raw !== 'string') return errors.push({ field, reason: 'NOT_A_STRING', message: `${field} must be a string` });
+    const v = raw.normalize('NFC').trim();
+    if ([...v].length > max) return errors.push({ field, reason: 'TOO_LONG', message: `${field} must be at most ${max} characters` });
+    if (CONTROL.test(v)) return errors.push({ field, reason: 'CONTROL_CHARACTER', message: `${field} must not contain control characters` });
+    value[field] = v;
+  };
+  text('name', MAX_NAME);
+  text('description', MAX_TEXT);
+  text('email', MAX_TEXT);
+  if (requireName && !value.name) errors.push({ field: 'name', reason: 'REQUIRED', message: 'name is required' });
+  else if (value.name === '') errors.push({ field: 'name', reason: 'REQUIRED', message: 'name must not be empty' });
+  if (input.attributes !== undefined) {
+    if (typeof input.attributes !== 'object' || input.attributes === null || Array.isArray(input.attributes)) {
+      errors.push({ field: 'attributes', reason: 'NOT_AN_OBJECT', message: 'attributes must be an object' });
+    } else if (JSON.stringify(input.attributes).length > 64 * 1024) {
+      errors.push({ field: 'attributes', reason: 'TOO_LONG', message: 'attributes must be at most 64 KiB' });
+    } else value.attributes = input.attributes;
+  }
+  return { value, errors };
+}
+
+const groupNotFound = () => notFound('USER_GROUP_NOT_FOUND', 'User group not found');
+
+export class GroupService {
+  constructor(private readonly deps: Deps) {}
+
+  async list(ctx: Context, query: ListQuery): Promise<ListResult<UserGroup>> {
+    requirePermission(ctx, 'groups:read');
+    const filter = query.filter ? checkFilter(query.filter, GROUP_FIELDS) : undefined;
+    if (filter && !filter.ok) throw invalid('INVALID_FILTER', filter.error);
+    const sort = checkSort(query.sort, GROUP_FIELDS);
+    if (!sort.ok) throw invalid('INVALID_SORT', sort.error);
+    return this.deps.store.read.groups.list(ctx.orgId, { ...query, filter: filter?.value, sort: sort.value });
+  }
+
+  async get(ctx: Context, id: string): Promise<UserGroup> {
+    requirePermission(ctx, 'groups:read');
+    const group = await this.deps.store.read.groups.findById(ctx.orgId, id as GroupId);
+    if (!group) throw groupNotFound();
+    return group;
+  }
+
+  async create(ctx: Context, input: GroupInput): Promise<UserGroup> {
+    requirePermission(ctx, 'groups:write');
+    const { value, errors } = checkGroupInput(input, true);
+    if (errors.length > 0) throw invalid('INVALID_INPUT', errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
+    const now = this.deps.clock().toISOString();
+    const group: UserGroup = {
+      id: newId<GroupId>(),
+      orgId: ctx.orgId,
+      name: value.name!,
+      description: value.description ?? '',
+      email: value.email ?? '',
+      attributes: value.attributes ?? {},
+      membershipMethod: 'STATIC',
+      created: now,
+      updated: now,
+    };
+    return this.deps.store.transaction(async (tx) => {
+      await assertNameFree(tx, group);
+      await tx.groups.insert(group);
+      journal(tx, ctx, { objectType: 'user_group', objectId: group.id, operation: 'create', changes: changesBetween(null, group) });
+      return group;
+    });
+  }
+
+  async update(ctx: Context, id: string, input: GroupInput): Promise<UserGroup> {
+    requirePermission(ctx, 'groups:write');
+    const { value, errors } = checkGroupInput(input, false);
+    if (errors.length > 0) throw invalid('INVALID_INPUT', errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
+    return this.deps.store.transaction(async (tx) => {
+      const before = await tx.groups.findById(ctx.orgId, id as GroupId, { forUpdate: true });
+      if (!before) throw groupNotFound();
+      const after: UserGroup = { ...before, ...value, updated: this.deps.clock().toISOString() };
+      if (after.name !== before.name) await assertNameFree(tx, after);
+      await tx.groups.update(after);
+      journal(tx, ctx, { objectType: 'user_group', objectId: after.id, operation: 'update', changes: changesBetween(before, after) });
+      return after;
+    });
+  }
+
+  async delete(ctx: Context, id: string): Promise<UserGroup> {
+    requirePermission(ctx, 'groups:write');
+    return this.deps.store.transaction(async (tx) => {
+      const group = await tx.groups.findById(ctx.orgId, id as GroupId, { forUpdate: true });
+      if (!group) throw groupNotFound();
+      // The group leaves the groups it was nested in; its own member list goes with it.
+      for (const m of await tx.groups.parentsOf(ctx.orgId, 'user_group', [group.id])) {
+        await tx.groups.removeMember(ctx.orgId, m);
+        journal(tx, ctx, memberEntry(m, 'member_remove'));
+      }
+      for (const a of await tx.associations.ofSubjects(ctx.orgId, 'user_group', [group.id], RESOURCE_TYPES)) {
+        await tx.associations.remove(ctx.orgId, a);
+        journal(tx, ctx, associationEntry(a, 'dissociate'));
+      }
+      await tx.groups.delete(ctx.orgId, group.id);
+      journal(tx, ctx, { objectType: 'user_group', objectId: group.id, operation: 'delete', changes: changesBetween(group, null) });
+      return group;
+    });
+  }
+
+  /** Adds a user (or, as a Roster extension, a group) to a group. */
+  async addMember(ctx: Context, groupId: string, memberType: MemberType, memberId: string): Promise<void> {
+    requirePermission(ctx, 'groups:write');
+    await this.deps.store.transaction(async (tx) => {
+      const m = await this.resolveMembership(tx, ctx, groupId, memberType, memberId);
+      if (memberType === 'user_group' && m.memberId === m.groupId) {
+        throw invalid('GROUP_SELF_MEMBER', 'A group cannot be a member of itself');
+      }
+      if (await tx.groups.hasMember(ctx.orgId, m)) throw conflict('MEMBER_EXISTS', `The ${memberType} is already a member of the group`);
+      await tx.groups.addMember(ctx.orgId, m, this.deps.clock().toISOString());
+      journal(tx, ctx, memberEntry(m, 'member_add'));
+    });
+  }
+
+  async removeMember(ctx: Context, groupId: string, memberType: MemberType, memberId: string): Promise<void> {
+    requirePermission(ctx, 'groups:write');
+    await this.deps.store.transaction(async (tx) => {
+      const group = await tx.groups.findById(ctx.orgId, groupId as GroupId, { forUpdate: true });
+      if (!group) throw groupNotFound();
+      const m: Membership = { groupId: group.id, memberType, memberId };
+      if (!(await tx.groups.removeMember(ctx.orgId, m))) {
+        throw notFound('MEMBER_NOT_FOUND', `The ${memberType} is not a member of the group`);
+      }
+      journal(tx, ctx, memberEntry(m, 'member_remove'));
+    });
+  }
+
+  /** Direct members, users and groups. */
+  async members(ctx: Context, groupId: string, page: Page): Promise<ListResult<Membership>> {
+    const group = await this.get(ctx, groupId);
+    return this.deps.store.read.groups.listMembers(ctx.orgId, group.id, page);
+  }
+
+  /** Every user in the group, directly or through nested groups, with the paths. */
+  async membership(ctx: Context, groupId: string, query: ListQuery): Promise<ListResult<Reached>> {
+    requirePermission(ctx, 'users:read');
+    const group = await this.get(ctx, groupId);
+    const repos = this.deps.store.read;
+    const groups = await groupsWithin(repos, ctx.orgId, new Map([[group.id, [[]]]]), group.id);
+    const page = await repos.reach.pageUsers(ctx.orgId, { groupIds: [...groups.keys()] as GroupId[] }, checkUserQuery(query));
+    const paths = await userPaths(repos, ctx.orgId, groups, page.items.map((u) => u.id));
+    return { total: page.total, items: page.items.map((u) => ({ ref: { type: 'user', id: u.id }, paths: paths.get(u.id) ?? [] })) };
+  }
+
+  /** Every group the user belongs to, directly or through nesting, with the paths. */
+  async groupsOfUser(ctx: Context, userId: string, page: Page): Promise<ListResult<Reached>> {
+    requirePermission(ctx, 'groups:read');
+    const user = await this.deps.store.read.users.findById(ctx.orgId, userId as UserId);
+    if (!user) throw notFound('USER_NOT_FOUND', 'User not found');
+    const paths = await groupsContaining(this.deps.store.read, ctx.orgId, { type: 'user', id: user.id });
+    return pageOf(toReached('user_group', paths), page);
+  }
+
+  /** Every group this group is nested in, transitively, with the paths. */
+  async groupsOfGroup(ctx: Context, groupId: string, page: Page): Promise<ListResult<Reached>> {
+    const group = await this.get(ctx, groupId);
+    const paths = await groupsContaining(this.deps.store.read, ctx.orgId, { type: 'user_group', id: group.id });
+    return pageOf(toReached('user_group', paths), page);
+  }
+
+  private async resolveMembership(tx: Transaction, ctx: Context, groupId: string, memberType: MemberType, memberId: string): Promise<Membership> {
+    const group = await tx.groups.findById(ctx.orgId, groupId as GroupId, { forUpdate: true });
+    if (!group) throw groupNotFound();
+    const exists =
+      memberType === 'user'
+        ? await tx.users.findById(ctx.orgId, memberId as UserId)
+        : await tx.groups.findById(ctx.orgId, memberId as GroupId);
+    if (!exists) {
+      throw notFound(memberType === 'user' ? 'USER_NOT_FOUND' : 'USER_GROUP_NOT_FOUND', `The ${memberType} to add was not found`);
+    }
+    return { groupId: group.id, memberType, memberId };
+  }
+}
+
+function memberEntry(m: Membership, operation: 'member_add' | 'member_remove') {
+  const member = { type: m.memberType, id: m.memberId };
+  return {
+    objectType: 'user_group' as const,
+    objectId: m.groupId,
+    operation,
+    changes: { member: operation === 'member_add' ? { before: null, after: member } : { before: member, after: null } },
+  };
+}
+
+async function assertNameFree(tx: Transaction, group: UserGroup) {
+  const other = await tx.groups.findByName(group.orgId, group.name);
+  if (other && other.id !== group.id && foldCase(other.name) === foldCase(group.name)) {
+    throw conflict('GROUP_NAME_TAKEN', `A user group named ${group.name} already exists`, [
+      { field: 'name', reason: 'GROUP_NAME_TAKEN', message: 'is taken' },
+    ]);
+  }
+}
+
+/** In-memory paging for graph results, which are bounded by the number of groups or resources. */
+export function pageOf<T>(items: T[], page: Page): ListResult<T> {
+  return { total: items.length, items: items.slice(page.skip, page.skip + page.limit) };
+}

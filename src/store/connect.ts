@@ -1,0 +1,69 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+
+export interface ConnectOptions {
+  /** `postgres://…` for PostgreSQL; `sqlite::memory:` or `sqlite:<path>` for SQLite; unset for `<dataDir>/roster.db`. */
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  /** PostgreSQL schema to use (created if missing); tests give each suite its own. */
+  schema?: string | undefined;
+  poolSize?: number | undefined;
+}
+
+export interface Connection {
+  db: Kysely<Database>;
+  dialect: 'sqlite' | 'postgres';
+  /** Where the data lives, without credentials, for logs. */
+  description: string;
+}
+
+// COUNT(*) and the journal sequence are int8; they stay far below 2^53, so numbers are safe.
+const INT8_OID = 20;
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+export function connect(options: ConnectOptions): Connection {
+  const url = options.databaseUrl?.trim();
+  if (url && /^postgres(ql)?:\/\//.test(url)) return connectPostgres(url, options);
+  if (url && !url.startsWith('sqlite:')) {
+    throw new Error('DATABASE_URL must start with postgres://, postgresql:// or sqlite:');
+  }
+  let file = url ? url.slice('sqlite:'.length) : '';
+  if (!file) {
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    file = join(options.dataDir, 'roster.db');
+  }
+  const database = new SqliteDatabase(file);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 10000');
+  return {
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
+    dialect: 'sqlite',
+    description: file === ':memory:' ? 'SQLite in memory' : `SQLite ${file}`,
+  };
+}
+
+function connectPostgres(url: string, options: ConnectOptions): Connection {
+  const schema = options.schema;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`bad schema name ${schema}`);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    types: pgTypes,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  const parsed = new URL(url);
+  return {
+    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+    dialect: 'postgres',
+    description: `PostgreSQL ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}${schema ? ` (schema ${schema})` : ''}`,
+  };
+}

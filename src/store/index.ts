@@ -1,0 +1,122 @@
+import { sql, type Kysely } from 'kysely';
+import type { JournalEntryInput } from '../core/model.js';
+import type { JournalStamp, Repositories, Store, Transaction } from '../core/ports.js';
+import { connect, type ConnectOptions } from './connect.js';
+import { translateStoreError } from './errors.js';
+import { migrate } from './migrate.js';
+import { administratorRepository } from './repositories/administrators.js';
+import { apiKeyRepository } from './repositories/api-keys.js';
+import { applicationRepository } from './repositories/applications.js';
+import { associationRepository } from './repositories/associations.js';
+import { directoryRepository } from './repositories/directories.js';
+import { groupRepository } from './repositories/groups.js';
+import { appendJournal, journalRepository } from './repositories/journal.js';
+import { organizationRepository } from './repositories/organizations.js';
+import { reachRepository } from './repositories/reach.js';
+import { userRepository } from './repositories/users.js';
+import type { Database } from './schema.js';
+
+function repositories(db: Kysely<Database>, postgres: boolean): Repositories {
+  return {
+    orgs: organizationRepository(db, postgres),
+    users: userRepository(db, postgres),
+    groups: groupRepository(db, postgres),
+    associations: associationRepository(db),
+    reach: reachRepository(db),
+    admins: administratorRepository(db, postgres),
+    apiKeys: apiKeyRepository(db),
+    applications: applicationRepository(db, postgres),
+    directories: directoryRepository(db, postgres),
+    journal: journalRepository(db),
+  };
+}
+
+/** Wraps every repository method so driver errors reach the core already translated. */
+function translated<T extends object>(target: T): T {
+  return new Proxy(target, {
+    get(obj, prop, receiver) {
+      const value = Reflect.get(obj, prop, receiver);
+      if (typeof value === 'function') {
+        return async (...args: unknown[]) => {
+          try {
+            return await value.apply(obj, args);
+          } catch (e) {
+            throw translateStoreError(e);
+          }
+        };
+      }
+      if (value && typeof value === 'object') return translated(value);
+      return value;
+    },
+  });
+}
+
+export interface OpenStoreOptions extends ConnectOptions {
+  /** Apply pending migrations on open (default true). */
+  migrate?: boolean;
+}
+
+export class KyselyStore implements Store {
+  readonly read: Repositories;
+  private readonly postgres: boolean;
+
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: 'sqlite' | 'postgres',
+    readonly description: string,
+  ) {
+    this.postgres = dialect === 'postgres';
+    this.read = translated(repositories(db, this.postgres));
+  }
+
+  async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.connection().execute(async (conn) => {
+        // SQLite: IMMEDIATE takes the write lock up front, so a read-then-write transaction cannot
+        // fail halfway with SQLITE_BUSY when another process writes.
+        await sql.raw(this.postgres ? 'begin' : 'begin immediate').execute(conn);
+        const pending: { stamp: JournalStamp; entries: readonly JournalEntryInput[] }[] = [];
+        const tx: Transaction = {
+          ...translated(repositories(conn, this.postgres)),
+          record: (stamp, entries) => {
+            pending.push({ stamp, entries });
+          },
+          // SQLite's BEGIN IMMEDIATE already excludes every other writer.
+          lock: async (name) => {
+            if (this.postgres) await sql`select pg_advisory_xact_lock(hashtext(${name}))`.execute(conn);
+          },
+        };
+        try {
+          const result = await work(tx);
+          await appendJournal(conn, this.postgres, pending);
+          await sql.raw('commit').execute(conn);
+          return result;
+        } catch (e) {
+          await sql.raw('rollback').execute(conn).catch(() => undefined);
+          throw e;
+        }
+      });
+    } catch (e) {
+      throw translateStoreError(e);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+export async function openStore(options: OpenStoreOptions): Promise<KyselyStore> {
+  const { db, dialect, description } = connect(options);
+  try {
+    if (options.migrate !== false) await migrate(db, options.schema);
+  } catch (e) {
+    await db.destroy();
+    throw e;
+  }
+  return new KyselyStore(db, dialect, description);
+}

@@ -1,0 +1,64 @@
+import { sql, type Kysely } from 'kysely';
+import type { JournalEntryInput } from '../../core/model.js';
+import type { JournalRepository, JournalStamp } from '../../core/ports.js';
+import { filterToSql, type ColumnMap } from '../filter-sql.js';
+import { journalFromRow } from '../rows.js';
+import type { Database } from '../schema.js';
+
+export const JOURNAL_COLUMN_MAP: ColumnMap = {
+  seq: { kind: 'int', column: 'seq' },
+  objectType: { kind: 'text', column: 'object_type' },
+  objectId: { kind: 'id', column: 'object_id' },
+  operation: { kind: 'text', column: 'operation' },
+  origin: { kind: 'text', column: 'origin' },
+  actorType: { kind: 'text', column: 'actor_type' },
+  actorId: { kind: 'id', column: 'actor_id' },
+  at: { kind: 'date', column: 'at' },
+};
+
+/** Arbitrary constant naming the advisory lock that orders journal appends on PostgreSQL. */
+const JOURNAL_LOCK_KEY = 0x526f7374; // "Rost"
+
+export function journalRepository(db: Kysely<Database>): JournalRepository {
+  return {
+    async list(orgId, query) {
+      let q = db.selectFrom('journal').selectAll().where('org_id', '=', orgId).where('seq', '>', query.since);
+      if (query.filter) q = q.where(filterToSql(query.filter, JOURNAL_COLUMN_MAP));
+      const rows = await q.orderBy('seq').limit(query.limit).execute();
+      return rows.map(journalFromRow);
+    },
+  };
+}
+
+/**
+ * Writes queued journal rows inside the caller's transaction. On PostgreSQL the rows take their
+ * sequence numbers under a transaction-scoped advisory lock held until commit, so sequence order
+ * is commit order: a reader that has seen row n can never later find a row below n appear.
+ * SQLite has one writer at a time, which gives the same guarantee.
+ */
+export async function appendJournal(
+  db: Kysely<Database>,
+  postgres: boolean,
+  batches: readonly { stamp: JournalStamp; entries: readonly JournalEntryInput[] }[],
+): Promise<void> {
+  if (batches.every((b) => b.entries.length === 0)) return;
+  if (postgres) await sql`select pg_advisory_xact_lock(${JOURNAL_LOCK_KEY})`.execute(db);
+  const at = new Date().toISOString();
+  const rows = batches.flatMap(({ stamp, entries }) =>
+    entries.map((e) => ({
+      org_id: stamp.orgId,
+      at,
+      object_type: e.objectType,
+      object_id: e.objectId,
+      operation: e.operation,
+      changes: JSON.stringify(e.changes),
+      actor_type: stamp.actor.type,
+      actor_id: stamp.actor.id,
+      api_key_id: stamp.actor.apiKeyId ?? null,
+      origin: stamp.origin,
+    })),
+  );
+  for (let i = 0; i < rows.length; i += 500) {
+    await db.insertInto('journal').values(rows.slice(i, i + 500)).execute();
+  }
+}

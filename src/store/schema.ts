@@ -1,0 +1,184 @@
+import type { Generated } from 'kysely';
+
+/** Row shapes. Booleans are 0/1 integers, times ISO-8601 UTC text, JSON text: identical on both engines. */
+export interface OrganizationsTable {
+  id: string;
+  display_name: string;
+  logo_url: string;
+  settings: string;
+  next_unix_id: number;
+  created: string;
+  updated: string;
+}
+
+export interface UsersTable {
+  id: string;
+  org_id: string;
+  username: string;
+  username_key: string;
+  email: string;
+  email_key: string;
+  firstname: string;
+  middlename: string;
+  lastname: string;
+  displayname: string;
+  employee_identifier: string | null;
+  employee_type: string;
+  job_title: string;
+  department: string;
+  company: string;
+  cost_center: string;
+  location: string;
+  manager_id: string | null;
+  alternate_email: string;
+  phone_numbers: string;
+  addresses: string;
+  attributes: string;
+  unix_uid: number;
+  unix_guid: number;
+  sudo: number;
+  passwordless_sudo: number;
+  ldap_binding_user: number;
+  password_never_expires: number;
+  externally_managed: number;
+  external_dn: string;
+  external_source_type: string;
+  description: string;
+  state: string;
+  account_locked: number;
+  account_locked_date: string | null;
+  bad_login_attempts: number;
+  last_failed_login: string | null;
+  password_hash: string | null;
+  password_date: string | null;
+  password_expiration_date: string | null;
+  created: string;
+  updated: string;
+}
+
+export interface PasswordHistoryTable {
+  user_id: string;
+  hash: string;
+  created: string;
+}
+
+export interface UserGroupsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  name_key: string;
+  description: string;
+  email: string;
+  attributes: string;
+  membership_method: string;
+  created: string;
+  updated: string;
+}
+
+export interface GroupMembersTable {
+  org_id: string;
+  group_id: string;
+  member_type: string;
+  member_id: string;
+  created: string;
+}
+
+export interface AssociationsTable {
+  org_id: string;
+  subject_type: string;
+  subject_id: string;
+  resource_type: string;
+  resource_id: string;
+  attributes: string | null;
+  created: string;
+}
+
+export interface AdministratorsTable {
+  id: string;
+  email: string;
+  email_key: string;
+  firstname: string;
+  lastname: string;
+  role_name: string;
+  enable_multi_factor: number;
+  suspended: number;
+  password_hash: string | null;
+  created: string;
+  updated: string;
+}
+
+export interface AdminOrgsTable {
+  admin_id: string;
+  org_id: string;
+  created: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  admin_id: string;
+  name: string;
+  prefix: string;
+  secret_hash: string;
+  read_only: number;
+  expires_at: string | null;
+  created: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface ApplicationsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  display_name: string;
+  display_label: string;
+  sso_url: string;
+  learn_more: string;
+  color: string;
+  logo_url: string;
+  active: number;
+  beta: number;
+  config: string;
+  sso: string;
+  created: string;
+  updated: string;
+}
+
+export interface DirectoriesTable {
+  id: string;
+  org_id: string;
+  type: string;
+  name: string;
+  config: string;
+  created: string;
+  updated: string;
+}
+
+export interface JournalTable {
+  seq: Generated<number>;
+  org_id: string;
+  at: string;
+  object_type: string;
+  object_id: string;
+  operation: string;
+  changes: string;
+  actor_type: string;
+  actor_id: string | null;
+  api_key_id: string | null;
+  origin: string;
+}
+
+export interface Database {
+  organizations: OrganizationsTable;
+  users: UsersTable;
+  password_history: PasswordHistoryTable;
+  user_groups: UserGroupsTable;
+  group_members: GroupMembersTable;
+  associations: AssociationsTable;
+  administrators: AdministratorsTable;
+  admin_orgs: AdminOrgsTable;
+  api_keys: ApiKeysTable;
+  applications: ApplicationsTable;
+  directories: DirectoriesTable;
+  journal: JournalTable;
+}

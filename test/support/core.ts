@@ -1,0 +1,22 @@
+import { randomBytes } from 'node:crypto';
+import { operatorContext, type Context } from '../../src/core/context.js';
+import { createDirectoryCore, type DirectoryCore } from '../../src/core/directory.js';
+import { SecretBox } from '../../src/core/secrets.js';
+import { openTestStore, type StoreKind, type TestStore } from './stores.js';
+
+export interface TestCore {
+  core: DirectoryCore;
+  ctx: Context;
+  testStore: TestStore;
+  clock: { now: Date };
+  dispose(): Promise<void>;
+}
+
+/** A core over a fresh store with one organization and an operator context for it. */
+export async function openTestCore(kind: StoreKind = 'sqlite'): Promise<TestCore> {
+  const testStore = await openTestStore(kind);
+  const clock = { now: new Date() };
+  const core = createDirectoryCore(testStore.store, SecretBox.fromKey(randomBytes(32)), () => clock.now);
+  const org = await core.organizations.create('Test Org');
+  return { core, ctx: operatorContext(org.id), testStore, clock, dispose: () => testStore.dispose() };
+}
