@@ -28,15 +28,21 @@ export class DirectoryService {
     return directory;
   }
 
-  async rename(ctx: Context, id: string, type: DirectoryType, name: string): Promise<Directory> {
+  /** Renames a directory and/or merges settings into its configuration. */
+  async update(ctx: Context, id: string, type: DirectoryType, input: { name?: string; config?: Record<string, unknown> }): Promise<Directory> {
     requirePermission(ctx, 'directories:write');
-    if (typeof name !== 'string' || name.trim() === '' || name.length > 256) {
+    if (input.name !== undefined && (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 256)) {
       throw invalid('INVALID_INPUT', 'name must be 1 to 256 characters', [{ field: 'name', reason: 'INVALID', message: 'must be 1 to 256 characters' }]);
     }
     return this.deps.store.transaction(async (tx) => {
       const before = await tx.directories.findById(ctx.orgId, id as DirectoryId, { forUpdate: true });
       if (!before || before.type !== type) throw notFound('DIRECTORY_NOT_FOUND', 'Directory not found');
-      const after = { ...before, name: name.trim(), updated: this.deps.clock().toISOString() };
+      const after: Directory = {
+        ...before,
+        name: input.name?.trim() ?? before.name,
+        config: { ...before.config, ...input.config },
+        updated: this.deps.clock().toISOString(),
+      };
       await tx.directories.update(after);
       journal(tx, ctx, { objectType: 'directory', objectId: after.id, operation: 'update', changes: changesBetween(before, after) });
       return after;

@@ -1,0 +1,99 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv, type Options as AjvOptions } from 'ajv';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { DirectoryCore } from '../core/directory.js';
+import { authenticate } from './context.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import { administratorRoutes } from './routes/administrators.js';
+import { applicationRoutes } from './routes/applications.js';
+import { directoryRoutes } from './routes/directories.js';
+import { extensionRoutes } from './routes/extensions.js';
+import { graphRoutes } from './routes/graph.js';
+import { healthRoutes } from './routes/health.js';
+import { organizationRoutes } from './routes/organizations.js';
+import { systemUserRoutes } from './routes/systemusers.js';
+import { userGroupRoutes } from './routes/usergroups.js';
+import { ErrorSchema, GraphConnectionSchema, GraphObjectWithPathsSchema } from './wire/common.js';
+import { SystemUserSchema } from './wire/systemuser.js';
+
+export interface ApiOptions {
+  core: DirectoryCore;
+  version: string;
+  logger?: FastifyServerOptions['logger'];
+  /** Largest accepted request body, bytes. */
+  bodyLimit?: number;
+  trustProxy?: boolean;
+}
+
+export type Api = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
+
+const ajvBase: AjvOptions = { allErrors: true, strict: false, useDefaults: true };
+
+/**
+ * Bodies are validated as sent: a string where a boolean belongs is an error, not a guess.
+ * Query strings and path parameters are text, so their numbers and booleans are coerced.
+ */
+function validators() {
+  const body = new Ajv({ ...ajvBase, coerceTypes: false, removeAdditional: false });
+  const params = new Ajv({ ...ajvBase, coerceTypes: 'array' });
+  return { body, params };
+}
+
+export async function buildApi(options: ApiOptions): Promise<Api> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    trustProxy: options.trustProxy ?? false,
+    requestIdHeader: 'x-request-id',
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const ajv = validators();
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.params).compile(schema));
+  app.decorate('core', options.core);
+  app.decorateRequest('ctx', null);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('cache-control', 'no-store');
+    reply.header('x-content-type-options', 'nosniff');
+  });
+
+  for (const schema of [ErrorSchema, SystemUserSchema, GraphConnectionSchema, GraphObjectWithPathsSchema]) app.addSchema(schema);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Roster API',
+        version: options.version,
+        description:
+          'The Roster directory API. Paths, fields, status codes and error shapes follow the JumpCloud API v1 and v2, ' +
+          'so tools built for that API work unchanged. Operations tagged "Roster extensions" have no JumpCloud equivalent.',
+      },
+      servers: [{ url: '/' }],
+      components: { securitySchemes: { 'x-api-key': { type: 'apiKey', in: 'header', name: 'x-api-key' } } },
+      security: [{ 'x-api-key': [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes);
+  await app.register(async (api) => {
+    api.addHook('onRequest', authenticate);
+    await api.register(systemUserRoutes, { prefix: '/api' });
+    await api.register(administratorRoutes, { prefix: '/api' });
+    await api.register(applicationRoutes, { prefix: '/api' });
+    await api.register(organizationRoutes, { prefix: '/api' });
+    await api.register(userGroupRoutes, { prefix: '/api/v2' });
+    await api.register(graphRoutes, { prefix: '/api/v2' });
+    await api.register(directoryRoutes, { prefix: '/api/v2' });
+    await api.register(extensionRoutes, { prefix: '/api/v2' });
+  });
+  return app;
+}

@@ -1,0 +1,93 @@
+import { Type } from 'typebox';
+import type { Organization, PasswordPolicy } from '../../core/model.js';
+import type { OrganizationInput } from '../../core/services/organizations.js';
+import type { FieldNames } from '../list-params.js';
+
+export const ORGANIZATION_FIELDS: FieldNames = { _id: 'id', id: 'id', displayName: 'displayName', created: 'created' };
+
+/**
+ * JumpCloud's passwordPolicy pairs each setting with an enable flag; Roster stores 0 for "off".
+ * A disabled setting is omitted, since JumpCloud's schema gives the values minimums.
+ */
+const TOGGLES = [
+  ['minLength', 'enableMinLength'],
+  ['maxHistory', 'enableMaxHistory'],
+  ['passwordExpirationInDays', 'enablePasswordExpirationInDays'],
+  ['maxLoginAttempts', 'enableMaxLoginAttempts'],
+  ['lockoutTimeInSeconds', 'enableLockoutTimeInSeconds'],
+  ['resetLockoutCounterMinutes', 'enableResetLockoutCounter'],
+] as const;
+
+const FLAGS = ['needsLowercase', 'needsUppercase', 'needsNumeric', 'needsSymbolic', 'allowUsernameSubstring'] as const;
+
+export function toWirePolicy(p: PasswordPolicy): Record<string, number | boolean> {
+  const out: Record<string, number | boolean> = {};
+  for (const flag of FLAGS) out[flag] = p[flag];
+  for (const [key, enable] of TOGGLES) {
+    out[enable] = p[key] > 0;
+    if (p[key] > 0) out[key] = p[key];
+  }
+  return out;
+}
+
+export function fromWirePolicy(wire: Record<string, unknown>): Partial<PasswordPolicy> {
+  const out: Record<string, unknown> = {};
+  for (const flag of FLAGS) if (wire[flag] !== undefined) out[flag] = wire[flag];
+  for (const [key, enable] of TOGGLES) {
+    if (wire[enable] === false) out[key] = key === 'minLength' ? 1 : key === 'resetLockoutCounterMinutes' ? 1 : 0;
+    else if (wire[key] !== undefined) out[key] = wire[key];
+  }
+  return out as Partial<PasswordPolicy>;
+}
+
+export const OrganizationSchema = Type.Object(
+  {
+    _id: Type.String(),
+    displayName: Type.String(),
+    logoUrl: Type.String(),
+    created: Type.String(),
+    settings: Type.Object({
+      passwordPolicy: Type.Record(Type.String(), Type.Union([Type.Integer(), Type.Boolean()])),
+      newSystemUserStateDefaults: Type.Object({ manualEntry: Type.String(), csvImport: Type.String() }),
+    }),
+  },
+  { $id: 'Organization' },
+);
+
+export const OrganizationWriteSchema = Type.Object(
+  {
+    displayName: Type.Optional(Type.String({ maxLength: 256 })),
+    logoUrl: Type.Optional(Type.String({ maxLength: 2048 })),
+    settings: Type.Optional(
+      Type.Object(
+        {
+          passwordPolicy: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Integer(), Type.Boolean()]))),
+          newSystemUserStateDefaults: Type.Optional(
+            Type.Object({ manualEntry: Type.Optional(Type.String()), csvImport: Type.Optional(Type.String()) }, { additionalProperties: true }),
+          ),
+        },
+        { additionalProperties: true },
+      ),
+    ),
+  },
+  { additionalProperties: true },
+);
+
+export const toOrganization = (o: Organization) => ({
+  _id: o.id,
+  displayName: o.displayName,
+  logoUrl: o.logoUrl,
+  created: o.created,
+  settings: { passwordPolicy: toWirePolicy(o.settings.passwordPolicy), newSystemUserStateDefaults: o.settings.newSystemUserStateDefaults },
+});
+
+export function toOrganizationInput(body: { displayName?: string; logoUrl?: string; settings?: { passwordPolicy?: Record<string, unknown>; newSystemUserStateDefaults?: Record<string, unknown> } }): OrganizationInput {
+  const input: OrganizationInput = {};
+  if (body.displayName !== undefined) input.displayName = body.displayName;
+  if (body.logoUrl !== undefined) input.logoUrl = body.logoUrl;
+  if (body.settings?.passwordPolicy) input.passwordPolicy = fromWirePolicy(body.settings.passwordPolicy);
+  if (body.settings?.newSystemUserStateDefaults) {
+    input.newSystemUserStateDefaults = body.settings.newSystemUserStateDefaults as OrganizationInput['newSystemUserStateDefaults'];
+  }
+  return input;
+}
