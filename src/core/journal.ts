@@ -4,9 +4,13 @@ export const REDACTED = '[REDACTED]';
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+const isEmpty = (v: unknown) =>
+  v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
+
 /**
  * Attribute-level before → after for a journal row. `null` on one side means the object did not
- * exist (create, delete). Bookkeeping fields never count as changes.
+ * exist (create, delete); then empty values are left out, as they carry nothing. Bookkeeping
+ * fields never count as changes.
  */
 export function changesBetween(
   before: object | null,
@@ -20,6 +24,7 @@ export function changesBetween(
     if (ignore.includes(key)) continue;
     const from = before === null ? null : (b[key] ?? null);
     const to = after === null ? null : (a[key] ?? null);
+    if ((before === null || after === null) && isEmpty(from) && isEmpty(to)) continue;
     if (!same(from, to)) out[key] = { before: from, after: to };
   }
   return out;

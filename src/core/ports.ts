@@ -180,7 +180,15 @@ export interface JournalRepository {
   list(orgId: OrgId, query: JournalQuery): Promise<JournalEntry[]>;
 }
 
+/** Installation-wide key/value facts. */
+export interface MetaRepository {
+  get(key: string): Promise<string | undefined>;
+  /** Sets the value unless one exists; returns the value now stored. */
+  setIfAbsent(key: string, value: string): Promise<string>;
+}
+
 export interface Repositories {
+  meta: MetaRepository;
   orgs: OrgRepository;
   users: UserRepository;
   groups: GroupRepository;

@@ -10,6 +10,7 @@ import { applicationRepository } from './repositories/applications.js';
 import { associationRepository } from './repositories/associations.js';
 import { directoryRepository } from './repositories/directories.js';
 import { groupRepository } from './repositories/groups.js';
+import { metaRepository } from './repositories/meta.js';
 import { appendJournal, journalRepository } from './repositories/journal.js';
 import { organizationRepository } from './repositories/organizations.js';
 import { reachRepository } from './repositories/reach.js';
@@ -18,6 +19,7 @@ import type { Database } from './schema.js';
 
 function repositories(db: Kysely<Database>, postgres: boolean): Repositories {
   return {
+    meta: metaRepository(db),
     orgs: organizationRepository(db, postgres),
     users: userRepository(db, postgres),
     groups: groupRepository(db, postgres),

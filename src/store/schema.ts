@@ -168,7 +168,14 @@ export interface JournalTable {
   origin: string;
 }
 
+/** Installation-wide facts, such as the check value that proves the master key is the right one. */
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
 export interface Database {
+  meta: MetaTable;
   organizations: OrganizationsTable;
   users: UsersTable;
   password_history: PasswordHistoryTable;
