@@ -25,6 +25,8 @@ export interface ApiOptions {
   /** Largest accepted request body, bytes. */
   bodyLimit?: number;
   trustProxy?: boolean;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  https?: { cert: Buffer; key: Buffer };
 }
 
 export type Api = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -43,6 +45,7 @@ function validators() {
 
 export async function buildApi(options: ApiOptions): Promise<Api> {
   const app = Fastify({
+    ...(options.https ? { https: options.https } : {}),
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     trustProxy: options.trustProxy ?? false,

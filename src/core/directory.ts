@@ -11,11 +11,13 @@ import { DirectoryService } from './services/directories.js';
 import { GroupService } from './services/groups.js';
 import { JournalService } from './services/journal.js';
 import { OrganizationService } from './services/organizations.js';
+import { UserImportService } from './services/user-import.js';
 import { UserService } from './services/users.js';
 
 /** The directory core: every service, each already restricted to the calling principal. */
 export class DirectoryCore {
   readonly users: UserService;
+  readonly userImport: UserImportService;
   readonly authentication: AuthenticationService;
   readonly groups: GroupService;
   readonly associations: AssociationService;
@@ -28,6 +30,7 @@ export class DirectoryCore {
 
   constructor(private readonly deps: Deps) {
     this.users = new UserService(deps);
+    this.userImport = new UserImportService(deps, this.users);
     this.authentication = new AuthenticationService(deps, this.users);
     this.groups = new GroupService(deps);
     this.associations = new AssociationService(deps);

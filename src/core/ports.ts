@@ -29,6 +29,8 @@ export interface OrgRepository {
   update(org: Organization): Promise<void>;
   findById(id: OrgId, options?: ReadOptions): Promise<Organization | undefined>;
   list(ids: readonly OrgId[], query: ListQuery): Promise<ListResult<Organization>>;
+  /** Every organization of the installation, for the local operator. */
+  listAll(query: ListQuery): Promise<ListResult<Organization>>;
   count(): Promise<number>;
   /** Reserves `count` consecutive unix ids above every id in use; returns the first. */
   allocateUnixIds(id: OrgId, count: number): Promise<number>;

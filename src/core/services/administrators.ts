@@ -139,6 +139,21 @@ export class AdministratorService {
     });
   }
 
+  /** Gives an existing administrator (of another org) access to the context's org. */
+  async link(ctx: Context, email: string): Promise<Administrator> {
+    requirePermission(ctx, 'admins:write');
+    return this.deps.store.transaction(async (tx) => {
+      const found = await tx.admins.findByEmail(email);
+      if (!found) throw adminNotFound();
+      assertGrantable(ctx, found.admin.roleName);
+      if (found.admin.orgIds.includes(ctx.orgId)) return found.admin;
+      await tx.admins.linkOrg(found.admin.id, ctx.orgId);
+      const after = { ...found.admin, orgIds: [...found.admin.orgIds, ctx.orgId] };
+      journal(tx, ctx, { objectType: 'administrator', objectId: after.id, operation: 'update', changes: { orgIds: { before: found.admin.orgIds, after: after.orgIds } } });
+      return after;
+    });
+  }
+
   async delete(ctx: Context, id: string): Promise<Administrator> {
     requirePermission(ctx, 'admins:write');
     return this.deps.store.transaction(async (tx) => {

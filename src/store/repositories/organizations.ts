@@ -37,6 +37,10 @@ export function organizationRepository(db: Kysely<Database>, postgres: boolean):
       );
       return { total: page.total, items: page.items.map(orgFromRow) };
     },
+    async listAll(query) {
+      const page = await listPage<Selectable<OrganizationsTable>>(db.selectFrom('organizations').selectAll(), ORG_COLUMN_MAP, query);
+      return { total: page.total, items: page.items.map(orgFromRow) };
+    },
     async count() {
       const row = await db.selectFrom('organizations').select(sql<number>`count(*)`.as('n')).executeTakeFirst();
       return Number(row?.n ?? 0);

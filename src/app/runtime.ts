@@ -1,0 +1,30 @@
+import { createDirectoryCore, type DirectoryCore } from '../core/directory.js';
+import { openStore, type KyselyStore } from '../store/index.js';
+import type { Config } from './config.js';
+import { checkMasterKey, loadMasterKey } from './master-key.js';
+
+/** The composition root: store, secrets and core, wired from configuration. */
+export interface Runtime {
+  config: Config;
+  store: KyselyStore;
+  core: DirectoryCore;
+  close(): Promise<void>;
+}
+
+export async function openRuntime(config: Config, options: { migrate?: boolean } = {}): Promise<Runtime> {
+  const { box } = loadMasterKey(config.masterKey, config.dataDir);
+  const store = await openStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.poolSize,
+    migrate: options.migrate ?? config.autoMigrate,
+  });
+  try {
+    await checkMasterKey(store.read.meta, box);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  const core = createDirectoryCore(store, box);
+  return { config, store, core, close: () => store.close() };
+}

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { buildApi, type Api } from '../api/server.js';
+import type { FirstRun } from '../core/services/bootstrap.js';
+import type { Config } from './config.js';
+import { openRuntime } from './runtime.js';
+import { rosterVersion } from './version.js';
+
+export interface Server {
+  url: string;
+  app: Api;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+function firstRunBanner(first: FirstRun, url: string): string {
+  return [
+    '',
+    `First run: created the organization "${first.org.displayName}" and its first administrator.`,
+    'These credentials are shown once; store them now.',
+    '',
+    `  Administrator  ${first.admin.email}  (role: ${first.admin.roleName})`,
+    `  Password       ${first.password}`,
+    `  API key        ${first.apiKey}`,
+    '',
+    'Try it:',
+    `  curl -H "x-api-key: ${first.apiKey}" ${url}/api/systemusers`,
+    `API documentation: ${url}/docs`,
+    '',
+  ].join('\n');
+}
+
+/** `roster serve`: every listener of this process, over one store. */
+export async function serve(config: Config, out: NodeJS.WritableStream = process.stdout): Promise<Server> {
+  const runtime = await openRuntime(config);
+  const { http } = config;
+  if ((http.tlsCert === undefined) !== (http.tlsKey === undefined)) {
+    await runtime.close();
+    throw new Error('Set both ROSTER_TLS_CERT and ROSTER_TLS_KEY to serve HTTPS, or neither');
+  }
+  const https = http.tlsCert && http.tlsKey ? { cert: readFileSync(http.tlsCert), key: readFileSync(http.tlsKey) } : undefined;
+  const app = await buildApi({
+    core: runtime.core,
+    version: rosterVersion(),
+    trustProxy: http.trustProxy,
+    ...(https ? { https } : {}),
+    logger: {
+      level: config.logLevel,
+      redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', '*.password'], censor: '[REDACTED]' },
+    },
+  });
+  try {
+    const first = await runtime.core.bootstrap(config.firstRun);
+    await app.listen({ host: http.host, port: http.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : http.port;
+    const host = isIP(http.host) === 6 ? `[${http.host}]` : http.host === '0.0.0.0' ? '127.0.0.1' : http.host;
+    const url = `${https ? 'https' : 'http'}://${host}:${port}`;
+    out.write(`Roster ${rosterVersion()} is listening on ${url} (store: ${runtime.store.description})\n`);
+    if (!https && !LOOPBACK.has(http.host)) {
+      app.log.warn('serving plain HTTP on a non-loopback address: set ROSTER_TLS_CERT and ROSTER_TLS_KEY, or put a TLS proxy in front');
+    }
+    if (first) out.write(firstRunBanner(first, url));
+    return {
+      url,
+      app,
+      async close() {
+        await app.close();
+        await runtime.close();
+      },
+    };
+  } catch (e) {
+    await app.close();
+    await runtime.close();
+    throw e;
+  }
+}
