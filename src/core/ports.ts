@@ -225,5 +225,7 @@ export interface Store {
   /** Repositories outside a transaction, for reads. */
   readonly read: Repositories;
   ping(): Promise<void>;
+  /** Refreshes planner statistics after a bulk change, so the next queries pick the right indexes. */
+  optimize(): Promise<void>;
   close(): Promise<void>;
 }

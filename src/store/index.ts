@@ -107,6 +107,10 @@ export class KyselyStore implements Store {
     await sql`select 1`.execute(this.db);
   }
 
+  async optimize(): Promise<void> {
+    await sql`analyze`.execute(this.db);
+  }
+
   async close(): Promise<void> {
     await this.db.destroy();
   }

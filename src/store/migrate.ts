@@ -9,20 +9,31 @@ export interface MigrationReport {
   applied: string[];
 }
 
-export async function migrate(db: Kysely<any>, schema?: string): Promise<MigrationReport> {
-  if (schema && isPostgres(db)) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
-  const migrator = new Migrator({
+/**
+ * PostgreSQL: the migration bookkeeping tables live in the schema Roster uses. Kysely looks them
+ * up by name alone unless told the schema, and would otherwise mistake another schema's tables
+ * (another Roster in the same database) for its own.
+ */
+async function migrator(db: Kysely<any>, schema?: string): Promise<Migrator> {
+  let tableSchema: string | undefined;
+  if (isPostgres(db)) {
+    if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+    tableSchema = schema ?? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s;
+  }
+  return new Migrator({
     db,
     provider: { getMigrations: async () => MIGRATIONS },
-    ...(schema && isPostgres(db) ? { migrationTableSchema: schema } : {}),
+    ...(tableSchema ? { migrationTableSchema: tableSchema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+}
+
+export async function migrate(db: Kysely<any>, schema?: string): Promise<MigrationReport> {
+  const { error, results } = await (await migrator(db, schema)).migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return { applied: (results ?? []).filter((r: MigrationResult) => r.status === 'Success').map((r) => r.migrationName) };
 }
 
-export async function pendingMigrations(db: Kysely<any>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
-  const all = await migrator.getMigrations();
+export async function pendingMigrations(db: Kysely<any>, schema?: string): Promise<string[]> {
+  const all = await (await migrator(db, schema)).getMigrations();
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }

@@ -163,6 +163,7 @@ export class UserImportService {
         options.onProgress?.(Math.min(i + BATCH, good.length), good.length);
       }
     });
+    if (good.length >= BATCH) await this.deps.store.optimize();
     return { ...report, created: good.length };
   }
 
