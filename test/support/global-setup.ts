@@ -1,0 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+
+/** End-to-end tests run the real `roster` binary, which runs from dist/: build it once per run. */
+export default function setup(): void {
+  const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
+  execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+}
