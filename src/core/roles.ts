@@ -61,7 +61,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<RoleName, readonly Permission[]>>
     'commands:read',
     ...OWN_KEYS,
   ],
-  'Read Only': without(READ, 'billing:read'),
+  'Read Only': [...without(READ, 'billing:read'), 'apikeys:write'],
   'Command Runner': [...COMMANDS, ...OWN_KEYS],
   'Command Runner with Billing': [...COMMANDS, ...BILLING, ...OWN_KEYS],
 };
