@@ -11,18 +11,20 @@ export type ApiKeyId = Brand<string, 'ApiKeyId'>;
 export type ApplicationId = Brand<string, 'ApplicationId'>;
 export type DirectoryId = Brand<string, 'DirectoryId'>;
 
-let counter = randomBytes(3).readUIntBE(0, 3);
+const processPart = randomBytes(5);
+// Starts in the lower half so a process does not wrap the counter within its first second.
+let counter = randomBytes(3).readUIntBE(0, 3) >> 1;
 
 /**
- * 24 hex characters, the shape of the ids JumpCloud clients already handle: 4 bytes of seconds,
- * 5 random bytes, a 3-byte counter. Ids sort roughly by creation time, which keeps `after=<id>`
- * cursors and the default sort order meaningful.
+ * 24 hex characters, the shape of the ids JumpCloud clients already handle (MongoDB ObjectIds):
+ * 4 bytes of seconds, 5 random bytes fixed per process, a 3-byte counter. Ids sort by creation
+ * time across processes to the second, and exactly within one process.
  */
 export function newId<T extends string>(): T {
   const buf = Buffer.alloc(12);
   buf.writeUInt32BE(Math.floor(Date.now() / 1000), 0);
-  randomBytes(5).copy(buf, 4);
-  counter = (counter + 1) % 0xffffff;
+  processPart.copy(buf, 4);
+  counter = (counter + 1) % 0x1000000;
   buf.writeUIntBE(counter, 9, 3);
   return buf.toString('hex') as T;
 }

@@ -74,6 +74,8 @@ export interface User extends UserProfile {
   state: UserState;
   accountLocked: boolean;
   accountLockedDate: string | null;
+  /** When a lockout for failed logins lifts by itself; null for a lock an administrator set, which lasts until unlocked. */
+  lockedUntil: string | null;
   badLoginAttempts: number;
   lastFailedLogin: string | null;
   passwordSet: boolean;

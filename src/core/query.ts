@@ -71,7 +71,10 @@ export function parseTimestamp(raw: string): Parsed<string> {
   if (normalized.length === 10) normalized += 'T00:00:00Z';
   else if (!/(Z|[+-]\d{2}:?\d{2})$/.test(normalized)) normalized += 'Z';
   const ms = Date.parse(normalized);
-  if (Number.isNaN(ms)) return parseError(`"${raw}" is not a valid date`);
+  // Date.parse rolls 2024-02-30 over to March 1st instead of refusing it.
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (Number.isNaN(ms) || day < 1 || day > daysInMonth) return parseError(`"${raw}" is not a valid date`);
   return parsed(new Date(ms).toISOString());
 }
 

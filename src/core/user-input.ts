@@ -79,8 +79,8 @@ const TEXT_FIELDS = [
 
 const FLAG_FIELDS = ['sudo', 'passwordlessSudo', 'ldapBindingUser', 'passwordNeverExpires', 'externallyManaged'] as const;
 
-const PHONE_KEYS = ['type', 'number'] as const;
-const ADDRESS_KEYS = ['type', 'poBox', 'extendedAddress', 'streetAddress', 'locality', 'region', 'postalCode', 'country'] as const;
+const PHONE_KEYS = ['id', 'type', 'number'] as const;
+const ADDRESS_KEYS = ['id', 'type', 'poBox', 'extendedAddress', 'streetAddress', 'locality', 'region', 'postalCode', 'country'] as const;
 
 const clean = (value: string) => value.normalize('NFC');
 

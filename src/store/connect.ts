@@ -44,6 +44,9 @@ export function connect(options: ConnectOptions): Connection {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 10000');
+  // SQLite's lower() folds ASCII only; text search lowercases the value with JavaScript, so the
+  // column side must fold the same way (PostgreSQL's lower() already handles every script).
+  database.function('lower', { deterministic: true }, (value: unknown) => (value === null ? null : String(value).toLowerCase()));
   return {
     db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
     dialect: 'sqlite',

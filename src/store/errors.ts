@@ -1,4 +1,4 @@
-import { DirectoryError, conflict } from '../core/errors.js';
+import { DirectoryError, conflict, invalid } from '../core/errors.js';
 import { UNIQUE_KEYS } from './unique-keys.js';
 
 interface DriverError {
@@ -24,6 +24,9 @@ function uniqueViolation(e: DriverError): DirectoryError | undefined {
   return conflict(key.code, key.message, [{ field: key.field, reason: key.code, message: key.message }]);
 }
 
+/** PostgreSQL text cannot hold U+0000 or invalid UTF-8 (22021, 22P05); it is bad input, not an outage. */
+const BAD_TEXT_CODES = new Set(['22021', '22P05']);
+
 const UNAVAILABLE_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '53300', '40001', '40P01']);
 
 /** Turns driver errors into core errors; everything else passes through unchanged. */
@@ -32,6 +35,9 @@ export function translateStoreError(error: unknown): unknown {
   const e = asDriverError(error);
   const unique = uniqueViolation(e);
   if (unique) return unique;
+  if (e.code && BAD_TEXT_CODES.has(e.code)) {
+    return invalid('INVALID_CHARACTER', 'A value contains a character the directory cannot store (U+0000)');
+  }
   if (e.code && UNAVAILABLE_CODES.has(e.code)) {
     return new DirectoryError('unavailable', 'STORE_UNAVAILABLE', 'The directory store is busy or unreachable; try again');
   }

@@ -52,7 +52,9 @@ export function filterToSql(filter: Filter, map: ColumnMap): RawBuilder<SqlBool>
       return sql<SqlBool>`(${sql.join(parts, filter.kind === 'and' ? sql` and ` : sql` or `)})`;
     }
     case 'not':
-      return sql<SqlBool>`not (${filterToSql(filter.filter, map)})`;
+      // IS NOT TRUE rather than NOT: a condition on an absent (NULL) value is false, so its negation
+      // holds. LDAP agrees (RFC 4511 4.5.1.7: an assertion on an absent attribute is FALSE).
+      return sql<SqlBool>`(${filterToSql(filter.filter, map)}) is not true`;
     default:
       break;
   }
@@ -70,6 +72,8 @@ export function filterToSql(filter: Filter, map: ColumnMap): RawBuilder<SqlBool>
       if (value === null || (spec.emptyIsNull && value === '')) {
         return filter.op === 'ne' ? sql<SqlBool>`${col} is not null` : sql<SqlBool>`${col} is null`;
       }
+      // A row without a value differs from every value, so `ne` matches it (NULL <> x is not true).
+      if (filter.op === 'ne') return sql<SqlBool>`(${col} <> ${value} or ${col} is null)`;
       return sql<SqlBool>`${col} ${sql.raw(OPS[filter.op])} ${value}`;
     }
     case 'in': {

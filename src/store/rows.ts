@@ -53,7 +53,7 @@ export const USER_COLUMNS = [
   'displayname', 'employee_identifier', 'employee_type', 'job_title', 'department', 'company', 'cost_center',
   'location', 'manager_id', 'alternate_email', 'phone_numbers', 'addresses', 'attributes', 'unix_uid',
   'unix_guid', 'sudo', 'passwordless_sudo', 'ldap_binding_user', 'password_never_expires', 'externally_managed',
-  'external_dn', 'external_source_type', 'description', 'state', 'account_locked', 'account_locked_date',
+  'external_dn', 'external_source_type', 'description', 'state', 'account_locked', 'account_locked_date', 'locked_until',
   'bad_login_attempts', 'last_failed_login', 'password_date', 'password_expiration_date', 'created', 'updated',
 ] as const;
 
@@ -93,6 +93,7 @@ export const userFromRow = (r: UserRow): User => ({
   state: r.state as UserState,
   accountLocked: r.account_locked === 1,
   accountLockedDate: r.account_locked_date,
+  lockedUntil: r.locked_until,
   badLoginAttempts: r.bad_login_attempts,
   lastFailedLogin: r.last_failed_login,
   passwordSet: Number(r.password_set) === 1,
@@ -138,6 +139,7 @@ export const userToRow = (u: User): Omit<Insertable<UsersTable>, 'password_hash'
   state: u.state,
   account_locked: bit(u.accountLocked),
   account_locked_date: u.accountLockedDate,
+  locked_until: u.lockedUntil,
   bad_login_attempts: u.badLoginAttempts,
   last_failed_login: u.lastFailedLogin,
   password_date: u.passwordDate,

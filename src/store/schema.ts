@@ -47,6 +47,7 @@ export interface UsersTable {
   state: string;
   account_locked: number;
   account_locked_date: string | null;
+  locked_until: string | null;
   bad_login_attempts: number;
   last_failed_login: string | null;
   password_hash: string | null;
@@ -57,6 +58,7 @@ export interface UsersTable {
 }
 
 export interface PasswordHistoryTable {
+  id: Generated<number>;
   user_id: string;
   hash: string;
   created: string;

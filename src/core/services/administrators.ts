@@ -110,7 +110,10 @@ export class AdministratorService {
     if (errors.length > 0) throw invalid('INVALID_INPUT', errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
     const hash = input.password ? await hashPassword(input.password) : undefined;
     return this.deps.store.transaction(async (tx) => {
-      const before = await tx.admins.findById(id as AdminId, { forUpdate: true });
+      const current = await tx.admins.findById(id as AdminId);
+      if (!current || !current.orgIds.includes(ctx.orgId)) throw adminNotFound();
+      await lockAdministrators(tx, current.orgIds);
+      const before = await tx.admins.findById(current.id, { forUpdate: true });
       if (!before || !before.orgIds.includes(ctx.orgId)) throw adminNotFound();
       if (!self) assertGrantable(ctx, before.roleName);
       if (input.roleName !== undefined) assertGrantable(ctx, input.roleName as RoleName);
@@ -131,7 +134,7 @@ export class AdministratorService {
       }
       await tx.admins.update(after);
       if (hash) await tx.admins.setPasswordHash(after.id, hash);
-      await assertAnAdministratorRemains(tx, ctx, after);
+      await assertAnAdministratorRemains(tx, before, after);
       const changes = changesBetween(before, after, ['updated', 'orgIds']);
       if (hash) changes.password = secretChange();
       journal(tx, ctx, { objectType: 'administrator', objectId: after.id, operation: 'update', changes });
@@ -157,11 +160,14 @@ export class AdministratorService {
   async delete(ctx: Context, id: string): Promise<Administrator> {
     requirePermission(ctx, 'admins:write');
     return this.deps.store.transaction(async (tx) => {
-      const admin = await tx.admins.findById(id as AdminId, { forUpdate: true });
+      const current = await tx.admins.findById(id as AdminId);
+      if (!current || !current.orgIds.includes(ctx.orgId)) throw adminNotFound();
+      await lockAdministrators(tx, current.orgIds);
+      const admin = await tx.admins.findById(current.id, { forUpdate: true });
       if (!admin || !admin.orgIds.includes(ctx.orgId)) throw adminNotFound();
       assertGrantable(ctx, admin.roleName);
       await tx.admins.delete(admin.id);
-      await assertAnAdministratorRemains(tx, ctx, null);
+      await assertAnAdministratorRemains(tx, admin, null);
       journal(tx, ctx, { objectType: 'administrator', objectId: admin.id, operation: 'delete', changes: changesBetween(admin, null, ['updated', 'orgIds']) });
       return admin;
     });
@@ -175,16 +181,30 @@ function assertGrantable(ctx: Context, role: RoleName) {
   }
 }
 
-/** An org always keeps an active administrator who can manage administrators. */
-async function assertAnAdministratorRemains(tx: Transaction, ctx: Context, changed: Administrator | null) {
-  const admins = await tx.admins.list(ctx.orgId, { sort: [], page: ALL_ROWS });
-  const managers = admins.items.filter((a) => !a.suspended && ROLE_PERMISSIONS[a.roleName].includes('admins:write'));
-  if (managers.length === 0) {
-    throw conflict(
-      'LAST_ADMINISTRATOR',
-      changed
-        ? 'This change would leave the organization without an active administrator who can manage administrators'
-        : 'The last active administrator who can manage administrators cannot be removed',
-    );
+const managesAdministrators = (a: Administrator) => !a.suspended && ROLE_PERMISSIONS[a.roleName].includes('admins:write');
+
+/** Serialises changes to the administrators of these orgs, so two demotions cannot both pass the check. */
+async function lockAdministrators(tx: Transaction, orgIds: readonly string[]) {
+  for (const orgId of [...orgIds].sort()) await tx.lock(`roster:administrators:${orgId}`);
+}
+
+/**
+ * Every org keeps an active administrator who can manage administrators: a change that takes away
+ * such an administrator (`changed` null for a delete) must leave another in each org the
+ * administrator manages (role and suspension hold in all of them). Other changes pass, so an org
+ * that has none yet can still be administered. Callers hold lockAdministrators.
+ */
+async function assertAnAdministratorRemains(tx: Transaction, before: Administrator, changed: Administrator | null) {
+  if (!managesAdministrators(before) || (changed && managesAdministrators(changed))) return;
+  for (const orgId of before.orgIds) {
+    const admins = await tx.admins.list(orgId, { sort: [], page: ALL_ROWS });
+    if (!admins.items.some(managesAdministrators)) {
+      throw conflict(
+        'LAST_ADMINISTRATOR',
+        changed
+          ? 'This change would leave an organization without an active administrator who can manage administrators'
+          : 'The last active administrator who can manage administrators cannot be removed',
+      );
+    }
   }
 }

@@ -38,9 +38,8 @@ export class AuthenticationService {
     const now = this.deps.clock();
     const ctx = systemContext(orgId, origin);
 
-    if (user.accountLocked && policy.lockoutTimeInSeconds > 0 && user.accountLockedDate) {
-      const until = Date.parse(user.accountLockedDate) + policy.lockoutTimeInSeconds * 1000;
-      if (now.getTime() >= until) user = await this.clearFailures(ctx, user, 'unlock');
+    if (user.accountLocked && user.lockedUntil && now.getTime() >= Date.parse(user.lockedUntil)) {
+      user = await this.clearFailures(ctx, user, 'unlock');
     }
     if (user.accountLocked) {
       await verifyAgainstNothing(password);
@@ -87,6 +86,7 @@ export class AuthenticationService {
         lastFailedLogin: now.toISOString(),
         accountLocked: before.accountLocked || lock,
         accountLockedDate: lock ? now.toISOString() : before.accountLockedDate,
+        lockedUntil: lock && policy.lockoutTimeInSeconds > 0 ? new Date(now.getTime() + policy.lockoutTimeInSeconds * 1000).toISOString() : before.lockedUntil,
         updated: now.toISOString(),
       };
       await tx.users.update(after);
@@ -107,6 +107,7 @@ export class AuthenticationService {
         ...before,
         accountLocked: false,
         accountLockedDate: null,
+        lockedUntil: null,
         badLoginAttempts: 0,
         updated: this.deps.clock().toISOString(),
       };

@@ -47,6 +47,18 @@ export interface DeleteUserOptions {
   cascadeManager?: UserId | null;
 }
 
+/** Phone numbers and addresses carry ids, as JumpCloud's do; new entries get one. */
+function withIds<T extends { id?: string }>(items: T[] | undefined): T[] | undefined {
+  return items?.map((item) => (item.id ? item : { ...item, id: newId<string>() }));
+}
+
+function identifyEntries(value: CheckedUserInput): void {
+  const phones = withIds(value.profile.phoneNumbers);
+  if (phones) value.profile.phoneNumbers = phones;
+  const addresses = withIds(value.profile.addresses);
+  if (addresses) value.profile.addresses = addresses;
+}
+
 export class UserService {
   constructor(private readonly deps: Deps) {}
 
@@ -109,6 +121,7 @@ export class UserService {
   /** A user built from checked input; unix ids are placeholders until allocated in the transaction. */
   newUser(orgId: OrgId, value: CheckedUserInput, org: Organization, source: 'manualEntry' | 'csvImport', at: Date): User {
     const now = at.toISOString();
+    identifyEntries(value);
     const profile = { ...EMPTY_PROFILE, ...value.profile } as UserProfile;
     const state: UserState = value.state ?? org.settings.newSystemUserStateDefaults[source];
     return {
@@ -120,6 +133,7 @@ export class UserService {
       state,
       accountLocked: value.accountLocked ?? false,
       accountLockedDate: value.accountLocked ? now : null,
+      lockedUntil: null,
       badLoginAttempts: 0,
       lastFailedLogin: null,
       passwordSet: false,
@@ -134,6 +148,7 @@ export class UserService {
     requirePermission(ctx, 'users:write');
     const { value, errors } = checkUserInput(input, 'update');
     if (errors.length > 0) throw invalidInput(errors);
+    identifyEntries(value);
     const current = await this.get(ctx, id);
     const org = await this.org(ctx.orgId);
     const at = this.deps.clock();
@@ -153,6 +168,7 @@ export class UserService {
       if (value.accountLocked !== undefined && value.accountLocked !== before.accountLocked) {
         after.accountLocked = value.accountLocked;
         after.accountLockedDate = value.accountLocked ? at.toISOString() : null;
+        after.lockedUntil = null;
         if (!value.accountLocked) after.badLoginAttempts = 0;
       }
       if (value.passwordExpirationDate !== undefined) after.passwordExpirationDate = value.passwordExpirationDate;

@@ -40,6 +40,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('unix_guid', 'integer', (c) => c.notNull())
     .addColumn('state', 'text', (c) => c.notNull())
     .addColumn('account_locked_date', 'text')
+    .addColumn('locked_until', 'text')
     .addColumn('last_failed_login', 'text')
     .addColumn('password_hash', 'text')
     .addColumn('password_date', 'text')
@@ -59,6 +60,9 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('password_history')
+    .addColumn('id', isPostgres(db) ? 'bigint' : 'integer', (c) =>
+      isPostgres(db) ? c.primaryKey().generatedAlwaysAsIdentity() : c.primaryKey().autoIncrement(),
+    )
     .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addColumn('hash', 'text', (c) => c.notNull())
     .addColumn('created', 'text', (c) => c.notNull())
@@ -183,7 +187,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   const indexes: [string, string, string[]][] = [
     ['users_org_id_idx', 'users', ['org_id', 'id']],
     ['users_manager_idx', 'users', ['org_id', 'manager_id']],
-    ['password_history_user_idx', 'password_history', ['user_id', 'created']],
+    ['password_history_user_idx', 'password_history', ['user_id', 'id']],
     ['user_groups_org_id_idx', 'user_groups', ['org_id', 'id']],
     ['group_members_member_idx', 'group_members', ['member_type', 'member_id', 'group_id']],
     ['associations_resource_idx', 'associations', ['resource_type', 'resource_id', 'subject_type', 'subject_id']],

@@ -55,7 +55,7 @@ export function apiKeyRepository(db: Kysely<Database>): ApiKeyRepository {
         .updateTable('api_keys')
         .set({ last_used_at: at })
         .where('id', '=', id)
-        .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', notBefore)]))
+        .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<=', notBefore)]))
         .execute();
     },
   };

@@ -46,18 +46,16 @@ export function organizationRepository(db: Kysely<Database>, postgres: boolean):
       return Number(row?.n ?? 0);
     },
     async allocateUnixIds(id, count) {
-      // The UPDATE takes the org row's lock first, so concurrent allocations queue behind it and
-      // each sees the uids the previous one committed.
-      await db.updateTable('organizations').set({ next_unix_id: sql`next_unix_id` }).where('id', '=', id).execute();
-      const highest = await db
-        .selectFrom('users')
-        .select(sql<number | null>`max(unix_uid)`.as('m'))
-        .where('org_id', '=', id)
-        .executeTakeFirst();
-      const org = await db.selectFrom('organizations').select('next_unix_id').where('id', '=', id).executeTakeFirstOrThrow();
-      const first = Math.max(org.next_unix_id, Number(highest?.m ?? 0) + 1);
-      await db.updateTable('organizations').set({ next_unix_id: first + count }).where('id', '=', id).execute();
-      return first;
+      // One statement, so it is atomic on its own: it locks the org row, looks above every uid in
+      // use (including one set by hand beyond the counter) and moves the counter past the block.
+      const above = sql<number>`(select coalesce(max(unix_uid), 0) + 1 from users where org_id = ${id})`;
+      const row = await db
+        .updateTable('organizations')
+        .set({ next_unix_id: sql`(case when next_unix_id > ${above} then next_unix_id else ${above} end) + ${count}` })
+        .where('id', '=', id)
+        .returning(sql<number>`next_unix_id - ${count}`.as('first'))
+        .executeTakeFirstOrThrow();
+      return Number(row.first);
     },
   };
 }

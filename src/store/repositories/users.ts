@@ -158,13 +158,13 @@ export function userRepository(db: Kysely<Database>, postgres: boolean): UserRep
       // History beyond the largest policy window (24) is never consulted.
       const keep = await db
         .selectFrom('password_history')
-        .select('created')
+        .select('id')
         .where('user_id', '=', id)
-        .orderBy('created', 'desc')
+        .orderBy('id', 'desc')
         .offset(24)
         .limit(1)
         .executeTakeFirst();
-      if (keep) await db.deleteFrom('password_history').where('user_id', '=', id).where('created', '<=', keep.created).execute();
+      if (keep) await db.deleteFrom('password_history').where('user_id', '=', id).where('id', '<=', keep.id).execute();
     },
 
     async passwordHistory(orgId, id, limit) {
@@ -174,7 +174,7 @@ export function userRepository(db: Kysely<Database>, postgres: boolean): UserRep
         .selectFrom('password_history')
         .select('hash')
         .where('user_id', '=', id)
-        .orderBy('created', 'desc')
+        .orderBy('id', 'desc')
         .limit(limit)
         .execute();
       return [...(current ? [current] : []), ...older.map((r) => r.hash)].slice(0, limit);
