@@ -69,6 +69,10 @@ function fromFastifyError(e: FastifyError): ApiError | undefined {
       return apiError(415, 'INVALID_ARGUMENT', 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return apiError(400, 'INVALID_ARGUMENT', 'INVALID_CONTENT_LENGTH', 'The Content-Length header does not match the body');
+    case 'FST_ERR_BAD_URL':
+      return apiError(400, 'INVALID_ARGUMENT', 'MALFORMED_URL', 'The request path is not a valid URL');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return apiError(414, 'INVALID_ARGUMENT', 'URI_TOO_LONG', 'A path parameter is too long');
     default:
       break;
   }

@@ -2,10 +2,11 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchemaCompiler, type FastifyServerOptions } from 'fastify';
 import type { DirectoryCore } from '../core/directory.js';
 import { authenticate } from './context.js';
 import { errorHandler, notFoundHandler } from './errors.js';
+import { rejectNulCharacters } from './input-guard.js';
 import { administratorRoutes } from './routes/administrators.js';
 import { applicationRoutes } from './routes/applications.js';
 import { directoryRoutes } from './routes/directories.js';
@@ -31,6 +32,8 @@ export interface ApiOptions {
 
 export type Api = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
 
+type ValidatorFactory = NonNullable<NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator']>;
+
 const ajvBase: AjvOptions = { allErrors: true, strict: false, useDefaults: true };
 
 /**
@@ -43,6 +46,16 @@ function validators() {
   return { body, params };
 }
 
+/**
+ * Installed as the compilers factory, not with setValidatorCompiler: a plugin that calls addSchema
+ * rebuilds its validator from the server's factory, which would otherwise be fastify's default,
+ * type-coercing Ajv.
+ */
+function validatorCompiler(): FastifySchemaCompiler<unknown> {
+  const ajv = validators();
+  return ({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.params).compile(schema as object);
+}
+
 export async function buildApi(options: ApiOptions): Promise<Api> {
   const app = Fastify({
     ...(options.https ? { https: options.https } : {}),
@@ -51,10 +64,20 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     trustProxy: options.trustProxy ?? false,
     requestIdHeader: 'x-request-id',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // fastify types the factory for plain Ajv compile functions; at run time it takes route schemas.
+    schemaController: { compilersFactory: { buildValidator: validatorCompiler as unknown as ValidatorFactory } },
+    // Router errors (a malformed URL, an over-long path parameter) answer in the API's error shape too.
+    frameworkErrors: (error, request, reply) => errorHandler(error, request as FastifyRequest, reply as FastifyReply),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const ajv = validators();
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.params).compile(schema));
+  // Some clients send `content-type: application/json` on bodiless POSTs (user actions); an empty
+  // body is no body. Anything else goes to fastify's parser, which refuses prototype poisoning.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined);
+    else parseJson(request, body as string, done);
+  });
   app.decorate('core', options.core);
   app.decorateRequest('ctx', null);
   app.setErrorHandler(errorHandler);
@@ -89,6 +112,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   await app.register(healthRoutes);
   await app.register(async (api) => {
     api.addHook('onRequest', authenticate);
+    api.addHook('preValidation', rejectNulCharacters);
     await api.register(systemUserRoutes, { prefix: '/api' });
     await api.register(administratorRoutes, { prefix: '/api' });
     await api.register(applicationRoutes, { prefix: '/api' });

@@ -4,8 +4,8 @@ import { RESOURCE_TYPES, type ResourceType, type SubjectType } from '../../core/
 import { AssociationService } from '../../core/services/associations.js';
 import { ctxOf } from '../context.js';
 import { parseList, parsePage, type RawQuery } from '../list-params.js';
-import { errorResponses, ListQuerystring } from '../wire/common.js';
-import { connectionRef, GraphOperationSchema, sendPage, toConnection, toWithPaths, withPathsRef } from '../wire/graph.js';
+import { errorResponses, ListQuerystring, toWireEdge } from '../wire/common.js';
+import { connectionRef, GraphOperationSchema, sendPage, toWithPaths, withPathsRef } from '../wire/graph.js';
 import { SYSTEMUSER_FIELDS } from '../wire/systemuser.js';
 
 /** Resources reachable through associations, with their JumpCloud path segment and id parameter. */
@@ -55,7 +55,7 @@ export const graphRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const raw = request.query as unknown as RawQuery;
       const targets = AssociationService.checkTargets(targetsOf(raw), RESOURCE_TYPES);
       const page = await core.associations.ofSubject(ctxOf(request), subject.type, idOf(request.params), targets, parsePage(raw));
-      return sendPage(reply, page, toConnection);
+      return sendPage(reply, page, toWireEdge);
     });
 
     app.post(`/${subject.path}/:${subject.param}/associations`, {
@@ -97,7 +97,7 @@ export const graphRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const raw = request.query as unknown as RawQuery;
       const targets = AssociationService.checkTargets(targetsOf(raw), ['user', 'user_group'] as const);
       const page = await core.associations.ofResource(ctxOf(request), resource.type, idOf(request.params), targets, parsePage(raw));
-      return sendPage(reply, page, toConnection);
+      return sendPage(reply, page, toWireEdge);
     });
 
     app.post(`/${resource.path}/:${resource.param}/associations`, {

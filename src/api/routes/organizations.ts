@@ -18,7 +18,7 @@ export const organizationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'List the organizations this administrator manages',
       querystring: ListQuerystring(),
       response: {
-        200: Type.Object({ totalCount: Type.Integer(), results: Type.Array(Type.Object({ _id: Type.String(), displayName: Type.String(), logoUrl: Type.String() })) }),
+        200: Type.Object({ totalCount: Type.Integer(), results: Type.Array(Type.Object({ _id: Type.String(), displayName: Type.Optional(Type.String()), logoUrl: Type.Optional(Type.String()) })) }),
         ...errorResponses(),
       },
     },

@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { invalid } from '../../core/errors.js';
 import { and, type Filter } from '../../core/query.js';
 import type { UserId } from '../../core/ids.js';
@@ -50,6 +51,9 @@ function bodyFilter(filter: unknown, names: FieldNames): Filter | undefined {
   return clause(filter);
 }
 
+/** JumpCloud's user actions answer 200 with a JSON string body. */
+const emptyString = (reply: FastifyReply) => reply.type('application/json; charset=utf-8').send('""');
+
 export const systemUserRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const core = app.core;
   const wire = (u: Parameters<typeof toSystemUser>[0]) => toSystemUser(u, new Date());
@@ -92,24 +96,24 @@ export const systemUserRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.post('/systemusers/:id/unlock', {
-    schema: { tags, summary: 'Unlock a user locked out by failed logins', params: IdParams, response: { 200: Type.Object({}), ...errorResponses(404) } },
-  }, async (request) => {
+    schema: { tags, summary: 'Unlock a user locked out by failed logins', params: IdParams, response: { 200: Type.String(), ...errorResponses(404) } },
+  }, async (request, reply) => {
     await core.users.unlock(ctxOf(request), request.params.id);
-    return {};
+    return emptyString(reply);
   });
 
   app.post('/systemusers/:id/expire', {
-    schema: { tags, summary: "Expire a user's password now", params: IdParams, response: { 200: Type.Object({}), ...errorResponses(404) } },
-  }, async (request) => {
+    schema: { tags, summary: "Expire a user's password now", params: IdParams, response: { 200: Type.String(), ...errorResponses(404) } },
+  }, async (request, reply) => {
     await core.users.expire(ctxOf(request), request.params.id);
-    return {};
+    return emptyString(reply);
   });
 
   app.post('/systemusers/:id/state/activate', {
-    schema: { tags, summary: 'Activate a staged user', params: IdParams, response: { 200: Type.Object({}), ...errorResponses(404, 409) } },
-  }, async (request) => {
+    schema: { tags, summary: 'Activate a staged user', params: IdParams, response: { 200: Type.String(), ...errorResponses(404, 409) } },
+  }, async (request, reply) => {
     await core.users.activate(ctxOf(request), request.params.id);
-    return {};
+    return emptyString(reply);
   });
 
   app.post('/search/systemusers', {

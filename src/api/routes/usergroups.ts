@@ -56,11 +56,7 @@ export const userGroupRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request, reply) => {
     const page = await core.groups.members(ctxOf(request), request.params.group_id, parsePage(request.query as RawQuery));
-    return sendPage(reply, page, (m) => ({
-      from: { id: m.groupId, type: 'user_group' },
-      to: { id: m.memberId, type: m.memberType },
-      attributes: null,
-    }));
+    return sendPage(reply, page, (m) => ({ from: { id: m.groupId, type: 'user_group' }, to: { id: m.memberId, type: m.memberType } }));
   });
 
   app.post('/usergroups/:group_id/members', {

@@ -50,7 +50,7 @@ export const ListQuerystring = (extra: Record<string, TSchema> = {}) =>
 export const GraphRefSchema = Type.Object({ id: Type.String(), type: Type.String(), attributes: Type.Optional(FreeObject()) });
 
 export const GraphConnectionSchema = Type.Object(
-  { from: Type.Optional(GraphRefSchema), to: GraphRefSchema, attributes: Type.Optional(Type.Unsafe({ type: 'object', nullable: true, additionalProperties: true })) },
+  { from: Type.Optional(GraphRefSchema), to: GraphRefSchema, attributes: Type.Optional(FreeObject()) },
   { $id: 'GraphConnection' },
 );
 
@@ -65,8 +65,10 @@ export const GraphObjectWithPathsSchema = Type.Object(
 );
 
 export const toWireRef = (r: { type: string; id: string }) => ({ id: r.id, type: r.type });
+
+/** A graph edge as JumpCloud sends it: `attributes` is an object when present, never null. */
 export const toWireEdge = (e: { from: { type: string; id: string }; to: { type: string; id: string }; attributes: Record<string, unknown> | null }) => ({
   from: toWireRef(e.from),
   to: toWireRef(e.to),
-  attributes: e.attributes,
+  ...(e.attributes ? { attributes: e.attributes } : {}),
 });

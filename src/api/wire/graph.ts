@@ -2,13 +2,11 @@ import { Type } from 'typebox';
 import type { FastifyReply } from 'fastify';
 import type { Reached } from '../../core/model.js';
 import type { ListResult } from '../../core/query.js';
-import type { Connection } from '../../core/services/associations.js';
-import { toWireEdge, toWireRef } from './common.js';
+import { toWireEdge } from './common.js';
 
 export const connectionRef = Type.Unsafe({ $ref: 'GraphConnection#' });
 export const withPathsRef = Type.Unsafe({ $ref: 'GraphObjectWithPaths#' });
 
-export const toConnection = (c: Connection) => ({ from: toWireRef(c.from), to: toWireRef(c.to), attributes: c.attributes });
 
 export const toWithPaths = (r: Reached) => ({
   id: r.ref.id,
