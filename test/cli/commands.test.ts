@@ -51,7 +51,7 @@ describe('roster CLI', () => {
     expect(amir.manager).toBe(zoe._id);
     expect(zoe.attributes).toEqual([{ name: 'shirtSize', value: 'M' }]);
     expect(zoe.sudo).toBe(true);
-    expect(zoe.phoneNumbers).toEqual([{ type: 'mobile', number: '+47 555 0101' }]);
+    expect(zoe.phoneNumbers).toEqual([{ id: expect.stringMatching(/^[0-9a-f]{24}$/), type: 'mobile', number: '+47 555 0101' }]);
     const li = (await api('/api/systemusers?filter=username:$eq:li')).body.results[0];
     expect(li.lastname).toBe('Wei, Jr.');
     expect(li.manager).toBe(amir._id);

@@ -56,12 +56,37 @@ function valueAt(config: Json, path: string): unknown {
 /** The configuration as callers see it: every secret replaced by a marker. */
 export const redactConfig = (config: Json): Json => mapSecrets(config, () => REDACTED);
 
+const journalView = (app: Application) => ({ ...app, config: redactConfig(app.config) });
+
+function sealedValues(config: Json): Map<string, string> {
+  const out = new Map<string, string>();
+  mapSecrets(config, (value, path) => out.set(path, value));
+  return out;
+}
+
+/**
+ * Journal changes of an application: everything but secrets as before → after, and a redacted
+ * entry for each secret set, replaced or removed, so a key rotation shows in the audit log.
+ */
+function applicationChanges(before: Application | null, after: Application | null) {
+  const changes = changesBetween(before && journalView(before), after && journalView(after));
+  const old = sealedValues(before?.config ?? {});
+  const now = sealedValues(after?.config ?? {});
+  for (const path of new Set([...old.keys(), ...now.keys()])) {
+    if (old.get(path) !== now.get(path)) {
+      changes[`config.${path}`] = { before: old.has(path) ? REDACTED : null, after: now.has(path) ? REDACTED : null };
+    }
+  }
+  return changes;
+}
+
 const appNotFound = () => notFound('APPLICATION_NOT_FOUND', 'Application not found');
 
 function checkInput(input: ApplicationInput, requireName: boolean): ErrorDetail[] {
   const errors: ErrorDetail[] = [];
   const fail = (field: string, message: string) => errors.push({ field, reason: 'INVALID', message });
   if (requireName && (typeof input.name !== 'string' || input.name.trim() === '')) fail('name', 'name is required');
+  else if (typeof input.name === 'string' && input.name.trim() === '') fail('name', 'name must not be empty');
   for (const field of ['name', 'displayName', 'displayLabel', 'ssoUrl', 'learnMore', 'logoUrl'] as const) {
     const v = input[field];
     if (v === undefined) continue;
@@ -137,7 +162,7 @@ export class ApplicationService {
     app.config = this.seal(app, input.config ?? {}, {});
     return this.deps.store.transaction(async (tx) => {
       await tx.applications.insert(app);
-      journal(tx, ctx, { objectType: 'application', objectId: app.id, operation: 'create', changes: changesBetween(null, journalView(app)) });
+      journal(tx, ctx, { objectType: 'application', objectId: app.id, operation: 'create', changes: applicationChanges(null, app) });
       return app;
     });
   }
@@ -154,7 +179,7 @@ export class ApplicationService {
       if (rest.name !== undefined) after.name = rest.name.trim();
       if (config !== undefined) after.config = this.seal(before, config, before.config);
       await tx.applications.update(after);
-      journal(tx, ctx, { objectType: 'application', objectId: after.id, operation: 'update', changes: changesBetween(journalView(before), journalView(after)) });
+      journal(tx, ctx, { objectType: 'application', objectId: after.id, operation: 'update', changes: applicationChanges(before, after) });
       return after;
     });
   }
@@ -169,11 +194,10 @@ export class ApplicationService {
         journal(tx, ctx, associationEntry(a, 'dissociate'));
       }
       await tx.applications.delete(ctx.orgId, app.id);
-      journal(tx, ctx, { objectType: 'application', objectId: app.id, operation: 'delete', changes: changesBetween(journalView(app), null) });
+      journal(tx, ctx, { objectType: 'application', objectId: app.id, operation: 'delete', changes: applicationChanges(app, null) });
       return app;
     });
   }
 }
 
-const journalView = (app: Application) => ({ ...app, config: redactConfig(app.config) });
 
