@@ -1,4 +1,4 @@
-import { parse } from 'csv-parse/sync';
+import { parse } from 'csv-parse';
 import type { ImportRow } from '../core/services/user-import.js';
 import type { UserInput } from '../core/user-input.js';
 import type { Address, PhoneNumber } from '../core/model.js';
@@ -81,79 +81,87 @@ export function mapHeader(headers: string[]): { targets: Target[]; errors: strin
 const TRUE = new Set(['true', 'yes', 'y', '1']);
 const FALSE = new Set(['false', 'no', 'n', '0']);
 
-export interface ParsedCsv {
-  rows: ImportRow[];
-  /** Problems with single cells, by line; the rows they belong to are left out. */
-  cellErrors: { line: number; field: string; message: string }[];
-  /** Problems with the file itself (header, quoting); nothing can be imported. */
-  fileErrors: string[];
+/** The file cannot be read as a users CSV at all (header, quoting): nothing can be imported. */
+export class CsvFileError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+    this.name = 'CsvFileError';
+  }
 }
 
-/** Parses a CSV export into import rows; each row keeps its line number in the file. */
-export function parseUsersCsv(content: string | Buffer): ParsedCsv {
-  let records: { record: string[]; info: { lines: number } }[];
-  try {
-    records = parse(content, { bom: true, info: true, skip_empty_lines: true, relax_column_count: false, trim: true }) as never;
-  } catch (e) {
-    return { rows: [], cellErrors: [], fileErrors: [(e as Error).message] };
-  }
-  if (records.length === 0) return { rows: [], cellErrors: [], fileErrors: ['the file is empty'] };
-  const [header, ...body] = records;
-  const { targets, errors } = mapHeader(header!.record);
-  if (errors.length > 0) return { rows: [], cellErrors: [], fileErrors: errors };
-
-  const rows: ImportRow[] = [];
-  const cellErrors: ParsedCsv['cellErrors'] = [];
-  for (const { record, info } of body) {
-    const line = info.lines;
-    const input: UserInput = {};
-    const phones: PhoneNumber[] = [];
-    const address: Address = {};
-    const attributes: { name: string; value: string }[] = [];
-    let managerRef: string | undefined;
-    let bad = false;
-    targets.forEach((target, i) => {
-      const cell = record[i] ?? '';
-      if (cell === '') return;
-      switch (target.kind) {
-        case 'text':
-          (input as Record<string, unknown>)[target.field] = cell;
-          break;
-        case 'flag': {
-          const v = cell.toLowerCase();
-          if (TRUE.has(v)) (input as Record<string, unknown>)[target.field] = true;
-          else if (FALSE.has(v)) (input as Record<string, unknown>)[target.field] = false;
-          else {
-            cellErrors.push({ line, field: target.field, message: `${target.field} must be true or false, not "${cell}"` });
-            bad = true;
-          }
-          break;
-        }
-        case 'int':
-          if (!/^\d{1,10}$/.test(cell)) {
-            cellErrors.push({ line, field: target.field, message: `${target.field} must be a whole number, not "${cell}"` });
-            bad = true;
-          } else (input as Record<string, unknown>)[target.field] = Number(cell);
-          break;
-        case 'manager':
-          managerRef = cell;
-          break;
-        case 'phone':
-          phones.push({ type: target.type, number: cell });
-          break;
-        case 'address':
-          address[target.key] = cell;
-          break;
-        case 'attribute':
-          attributes.push({ name: target.name, value: cell });
-          break;
+function toRow(targets: Target[], record: string[], line: number): ImportRow {
+  const input: UserInput = {};
+  const phones: PhoneNumber[] = [];
+  const address: Address = {};
+  const attributes: { name: string; value: string }[] = [];
+  const problems: { field: string; message: string }[] = [];
+  let managerRef: string | undefined;
+  targets.forEach((target, i) => {
+    const cell = record[i] ?? '';
+    if (cell === '') return;
+    switch (target.kind) {
+      case 'text':
+        (input as Record<string, unknown>)[target.field] = cell;
+        break;
+      case 'flag': {
+        const v = cell.toLowerCase();
+        if (TRUE.has(v)) (input as Record<string, unknown>)[target.field] = true;
+        else if (FALSE.has(v)) (input as Record<string, unknown>)[target.field] = false;
+        else problems.push({ field: target.field, message: `${target.field} must be true or false, not "${cell}"` });
+        break;
       }
-    });
-    if (bad) continue;
-    if (phones.length > 0) input.phoneNumbers = phones;
-    if (Object.keys(address).length > 0) input.addresses = [{ type: 'work', ...address }];
-    if (attributes.length > 0) input.attributes = attributes;
-    rows.push({ line, input, ...(managerRef ? { managerRef } : {}) });
+      case 'int':
+        if (!/^\d{1,10}$/.test(cell)) problems.push({ field: target.field, message: `${target.field} must be a whole number, not "${cell}"` });
+        else (input as Record<string, unknown>)[target.field] = Number(cell);
+        break;
+      case 'manager':
+        managerRef = cell;
+        break;
+      case 'phone':
+        phones.push({ type: target.type, number: cell });
+        break;
+      case 'address':
+        address[target.key] = cell;
+        break;
+      case 'attribute':
+        attributes.push({ name: target.name, value: cell });
+        break;
+    }
+  });
+  if (phones.length > 0) input.phoneNumbers = phones;
+  if (Object.keys(address).length > 0) input.addresses = [{ type: 'work', ...address }];
+  if (attributes.length > 0) input.attributes = attributes;
+  return { line, input, ...(managerRef ? { managerRef } : {}), ...(problems.length > 0 ? { problems } : {}) };
+}
+
+/**
+ * Streams the rows of a users CSV, each with its line number, without holding them all: the
+ * import reads the file twice (check, then write). A bad header or broken quoting throws
+ * CsvFileError; a bad cell travels with its row as a problem.
+ */
+export async function* readUsersCsv(content: string | Buffer): AsyncGenerator<ImportRow> {
+  const parser = parse(content, {
+    bom: true,
+    skip_empty_lines: true,
+    relax_column_count: false,
+    trim: true,
+    // Keep the line number from each record's context, not the whole info object.
+    on_record: ((record: string[], context: { lines: number }) => ({ record, line: context.lines })) as never,
+  });
+  let targets: Target[] | undefined;
+  try {
+    for await (const { record, line } of parser as AsyncIterable<{ record: string[]; line: number }>) {
+      if (!targets) {
+        const header = mapHeader(record);
+        if (header.errors.length > 0) throw new CsvFileError(header.errors);
+        targets = header.targets;
+        continue;
+      }
+      yield toRow(targets, record, line);
+    }
+  } catch (e) {
+    if (e instanceof CsvFileError) throw e;
+    throw new CsvFileError([(e as Error).message]);
   }
-  return { rows, cellErrors, fileErrors: [] };
+  if (!targets) throw new CsvFileError(['the file is empty']);
 }

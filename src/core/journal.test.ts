@@ -33,12 +33,12 @@ describe('changesBetween', () => {
     expect(changesBetween({ a: '' }, { a: null } as object)).toEqual({ a: { before: '', after: null } });
   });
 
-  it('create: every non-empty attribute, from null', () => {
-    const user = { username: 'ada', email: 'a@x', manager: null, phones: [], attributes: {}, description: '', sudo: false, uid: 0, updated: 't' };
+  it('create: every attribute that is not a default (empty or false), from null', () => {
+    const user = { username: 'ada', email: 'a@x', manager: null, phones: [], attributes: {}, description: '', sudo: false, admin: true, uid: 0, updated: 't' };
     expect(changesBetween(null, user)).toEqual({
       username: { before: null, after: 'ada' },
       email: { before: null, after: 'a@x' },
-      sudo: { before: null, after: false },
+      admin: { before: null, after: true },
       uid: { before: null, after: 0 },
     });
   });

@@ -5,11 +5,17 @@ export const REDACTED = '[REDACTED]';
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 const isEmpty = (v: unknown) =>
-  v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
+  v === null ||
+  v === undefined ||
+  v === '' ||
+  v === false ||
+  (Array.isArray(v) && v.length === 0) ||
+  (typeof v === 'object' && Object.keys(v).length === 0);
 
 /**
  * Attribute-level before → after for a journal row. `null` on one side means the object did not
- * exist (create, delete); then empty values are left out, as they carry nothing. Bookkeeping
+ * exist (create, delete); then empty values ('', false, [], {}) are left out, as they carry
+ * nothing but the defaults. Bookkeeping
  * fields never count as changes.
  */
 export function changesBetween(

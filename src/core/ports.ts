@@ -213,6 +213,12 @@ export interface JournalStamp {
 export interface Transaction extends Repositories {
   /** Queues journal rows; the store writes them just before commit, in the same transaction. */
   record(stamp: JournalStamp, entries: readonly JournalEntryInput[]): void;
+  /**
+   * Writes the queued journal rows now rather than at commit, so bulk work holds no more than a
+   * batch in memory. On PostgreSQL the journal lock is then held until commit: other writers'
+   * commits wait for this transaction, which is why only bulk work does this.
+   */
+  flushJournal(): Promise<void>;
   /** Holds a named lock until the transaction ends, across every process sharing the store. */
   lock(name: string): Promise<void>;
 }

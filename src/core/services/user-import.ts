@@ -1,12 +1,20 @@
 import { requirePermission, type Context } from '../context.js';
+import { invalid } from '../errors.js';
 import { isWellFormedId, type UserId } from '../ids.js';
 import { changesBetween, secretChange } from '../journal.js';
-import type { JournalEntryInput, User } from '../model.js';
+import type { JournalEntryInput, Organization, User } from '../model.js';
 import { hashPassword, passwordExpiration, passwordViolations } from '../passwords.js';
+import type { TakenValues } from '../ports.js';
 import { foldCase } from '../query.js';
 import { checkUserInput, type UserInput } from '../user-input.js';
 import { journal, type Deps } from './deps.js';
 import type { UserService } from './users.js';
+
+export interface ImportRowError {
+  line: number;
+  field?: string;
+  message: string;
+}
 
 export interface ImportRow {
   /** Where the row came from (a CSV line number), for error messages. */
@@ -14,13 +22,12 @@ export interface ImportRow {
   input: UserInput;
   /** The manager as an id, a username or an email, of a user in the directory or in the same import. */
   managerRef?: string;
+  /** Problems the reader already found (a cell that is not a number, say): the row fails with them. */
+  problems?: { field?: string; message: string }[];
 }
 
-export interface ImportRowError {
-  line: number;
-  field?: string;
-  message: string;
-}
+/** Reads the rows; called twice (check, then write), and must give the same rows both times. */
+export type ImportSource = () => AsyncIterable<ImportRow> | Iterable<ImportRow>;
 
 export interface ImportReport {
   rows: number;
@@ -42,20 +49,31 @@ export interface ImportOptions {
 }
 
 const BATCH = 1000;
+const PROBE_BATCH = 500;
 const HASH_CONCURRENCY = 4;
 
-interface Candidate {
-  row: ImportRow;
+/** What the check pass keeps of a good row: enough to write it, not the row itself. */
+interface Plan {
+  id: UserId;
+  autoUid: boolean;
+  managerRef?: string;
+  managerId?: UserId;
+}
+
+interface Checked {
   user: User;
   password?: string;
+  /** Set just before the write; the password itself is never written. */
   hash?: string;
   autoUid: boolean;
 }
 
 /**
- * Bulk creation of users (CSV import): every row is checked against the same rules as a single
- * create, against the directory and against the other rows, before anything is written; the
- * write is one transaction, so a failed import leaves nothing behind.
+ * Bulk creation of users (CSV import) in two passes over the rows. The check pass applies the
+ * rules of a single create to every row, and checks uniqueness against the directory and against
+ * the other rows, keeping only keys in memory. The write pass, if there is one, reads the rows
+ * again and writes them in one transaction, so a failed import leaves nothing behind, and memory
+ * stays flat whatever the number of rows.
  */
 export class UserImportService {
   constructor(
@@ -63,7 +81,18 @@ export class UserImportService {
     private readonly users: UserService,
   ) {}
 
-  async import(ctx: Context, rows: readonly ImportRow[], options: ImportOptions = {}): Promise<ImportReport> {
+  private check(ctx: Context, org: Organization, row: ImportRow, now: Date): Checked | ImportRowError[] {
+    const { value, errors } = checkUserInput({ ...row.input, manager: undefined }, 'create');
+    if (errors.length > 0) return errors.map((e) => ({ line: row.line, message: e.message, ...(e.field ? { field: e.field } : {}) }));
+    const user = this.users.newUser(ctx.orgId, value, org, 'csvImport', now);
+    if (value.password !== undefined) {
+      const violations = passwordViolations(org.settings.passwordPolicy, value.password, user);
+      if (violations.length > 0) return violations.map((v) => ({ line: row.line, field: 'password', message: `password ${v.message}` }));
+    }
+    return { user, autoUid: value.profile.unixUid === undefined, ...(value.password !== undefined ? { password: value.password } : {}) };
+  }
+
+  async import(ctx: Context, source: ImportSource, options: ImportOptions = {}): Promise<ImportReport> {
     requirePermission(ctx, 'users:write');
     const org = await this.users.org(ctx.orgId);
     const now = this.deps.clock();
@@ -74,60 +103,61 @@ export class UserImportService {
       failed.add(line);
     };
 
-    // checkRows: the single-user rules, row by row.
-    const candidates: Candidate[] = [];
-    for (const row of rows) {
-      const { value, errors: problems } = checkUserInput({ ...row.input, manager: undefined }, 'create');
-      for (const p of problems) fail(row.line, p.message, p.field);
-      if (problems.length > 0) continue;
-      const user = this.users.newUser(ctx.orgId, value, org, 'csvImport', now);
-      if (value.password !== undefined) {
-        for (const v of passwordViolations(org.settings.passwordPolicy, value.password, user)) fail(row.line, `password ${v.message}`, 'password');
-        if (failed.has(row.line)) continue;
+    // Pass 1: check every row; keep a plan per row and the keys that must be unique.
+    const plans = new Map<number, Plan>();
+    const firstLine = new Map<string, number>();
+    const inFile = new Map<string, UserId>();
+    const explicitUids = new Set<number>();
+    let probe: { line: number; user: User; autoUid: boolean }[] = [];
+    let rows = 0;
+    const probeDirectory = async () => {
+      const taken = await this.deps.store.read.users.findTaken(ctx.orgId, {
+        usernames: probe.map((p) => p.user.username),
+        emails: probe.map((p) => p.user.email),
+        employeeIdentifiers: probe.flatMap((p) => (p.user.employeeIdentifier ? [p.user.employeeIdentifier] : [])),
+        unixUids: probe.flatMap((p) => (p.autoUid ? [] : [p.user.unixUid])),
+      });
+      for (const p of probe) reportTaken(p.line, p.user, p.autoUid, taken, fail);
+      probe = [];
+    };
+    for await (const row of source()) {
+      rows++;
+      if (row.problems && row.problems.length > 0) {
+        for (const p of row.problems) fail(row.line, p.message, p.field);
+        continue;
       }
-      candidates.push({ row, user, ...(value.password !== undefined ? { password: value.password } : {}), autoUid: value.profile.unixUid === undefined });
-    }
-
-    // checkWithinFile: the same username, email, employee id or uid twice.
-    const seen = new Map<string, number>();
-    for (const c of candidates) {
+      const checked = this.check(ctx, org, row, now);
+      if (Array.isArray(checked)) {
+        for (const e of checked) fail(e.line, e.message, e.field);
+        continue;
+      }
+      const { user, autoUid } = checked;
       const keys: [string, string | null][] = [
-        ['username', `u:${foldCase(c.user.username)}`],
-        ['email', `e:${foldCase(c.user.email)}`],
-        ['employeeIdentifier', c.user.employeeIdentifier ? `i:${c.user.employeeIdentifier}` : null],
-        ['unixUid', c.autoUid ? null : `x:${c.user.unixUid}`],
+        ['username', `u:${foldCase(user.username)}`],
+        ['email', `e:${foldCase(user.email)}`],
+        ['employeeIdentifier', user.employeeIdentifier ? `i:${user.employeeIdentifier}` : null],
+        ['unixUid', autoUid ? null : `x:${user.unixUid}`],
       ];
       for (const [field, key] of keys) {
         if (key === null) continue;
-        const first = seen.get(key);
-        if (first !== undefined) fail(c.row.line, `${field} duplicates line ${first}`, field);
-        else seen.set(key, c.row.line);
+        const first = firstLine.get(key);
+        if (first !== undefined) fail(row.line, `${field} duplicates line ${first}`, field);
+        else firstLine.set(key, row.line);
       }
+      inFile.set(`u:${foldCase(user.username)}`, user.id);
+      inFile.set(`e:${foldCase(user.email)}`, user.id);
+      if (!autoUid) explicitUids.add(user.unixUid);
+      plans.set(row.line, { id: user.id, autoUid, ...(row.managerRef ? { managerRef: row.managerRef.trim() } : {}) });
+      probe.push({ line: row.line, user, autoUid });
+      if (probe.length >= PROBE_BATCH) await probeDirectory();
     }
+    await probeDirectory();
+    firstLine.clear();
+    await this.resolveManagers(ctx, plans, inFile, fail);
 
-    // checkDirectory: values already taken in the org.
-    const live = () => candidates.filter((c) => !failed.has(c.row.line));
-    const repos = this.deps.store.read;
-    const taken = await repos.users.findTaken(ctx.orgId, {
-      usernames: live().map((c) => c.user.username),
-      emails: live().map((c) => c.user.email),
-      employeeIdentifiers: live().flatMap((c) => (c.user.employeeIdentifier ? [c.user.employeeIdentifier] : [])),
-      unixUids: live().flatMap((c) => (c.autoUid ? [] : [c.user.unixUid])),
-    });
-    for (const c of live()) {
-      if (taken.usernames.has(foldCase(c.user.username))) fail(c.row.line, `username ${c.user.username} is taken`, 'username');
-      if (taken.emails.has(foldCase(c.user.email))) fail(c.row.line, `email ${c.user.email} is taken`, 'email');
-      if (c.user.employeeIdentifier && taken.employeeIdentifiers.has(c.user.employeeIdentifier)) {
-        fail(c.row.line, `employeeIdentifier ${c.user.employeeIdentifier} is taken`, 'employeeIdentifier');
-      }
-      if (!c.autoUid && taken.unixUids.has(c.user.unixUid)) fail(c.row.line, `unix_uid ${c.user.unixUid} is taken`, 'unixUid');
-    }
-
-    await this.resolveManagers(ctx, live(), fail);
-
-    const good = live();
+    const good = [...plans].filter(([line]) => !failed.has(line));
     const report: ImportReport = {
-      rows: rows.length,
+      rows,
       created: 0,
       failed: failed.size,
       errors: errors.sort((a, b) => a.line - b.line),
@@ -137,54 +167,63 @@ export class UserImportService {
     if (failed.size > 0 && !options.continueOnError) return { ...report, aborted: true };
     if (options.dryRun) return { ...report, created: good.length };
     if (good.length === 0) return report;
-    await this.hashPasswords(good, org.settings.passwordPolicy, now);
 
+    // Pass 2: read the rows again and write the good ones, in one transaction.
+    const autoCount = good.filter(([, p]) => p.autoUid).length;
+    let written = 0;
     await this.deps.store.transaction(async (tx) => {
-      const autos = good.filter((c) => c.autoUid);
-      const explicit = new Set(good.filter((c) => !c.autoUid).map((c) => c.user.unixUid));
-      if (autos.length > 0) {
-        let next = await tx.orgs.allocateUnixIds(ctx.orgId, autos.length + explicit.size);
-        for (const c of autos) {
-          while (explicit.has(next)) next++;
-          c.user.unixUid = next++;
-          if (c.user.unixGuid === 0) c.user.unixGuid = c.user.unixUid;
-        }
-      }
-      for (let i = 0; i < good.length; i += BATCH) {
-        const batch = good.slice(i, i + BATCH);
-        const hashes = new Map(batch.flatMap((c) => (c.hash ? [[c.user.id, c.hash] as const] : [])));
-        await tx.users.insert(batch.map((c) => c.user), hashes);
+      let nextUid = autoCount > 0 ? await tx.orgs.allocateUnixIds(ctx.orgId, autoCount + explicitUids.size) : 0;
+      let batch: Checked[] = [];
+      const write = async () => {
+        await this.hashPasswords(batch, org, now);
+        await tx.users.insert(batch.map((c) => c.user), new Map(batch.flatMap((c) => (c.hash ? [[c.user.id, c.hash] as const] : []))));
         const entries: JournalEntryInput[] = batch.map((c) => {
           const changes = changesBetween(null, c.user);
           if (c.hash) changes.password = secretChange();
           return { objectType: 'user', objectId: c.user.id, operation: 'create', changes };
         });
         journal(tx, ctx, ...entries);
-        options.onProgress?.(Math.min(i + BATCH, good.length), good.length);
+        await tx.flushJournal();
+        written += batch.length;
+        batch = [];
+        options.onProgress?.(written, good.length);
+      };
+      for await (const row of source()) {
+        const plan = plans.get(row.line);
+        if (!plan || failed.has(row.line)) continue;
+        const checked = this.check(ctx, org, row, now);
+        if (Array.isArray(checked)) throw invalid('IMPORT_SOURCE_CHANGED', `line ${row.line} changed while it was being imported; nothing was imported`);
+        checked.user.id = plan.id;
+        checked.user.manager = plan.managerId ?? null;
+        if (plan.autoUid) {
+          while (explicitUids.has(nextUid)) nextUid++;
+          checked.user.unixUid = nextUid++;
+          if (checked.user.unixGuid === 0) checked.user.unixGuid = checked.user.unixUid;
+        }
+        batch.push(checked);
+        if (batch.length >= BATCH) await write();
       }
+      if (batch.length > 0) await write();
+      if (written !== good.length) throw invalid('IMPORT_SOURCE_CHANGED', 'the rows changed while they were being imported; nothing was imported');
     });
-    if (good.length >= BATCH) await this.deps.store.optimize();
-    return { ...report, created: good.length };
+    if (written >= BATCH) await this.deps.store.optimize();
+    return { ...report, created: written };
   }
 
-  /** Managers named by id, username or email, in the directory or earlier/later in the same file. */
-  private async resolveManagers(ctx: Context, candidates: Candidate[], fail: (line: number, message: string, field?: string) => void) {
-    const withRef = candidates.filter((c) => c.row.managerRef);
+  /** Managers named by id, username or email, in the directory or anywhere in the same import. */
+  private async resolveManagers(ctx: Context, plans: Map<number, Plan>, inFile: Map<string, UserId>, fail: (line: number, message: string, field?: string) => void) {
+    const withRef = [...plans].filter(([, p]) => p.managerRef);
     if (withRef.length === 0) return;
-    const inFile = new Map<string, UserId>();
-    for (const c of candidates) {
-      inFile.set(c.user.id, c.user.id);
-      inFile.set(`u:${foldCase(c.user.username)}`, c.user.id);
-      inFile.set(`e:${foldCase(c.user.email)}`, c.user.id);
-    }
-    const refs = [...new Set(withRef.map((c) => c.row.managerRef!.trim()))];
-    const ids = refs.filter(isWellFormedId) as UserId[];
-    const names = refs.filter((r) => !isWellFormedId(r));
-    const repos = this.deps.store.read;
+    const refs = [...new Set(withRef.map(([, p]) => p.managerRef!))];
     const known = new Map<string, UserId>();
-    for (const u of await repos.users.findByIds(ctx.orgId, ids)) known.set(u.id, u.id);
-    for (let i = 0; i < names.length; i += 500) {
-      const part = names.slice(i, i + 500);
+    const repos = this.deps.store.read;
+    const ids = refs.filter(isWellFormedId) as UserId[];
+    for (let i = 0; i < ids.length; i += PROBE_BATCH) {
+      for (const u of await repos.users.findByIds(ctx.orgId, ids.slice(i, i + PROBE_BATCH))) known.set(u.id, u.id);
+    }
+    const names = refs.filter((r) => !isWellFormedId(r));
+    for (let i = 0; i < names.length; i += PROBE_BATCH) {
+      const part = names.slice(i, i + PROBE_BATCH);
       const found = await repos.users.list(ctx.orgId, {
         filter: { kind: 'or', filters: [{ kind: 'in', field: 'username', values: part }, { kind: 'in', field: 'email', values: part }] },
         sort: [],
@@ -195,27 +234,37 @@ export class UserImportService {
         known.set(`e:${foldCase(u.email)}`, u.id);
       }
     }
-    for (const c of withRef) {
-      const ref = c.row.managerRef!.trim();
+    for (const [line, plan] of withRef) {
+      const ref = plan.managerRef!;
       const keys = isWellFormedId(ref) ? [ref] : [`u:${foldCase(ref)}`, `e:${foldCase(ref)}`];
       const id = keys.map((k) => known.get(k) ?? inFile.get(k)).find((v) => v !== undefined);
-      if (!id) fail(c.row.line, `manager ${ref} is not a user in the directory or in this file`, 'manager');
-      else if (id === c.user.id) fail(c.row.line, 'a user cannot be their own manager', 'manager');
-      else c.user.manager = id;
+      if (!id) fail(line, `manager ${ref} is not a user in the directory or in this file`, 'manager');
+      else if (id === plan.id) fail(line, 'a user cannot be their own manager', 'manager');
+      else plan.managerId = id;
     }
   }
 
-  private async hashPasswords(candidates: Candidate[], policy: Parameters<typeof passwordExpiration>[0], now: Date) {
-    const pending = candidates.filter((c) => c.password !== undefined);
+  /** Hashes the batch's passwords, a few at a time. */
+  private async hashPasswords(batch: Checked[], org: Organization, now: Date) {
+    const pending = batch.filter((c) => c.password !== undefined);
     for (let i = 0; i < pending.length; i += HASH_CONCURRENCY) {
       await Promise.all(
         pending.slice(i, i + HASH_CONCURRENCY).map(async (c) => {
           c.hash = await hashPassword(c.password!);
           c.user.passwordSet = true;
           c.user.passwordDate = now.toISOString();
-          c.user.passwordExpirationDate ??= passwordExpiration(policy, now, c.user.passwordNeverExpires);
+          c.user.passwordExpirationDate ??= passwordExpiration(org.settings.passwordPolicy, now, c.user.passwordNeverExpires);
         }),
       );
     }
   }
+}
+
+function reportTaken(line: number, user: User, autoUid: boolean, taken: TakenValues, fail: (line: number, message: string, field?: string) => void) {
+  if (taken.usernames.has(foldCase(user.username))) fail(line, `username ${user.username} is taken`, 'username');
+  if (taken.emails.has(foldCase(user.email))) fail(line, `email ${user.email} is taken`, 'email');
+  if (user.employeeIdentifier && taken.employeeIdentifiers.has(user.employeeIdentifier)) {
+    fail(line, `employeeIdentifier ${user.employeeIdentifier} is taken`, 'employeeIdentifier');
+  }
+  if (!autoUid && taken.unixUids.has(user.unixUid)) fail(line, `unix_uid ${user.unixUid} is taken`, 'unixUid');
 }

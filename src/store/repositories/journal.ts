@@ -1,9 +1,9 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Insertable, type Kysely } from 'kysely';
 import type { JournalEntryInput } from '../../core/model.js';
 import type { JournalRepository, JournalStamp } from '../../core/ports.js';
 import { filterToSql, type ColumnMap } from '../filter-sql.js';
 import { journalFromRow } from '../rows.js';
-import type { Database } from '../schema.js';
+import type { Database, JournalTable } from '../schema.js';
 
 export const JOURNAL_COLUMN_MAP: ColumnMap = {
   seq: { kind: 'int', column: 'seq' },
@@ -30,35 +30,34 @@ export function journalRepository(db: Kysely<Database>): JournalRepository {
   };
 }
 
+/** A journal row waiting for its sequence number and time, already serialised (bulk imports queue many). */
+export type PendingJournalRow = Omit<Insertable<JournalTable>, 'seq' | 'at'>;
+
+export function pendingRows(stamp: JournalStamp, entries: readonly JournalEntryInput[]): PendingJournalRow[] {
+  return entries.map((e) => ({
+    org_id: stamp.orgId,
+    object_type: e.objectType,
+    object_id: e.objectId,
+    operation: e.operation,
+    changes: JSON.stringify(e.changes),
+    actor_type: stamp.actor.type,
+    actor_id: stamp.actor.id,
+    api_key_id: stamp.actor.apiKeyId ?? null,
+    origin: stamp.origin,
+  }));
+}
+
 /**
  * Writes queued journal rows inside the caller's transaction. On PostgreSQL the rows take their
  * sequence numbers under a transaction-scoped advisory lock held until commit, so sequence order
  * is commit order: a reader that has seen row n can never later find a row below n appear.
  * SQLite has one writer at a time, which gives the same guarantee.
  */
-export async function appendJournal(
-  db: Kysely<Database>,
-  postgres: boolean,
-  batches: readonly { stamp: JournalStamp; entries: readonly JournalEntryInput[] }[],
-): Promise<void> {
-  if (batches.every((b) => b.entries.length === 0)) return;
+export async function appendJournal(db: Kysely<Database>, postgres: boolean, rows: readonly PendingJournalRow[]): Promise<void> {
+  if (rows.length === 0) return;
   if (postgres) await sql`select pg_advisory_xact_lock(${JOURNAL_LOCK_KEY})`.execute(db);
   const at = new Date().toISOString();
-  const rows = batches.flatMap(({ stamp, entries }) =>
-    entries.map((e) => ({
-      org_id: stamp.orgId,
-      at,
-      object_type: e.objectType,
-      object_id: e.objectId,
-      operation: e.operation,
-      changes: JSON.stringify(e.changes),
-      actor_type: stamp.actor.type,
-      actor_id: stamp.actor.id,
-      api_key_id: stamp.actor.apiKeyId ?? null,
-      origin: stamp.origin,
-    })),
-  );
   for (let i = 0; i < rows.length; i += 500) {
-    await db.insertInto('journal').values(rows.slice(i, i + 500)).execute();
+    await db.insertInto('journal').values(rows.slice(i, i + 500).map((r) => ({ ...r, at }))).execute();
   }
 }
