@@ -35,6 +35,8 @@ interface Result {
   listP99: number;
   deepP50: number;
   deepP99: number;
+  cursorP50: number;
+  cursorP99: number;
   emailP50: number;
   emailP99: number;
   serverRssMiB: number;
@@ -83,6 +85,7 @@ async function run(store: 'sqlite' | 'postgres', file: string): Promise<Result> 
     await measure(100, () => get('/api/systemusers?limit=100'));
     const list = await measure(SAMPLES, () => get('/api/systemusers?limit=100'));
     const deep = await measure(SAMPLES, () => get(`/api/systemusers?limit=100&skip=${Math.floor(Math.random() * (USERS - 100))}`));
+    const cursor = await measure(SAMPLES, () => get(`/api/systemusers?limit=100&after=${ids[Math.floor(Math.random() * ids.length)]}`));
     const email = await measure(SAMPLES, () => get(`/api/systemusers?filter=email:$eq:USER${Math.floor(Math.random() * USERS)}@bench.example`));
     return {
       store,
@@ -94,6 +97,8 @@ async function run(store: 'sqlite' | 'postgres', file: string): Promise<Result> 
       listP99: percentile(list, 99),
       deepP50: percentile(deep, 50),
       deepP99: percentile(deep, 99),
+      cursorP50: percentile(cursor, 50),
+      cursorP99: percentile(cursor, 99),
       emailP50: percentile(email, 50),
       emailP99: percentile(email, 99),
       serverRssMiB: server.rss.stop(),
@@ -128,14 +133,15 @@ async function main() {
     console.log(`[${store}] ${GROUPS} groups with ${GROUPS * MEMBERS_PER_GROUP} memberships over the API: ${fmt(r.groupSeconds)} s`);
     console.log(`[${store}] GET /api/systemusers?limit=100          p50 ${fmt(r.listP50, 2)} ms  p99 ${fmt(r.listP99, 2)} ms`);
     console.log(`[${store}] … with a random skip (deep pages)        p50 ${fmt(r.deepP50, 2)} ms  p99 ${fmt(r.deepP99, 2)} ms`);
+    console.log(`[${store}] … with a random after=<id> cursor          p50 ${fmt(r.cursorP50, 2)} ms  p99 ${fmt(r.cursorP99, 2)} ms`);
     console.log(`[${store}] GET /api/systemusers?filter=email:$eq:… p50 ${fmt(r.emailP50, 2)} ms  p99 ${fmt(r.emailP99, 2)} ms`);
     console.log(`[${store}] server peak RSS ${fmt(r.serverRssMiB, 0)} MiB`);
   }
   rmSync(dir, { recursive: true, force: true });
-  console.log('\n| store | import users/s | list p50 / p99 ms | deep page p50 / p99 ms | email lookup p50 / p99 ms | server peak RSS MiB | importer peak RSS MiB |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('\n| store | import users/s | list p50 / p99 ms | random skip p50 / p99 ms | random after= p50 / p99 ms | email lookup p50 / p99 ms | server peak RSS MiB | importer peak RSS MiB |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const r of results) {
-    console.log(`| ${r.store} | ${Math.round(r.importRate).toLocaleString('en-US')} | ${fmt(r.listP50, 2)} / ${fmt(r.listP99, 2)} | ${fmt(r.deepP50, 2)} / ${fmt(r.deepP99, 2)} | ${fmt(r.emailP50, 2)} / ${fmt(r.emailP99, 2)} | ${fmt(r.serverRssMiB, 0)} | ${fmt(r.importRssMiB, 0)} |`);
+    console.log(`| ${r.store} | ${Math.round(r.importRate).toLocaleString('en-US')} | ${fmt(r.listP50, 2)} / ${fmt(r.listP99, 2)} | ${fmt(r.deepP50, 2)} / ${fmt(r.deepP99, 2)} | ${fmt(r.cursorP50, 2)} / ${fmt(r.cursorP99, 2)} | ${fmt(r.emailP50, 2)} / ${fmt(r.emailP99, 2)} | ${fmt(r.serverRssMiB, 0)} | ${fmt(r.importRssMiB, 0)} |`);
   }
   console.log('\nTargets: import ≥ 2,000 users/s; list p99 < 20 ms; RSS < 400 MB. No peer runs the JumpCloud API locally, so there is no peer figure.');
 }

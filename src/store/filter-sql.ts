@@ -100,6 +100,8 @@ export async function listPage<Row>(
   map: ColumnMap,
   query: ListQuery,
   idColumn = 'id',
+  /** The total when the caller knows it without counting (an unfiltered list). */
+  knownTotal?: () => Promise<number>,
 ): Promise<ListResult<Row>> {
   let q = base;
   if (query.filter) q = q.where(filterToSql(query.filter, map));
@@ -117,6 +119,7 @@ export async function listPage<Row>(
   }
   pageQuery = pageQuery.limit(query.page.limit);
   if (query.page.skip > 0) pageQuery = pageQuery.offset(query.page.skip);
-  const [countRow, rows] = await Promise.all([countQuery.executeTakeFirst(), pageQuery.execute()]);
-  return { total: Number((countRow as { n: number } | undefined)?.n ?? 0), items: rows as Row[] };
+  const total = knownTotal ? knownTotal() : countQuery.executeTakeFirst().then((row) => Number((row as { n: number } | undefined)?.n ?? 0));
+  const [count, rows] = await Promise.all([total, query.page.limit > 0 ? pageQuery.execute() : Promise.resolve([])]);
+  return { total: count, items: rows as Row[] };
 }

@@ -38,7 +38,7 @@ export const orgFromRow = (r: Selectable<OrganizationsTable>): Organization => (
   updated: r.updated,
 });
 
-export const orgToRow = (o: Organization): Omit<Insertable<OrganizationsTable>, 'next_unix_id'> => ({
+export const orgToRow = (o: Organization): Omit<Insertable<OrganizationsTable>, 'next_unix_id' | 'user_count'> => ({
   id: o.id,
   display_name: o.displayName,
   logo_url: o.logoUrl,

@@ -7,6 +7,8 @@ export interface OrganizationsTable {
   logo_url: string;
   settings: string;
   next_unix_id: number;
+  /** Users in the org, kept in the transactions that add and remove them: unfiltered totals without COUNT(*). */
+  user_count: number;
   created: string;
   updated: string;
 }

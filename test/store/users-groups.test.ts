@@ -77,6 +77,32 @@ describeEachStore('store: organizations, users and groups', (kind) => {
       expect(await store.read.users.directReports(org.id, a.id)).toEqual([b.id]);
     });
 
+    it('an unfiltered total is the kept per-org count, and it matches a real count after inserts, deletes and rollbacks', async () => {
+      const org = await newOrg(store);
+      const other = await newOrg(store);
+      const counted = async (orgId: OrgId) => {
+        const unfiltered = (await store.read.users.list(orgId, { sort: [], page: { limit: 0, skip: 0 } })).total;
+        // Any filter forces a real COUNT(*).
+        const real = (await store.read.users.list(orgId, { filter: { kind: 'compare', field: 'sudo', op: 'ne', value: null }, sort: [], page: { limit: 0, skip: 0 } })).total;
+        return [unfiltered, real];
+      };
+      const users = Array.from({ length: 7 }, () => makeUser(org.id));
+      await store.transaction((tx) => tx.users.insert([...users, makeUser(other.id)]));
+      await store.transaction(async (tx) => {
+        await tx.users.delete(org.id, users[0]!.id);
+        await tx.users.delete(org.id, users[0]!.id);
+        await tx.users.delete(other.id, users[1]!.id);
+      });
+      await store
+        .transaction(async (tx) => {
+          await tx.users.insert([makeUser(org.id)]);
+          throw new Error('undo');
+        })
+        .catch(() => undefined);
+      expect(await counted(org.id)).toEqual([6, 6]);
+      expect(await counted(other.id)).toEqual([1, 1]);
+    });
+
     it('inserts more users in one call than SQLite binds parameters for', async () => {
       const org = await newOrg(store);
       const users = Array.from({ length: 450 }, (_, i) => makeUser(org.id, { username: `bulk${i}` }));

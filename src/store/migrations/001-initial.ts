@@ -22,6 +22,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('logo_url', 'text', (c) => c.notNull().defaultTo(''))
     .addColumn('settings', 'text', (c) => c.notNull())
     .addColumn('next_unix_id', 'integer', (c) => c.notNull())
+    .addColumn('user_count', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('created', 'text', (c) => c.notNull())
     .addColumn('updated', 'text', (c) => c.notNull())
     .execute();

@@ -16,7 +16,7 @@ export const FIRST_UNIX_ID = 5000;
 export function organizationRepository(db: Kysely<Database>, postgres: boolean): OrgRepository {
   return {
     async insert(org) {
-      await db.insertInto('organizations').values({ ...orgToRow(org), next_unix_id: FIRST_UNIX_ID }).execute();
+      await db.insertInto('organizations').values({ ...orgToRow(org), next_unix_id: FIRST_UNIX_ID, user_count: 0 }).execute();
     },
     async update(org) {
       const { id, created, ...row } = orgToRow(org);

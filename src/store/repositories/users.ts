@@ -58,6 +58,8 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
 
 export function userRepository(db: Kysely<Database>, postgres: boolean): UserRepository {
   const select = () => db.selectFrom('users').select([...USER_COLUMNS, PASSWORD_SET]);
+  const adjustCount = (orgId: string, by: number) =>
+    db.updateTable('organizations').set({ user_count: sql`user_count + ${by}` }).where('id', '=', orgId).execute();
 
   return {
     async insert(users, passwordHashes) {
@@ -68,6 +70,9 @@ export function userRepository(db: Kysely<Database>, postgres: boolean): UserRep
           .values(part.map((u) => ({ ...userToRow(u), password_hash: passwordHashes?.get(u.id) ?? null })))
           .execute();
       }
+      const perOrg = new Map<string, number>();
+      for (const u of users) perOrg.set(u.orgId, (perOrg.get(u.orgId) ?? 0) + 1);
+      for (const [orgId, n] of perOrg) await adjustCount(orgId, n);
     },
 
     async update(user) {
@@ -76,7 +81,8 @@ export function userRepository(db: Kysely<Database>, postgres: boolean): UserRep
     },
 
     async delete(orgId, id) {
-      await db.deleteFrom('users').where('id', '=', id).where('org_id', '=', orgId).execute();
+      const result = await db.deleteFrom('users').where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+      if (Number(result.numDeletedRows) > 0) await adjustCount(orgId, -1);
     },
 
     async findById(orgId, id, options?: ReadOptions) {
@@ -105,7 +111,10 @@ export function userRepository(db: Kysely<Database>, postgres: boolean): UserRep
     },
 
     async list(orgId, query) {
-      const page = await listPage<UserRow>(select().where('org_id', '=', orgId), USER_COLUMN_MAP, query);
+      const knownTotal = query.filter
+        ? undefined
+        : async () => (await db.selectFrom('organizations').select('user_count').where('id', '=', orgId).executeTakeFirst())?.user_count ?? 0;
+      const page = await listPage<UserRow>(select().where('org_id', '=', orgId), USER_COLUMN_MAP, query, 'id', knownTotal);
       return { total: page.total, items: page.items.map(userFromRow) };
     },
 
