@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openTestApi, type TestApi } from '../support/api.js';
 import { describeEachStore } from '../support/stores.js';
 import { addMember, adminWithKey, createApp, createGroup, createUser, expectError, expectOk, journalHead, uniq } from './helpers.js';

@@ -77,11 +77,6 @@ export async function addMember(t: TestApi, groupId: string, type: 'user' | 'use
   expectOk(await t.call('POST', `/api/v2/usergroups/${groupId}/members`, { body: { op: 'add', type, id } }), 204);
 }
 
-/** Users whose department is `tag`: each test tags its users so counts ignore the others' data. */
-export async function usersTagged(t: TestApi, tag: string, query = ''): Promise<{ totalCount: number; results: any[] }> {
-  return expectOk(await t.call('GET', `/api/systemusers?filter=${encodeURIComponent(`department:$eq:${tag}`)}&limit=100${query}`));
-}
-
 export async function countUsers(t: TestApi): Promise<number> {
   return expectOk(await t.call('GET', '/api/systemusers?limit=0')).totalCount;
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestApi, type TestApi } from '../support/api.js';
 import { describeEachStore } from '../support/stores.js';
-import { createUser, expectError, expectOk, uniq, usersTagged } from './helpers.js';
+import { createUser, expectError, expectOk, uniq } from './helpers.js';
 
 /** v1 list behaviour, on /api/systemusers: paging, sort, fields, filters, search, the keyset cursor. */
 describeEachStore('API v1 lists', (kind) => {

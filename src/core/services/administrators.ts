@@ -6,9 +6,9 @@ import { changesBetween, secretChange } from '../journal.js';
 import type { Administrator } from '../model.js';
 import { DEFAULT_PASSWORD_POLICY, hashPassword, passwordViolations } from '../passwords.js';
 import type { Transaction } from '../ports.js';
-import { ALL_ROWS, checkFilter, checkSort, foldCase, type ListQuery, type ListResult } from '../query.js';
+import { ALL_ROWS, foldCase, type ListQuery, type ListResult } from '../query.js';
 import { isRoleName, ROLE_NAMES, ROLE_PERMISSIONS, roleWithin, type RoleName } from '../roles.js';
-import { journal, type Deps } from './deps.js';
+import { checkedQuery, journal, type Deps } from './deps.js';
 
 export interface AdministratorInput {
   email?: string;
@@ -53,11 +53,7 @@ export class AdministratorService {
 
   async list(ctx: Context, query: ListQuery): Promise<ListResult<Administrator>> {
     requirePermission(ctx, 'admins:read');
-    const filter = query.filter ? checkFilter(query.filter, ADMIN_FIELDS) : undefined;
-    if (filter && !filter.ok) throw invalid('INVALID_FILTER', filter.error);
-    const sort = checkSort(query.sort, ADMIN_FIELDS);
-    if (!sort.ok) throw invalid('INVALID_SORT', sort.error);
-    return this.deps.store.read.admins.list(ctx.orgId, { ...query, filter: filter?.value, sort: sort.value });
+    return this.deps.store.read.admins.list(ctx.orgId, checkedQuery(query, ADMIN_FIELDS));
   }
 
   async get(ctx: Context, id: string): Promise<Administrator> {

@@ -4,9 +4,9 @@ import { APPLICATION_FIELDS } from '../fields.js';
 import { newId, type ApplicationId } from '../ids.js';
 import { changesBetween, REDACTED } from '../journal.js';
 import type { Application } from '../model.js';
-import { checkFilter, checkSort, type ListQuery, type ListResult } from '../query.js';
+import type { ListQuery, ListResult } from '../query.js';
 import { SecretBox } from '../secrets.js';
-import { associationEntry, journal, type Deps } from './deps.js';
+import { associationEntry, checkedQuery, journal, type Deps } from './deps.js';
 
 export interface ApplicationInput {
   name?: string;
@@ -123,11 +123,7 @@ export class ApplicationService {
 
   async list(ctx: Context, query: ListQuery): Promise<ListResult<Application>> {
     requirePermission(ctx, 'applications:read');
-    const filter = query.filter ? checkFilter(query.filter, APPLICATION_FIELDS) : undefined;
-    if (filter && !filter.ok) throw invalid('INVALID_FILTER', filter.error);
-    const sort = checkSort(query.sort, APPLICATION_FIELDS);
-    if (!sort.ok) throw invalid('INVALID_SORT', sort.error);
-    return this.deps.store.read.applications.list(ctx.orgId, { ...query, filter: filter?.value, sort: sort.value });
+    return this.deps.store.read.applications.list(ctx.orgId, checkedQuery(query, APPLICATION_FIELDS));
   }
 
   async get(ctx: Context, id: string): Promise<Application> {

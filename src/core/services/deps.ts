@@ -1,6 +1,8 @@
 import type { Context } from '../context.js';
-import type { Association, JournalEntryInput } from '../model.js';
+import { invalid } from '../errors.js';
+import { RESOURCE_TYPES, type Association, type JournalEntryInput, type SubjectType } from '../model.js';
 import type { Store, Transaction } from '../ports.js';
+import { checkFilter, checkSort, type FieldCatalog, type ListQuery } from '../query.js';
 import type { SecretBox } from '../secrets.js';
 
 /** What every core service is built from. */
@@ -31,4 +33,21 @@ export function associationEntry(a: Association, operation: 'associate' | 'disso
             : { before: view(before ?? a), after: view(a) },
     },
   };
+}
+
+/** A list query checked against a field catalog: unknown fields and bad values become 400s. */
+export function checkedQuery(query: ListQuery, catalog: FieldCatalog): ListQuery {
+  const filter = query.filter ? checkFilter(query.filter, catalog) : undefined;
+  if (filter && !filter.ok) throw invalid('INVALID_FILTER', filter.error);
+  const sort = checkSort(query.sort, catalog);
+  if (!sort.ok) throw invalid('INVALID_SORT', sort.error);
+  return { ...query, filter: filter?.value, sort: sort.value };
+}
+
+/** Removes every association of a user or group that is going away, journaling each. */
+export async function dissociateAll(tx: Transaction, ctx: Context, subjectType: SubjectType, subjectId: string): Promise<void> {
+  for (const a of await tx.associations.ofSubjects(ctx.orgId, subjectType, [subjectId], RESOURCE_TYPES)) {
+    await tx.associations.remove(ctx.orgId, a);
+    journal(tx, ctx, associationEntry(a, 'dissociate'));
+  }
 }

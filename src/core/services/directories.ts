@@ -4,8 +4,8 @@ import { DIRECTORY_FIELDS } from '../fields.js';
 import type { DirectoryId } from '../ids.js';
 import { changesBetween } from '../journal.js';
 import type { Directory, DirectoryType } from '../model.js';
-import { and, checkFilter, checkSort, type ListQuery, type ListResult } from '../query.js';
-import { journal, type Deps } from './deps.js';
+import { and, type ListQuery, type ListResult } from '../query.js';
+import { checkedQuery, journal, type Deps } from './deps.js';
 
 export class DirectoryService {
   constructor(private readonly deps: Deps) {}
@@ -13,12 +13,9 @@ export class DirectoryService {
   /** Directories of the org, optionally of one type. */
   async list(ctx: Context, query: ListQuery, type?: DirectoryType): Promise<ListResult<Directory>> {
     requirePermission(ctx, 'directories:read');
-    const filter = query.filter ? checkFilter(query.filter, DIRECTORY_FIELDS) : undefined;
-    if (filter && !filter.ok) throw invalid('INVALID_FILTER', filter.error);
-    const sort = checkSort(query.sort, DIRECTORY_FIELDS);
-    if (!sort.ok) throw invalid('INVALID_SORT', sort.error);
+    const checked = checkedQuery(query, DIRECTORY_FIELDS);
     const byType = type ? { kind: 'compare' as const, field: 'type', op: 'eq' as const, value: type } : undefined;
-    return this.deps.store.read.directories.list(ctx.orgId, { ...query, filter: and(filter?.value, byType), sort: sort.value });
+    return this.deps.store.read.directories.list(ctx.orgId, { ...checked, filter: and(checked.filter, byType) });
   }
 
   async get(ctx: Context, id: string, type?: DirectoryType): Promise<Directory> {

@@ -4,10 +4,10 @@ import { GROUP_FIELDS } from '../fields.js';
 import { groupsContaining, groupsWithin, toReached, userPaths } from '../graph.js';
 import { newId, type GroupId, type UserId } from '../ids.js';
 import { changesBetween } from '../journal.js';
-import { RESOURCE_TYPES, type Membership, type MemberType, type Reached, type UserGroup } from '../model.js';
+import type { Membership, MemberType, Reached, UserGroup } from '../model.js';
 import type { Transaction } from '../ports.js';
-import { checkFilter, checkSort, foldCase, type ListQuery, type ListResult, type Page } from '../query.js';
-import { associationEntry, journal, type Deps } from './deps.js';
+import { foldCase, type ListQuery, type ListResult, type Page } from '../query.js';
+import { checkedQuery, dissociateAll, journal, type Deps } from './deps.js';
 import { checkQuery as checkUserQuery } from './users.js';
 
 export interface GroupInput {
@@ -56,11 +56,7 @@ export class GroupService {
 
   async list(ctx: Context, query: ListQuery): Promise<ListResult<UserGroup>> {
     requirePermission(ctx, 'groups:read');
-    const filter = query.filter ? checkFilter(query.filter, GROUP_FIELDS) : undefined;
-    if (filter && !filter.ok) throw invalid('INVALID_FILTER', filter.error);
-    const sort = checkSort(query.sort, GROUP_FIELDS);
-    if (!sort.ok) throw invalid('INVALID_SORT', sort.error);
-    return this.deps.store.read.groups.list(ctx.orgId, { ...query, filter: filter?.value, sort: sort.value });
+    return this.deps.store.read.groups.list(ctx.orgId, checkedQuery(query, GROUP_FIELDS));
   }
 
   async get(ctx: Context, id: string): Promise<UserGroup> {
@@ -119,10 +115,7 @@ export class GroupService {
         await tx.groups.removeMember(ctx.orgId, m);
         journal(tx, ctx, memberEntry(m, 'member_remove'));
       }
-      for (const a of await tx.associations.ofSubjects(ctx.orgId, 'user_group', [group.id], RESOURCE_TYPES)) {
-        await tx.associations.remove(ctx.orgId, a);
-        journal(tx, ctx, associationEntry(a, 'dissociate'));
-      }
+      await dissociateAll(tx, ctx, 'user_group', group.id);
       await tx.groups.delete(ctx.orgId, group.id);
       journal(tx, ctx, { objectType: 'user_group', objectId: group.id, operation: 'delete', changes: changesBetween(group, null) });
       return group;

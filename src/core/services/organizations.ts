@@ -6,8 +6,8 @@ import { changesBetween } from '../journal.js';
 import type { Directory, Organization, OrgSettings, PasswordPolicy } from '../model.js';
 import { DEFAULT_PASSWORD_POLICY, MAX_PASSWORD_LENGTH } from '../passwords.js';
 import type { Transaction } from '../ports.js';
-import { checkFilter, checkSort, type ListQuery, type ListResult } from '../query.js';
-import { journal, type Deps } from './deps.js';
+import type { ListQuery, ListResult } from '../query.js';
+import { checkedQuery, journal, type Deps } from './deps.js';
 
 export const DEFAULT_SETTINGS: OrgSettings = {
   passwordPolicy: DEFAULT_PASSWORD_POLICY,
@@ -85,11 +85,7 @@ export class OrganizationService {
   /** The organizations the principal may select. */
   async list(ctx: Context, query: ListQuery): Promise<ListResult<Organization>> {
     requirePermission(ctx, 'organization:read');
-    const filter = query.filter ? checkFilter(query.filter, ORGANIZATION_FIELDS) : undefined;
-    if (filter && !filter.ok) throw invalid('INVALID_FILTER', filter.error);
-    const sort = checkSort(query.sort, ORGANIZATION_FIELDS);
-    if (!sort.ok) throw invalid('INVALID_SORT', sort.error);
-    return this.deps.store.read.orgs.list(ctx.orgIds, { ...query, filter: filter?.value, sort: sort.value });
+    return this.deps.store.read.orgs.list(ctx.orgIds, checkedQuery(query, ORGANIZATION_FIELDS));
   }
 
   async get(ctx: Context, id: string): Promise<Organization> {

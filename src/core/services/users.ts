@@ -3,12 +3,12 @@ import { conflict, invalid, notFound, type ErrorDetail } from '../errors.js';
 import { USER_FIELDS } from '../fields.js';
 import { newId, type OrgId, type UserId } from '../ids.js';
 import { changesBetween, secretChange } from '../journal.js';
-import { RESOURCE_TYPES, type Organization, type PasswordPolicy, type User, type UserProfile, type UserState } from '../model.js';
+import type { Organization, PasswordPolicy, User, UserProfile, UserState } from '../model.js';
 import { hashPassword, passwordExpiration, passwordViolations, verifyPassword } from '../passwords.js';
 import type { Transaction } from '../ports.js';
-import { checkFilter, checkSort, foldCase, type ListQuery, type ListResult } from '../query.js';
+import { foldCase, type ListQuery, type ListResult } from '../query.js';
 import { checkUserInput, type CheckedUserInput, type UserInput } from '../user-input.js';
-import { associationEntry, journal, type Deps } from './deps.js';
+import { checkedQuery, dissociateAll, journal, type Deps } from './deps.js';
 
 const EMPTY_PROFILE: Omit<UserProfile, 'username' | 'email' | 'unixUid' | 'unixGuid'> = {
   firstname: '',
@@ -225,10 +225,7 @@ export class UserService {
           changes: { member: { before: { type: 'user', id: user.id }, after: null } },
         });
       }
-      for (const a of await tx.associations.ofSubjects(ctx.orgId, 'user', [user.id], RESOURCE_TYPES)) {
-        await tx.associations.remove(ctx.orgId, a);
-        journal(tx, ctx, associationEntry(a, 'dissociate'));
-      }
+      await dissociateAll(tx, ctx, 'user', user.id);
       await tx.users.delete(ctx.orgId, user.id);
       journal(tx, ctx, { objectType: 'user', objectId: user.id, operation: 'delete', changes: changesBetween(user, null) });
       return user;
@@ -301,13 +298,7 @@ export function checkPolicy(policy: PasswordPolicy, password: string, identity: 
   }
 }
 
-export function checkQuery(query: ListQuery): ListQuery {
-  const filter = query.filter ? checkFilter(query.filter, USER_FIELDS) : undefined;
-  if (filter && !filter.ok) throw invalid('INVALID_FILTER', filter.error);
-  const sort = checkSort(query.sort, USER_FIELDS);
-  if (!sort.ok) throw invalid('INVALID_SORT', sort.error);
-  return { ...query, filter: filter?.value, sort: sort.value };
-}
+export const checkQuery = (query: ListQuery): ListQuery => checkedQuery(query, USER_FIELDS);
 
 /** Friendly conflicts before the insert; the unique indexes still catch a concurrent writer. */
 async function assertUnique(tx: Transaction, orgId: OrgId, user: User, before?: User) {
