@@ -10,7 +10,8 @@ import { foldCase, type ListQuery, type ListResult } from '../query.js';
 import { checkUserInput, type CheckedUserInput, type UserInput } from '../user-input.js';
 import { checkedQuery, dissociateAll, journal, type Deps } from './deps.js';
 
-const EMPTY_PROFILE: Omit<UserProfile, 'username' | 'email' | 'unixUid' | 'unixGuid'> = {
+/** Every profile attribute a new user starts with, unless the input sets it (fresh lists each time). */
+export const emptyProfile = (): Omit<UserProfile, 'username' | 'email' | 'unixUid' | 'unixGuid'> => ({
   firstname: '',
   middlename: '',
   lastname: '',
@@ -35,7 +36,7 @@ const EMPTY_PROFILE: Omit<UserProfile, 'username' | 'email' | 'unixUid' | 'unixG
   externalDn: '',
   externalSourceType: '',
   description: '',
-};
+});
 
 export interface CreateUserOptions {
   /** Which org default applies when the input names no state. */
@@ -122,7 +123,7 @@ export class UserService {
   newUser(orgId: OrgId, value: CheckedUserInput, org: Organization, source: 'manualEntry' | 'csvImport', at: Date): User {
     const now = at.toISOString();
     identifyEntries(value);
-    const profile = { ...EMPTY_PROFILE, ...value.profile } as UserProfile;
+    const profile = { ...emptyProfile(), ...value.profile } as UserProfile;
     const state: UserState = value.state ?? org.settings.newSystemUserStateDefaults[source];
     return {
       ...profile,
