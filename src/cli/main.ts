@@ -4,7 +4,7 @@ import { openRuntime, type Runtime } from '../app/runtime.js';
 import { serve } from '../app/serve.js';
 import { rosterVersion } from '../app/version.js';
 import { operatorContext } from '../core/context.js';
-import { isWellFormedId, type AdminId, type OrgId } from '../core/ids.js';
+import { isWellFormedId, type AdminId, type ApiKeyId, type OrgId } from '../core/ids.js';
 import { ALL_ROWS } from '../core/query.js';
 import { ROLE_NAMES, type RoleName } from '../core/roles.js';
 import { randomPassword } from '../core/secrets.js';
@@ -165,7 +165,7 @@ export function buildCli(): Command {
     .description('revoke an API key by its id')
     .action((id: string) =>
       withRuntime(async (runtime) => {
-        const key = isWellFormedId(id) ? await runtime.store.read.apiKeys.findById(id as never) : undefined;
+        const key = isWellFormedId(id) ? await runtime.store.read.apiKeys.findById(id as ApiKeyId) : undefined;
         const owner = key ? await runtime.store.read.admins.findById(key.adminId) : undefined;
         const orgId = owner?.orgIds[0];
         if (!key || !orgId) throw new Error(`no API key with id ${id}`);
