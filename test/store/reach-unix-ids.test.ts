@@ -1,19 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { GroupId, OrgId } from '../../src/core/ids.js';
 import type { User } from '../../src/core/model.js';
 import type { ListQuery } from '../../src/core/query.js';
 import type { KyselyStore } from '../../src/store/index.js';
-import { describeEachStore, openTestStore, type TestStore } from '../support/stores.js';
+import { describeEachStore, useTestStore } from '../support/stores.js';
 import { insertUsers, makeApplication, makeGroup, makeUser, newOrg } from './fixtures.js';
 
 describeEachStore('store: reach and unix ids', (kind) => {
-  let t: TestStore;
   let store: KyselyStore;
-  beforeAll(async () => {
-    t = await openTestStore(kind);
-    store = t.store;
-  });
-  afterAll(() => t.dispose());
+  useTestStore(kind, (s) => (store = s));
 
   describe('reach.pageUsers', () => {
     let orgId: OrgId;

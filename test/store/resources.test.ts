@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AdminId, ApiKeyId } from '../../src/core/ids.js';
 import type { Association } from '../../src/core/model.js';
 import { ALL_ROWS } from '../../src/core/query.js';
 import type { KyselyStore } from '../../src/store/index.js';
-import { describeEachStore, openTestStore, type TestStore } from '../support/stores.js';
+import { describeEachStore, useTestStore } from '../support/stores.js';
 import { makeAdmin, makeApiKey, makeApplication, makeDirectory, makeGroup, makeUser, newOrg } from './fixtures.js';
 
 const assoc = (subjectType: Association['subjectType'], subjectId: string, resourceType: Association['resourceType'], resourceId: string, attributes: Association['attributes'] = null): Association => ({
@@ -16,13 +16,8 @@ const assoc = (subjectType: Association['subjectType'], subjectId: string, resou
 });
 
 describeEachStore('store: associations, administrators, API keys, applications, directories, meta', (kind) => {
-  let t: TestStore;
   let store: KyselyStore;
-  beforeAll(async () => {
-    t = await openTestStore(kind);
-    store = t.store;
-  });
-  afterAll(() => t.dispose());
+  useTestStore(kind, (s) => (store = s));
 
   describe('associations', () => {
     it('adds, finds, lists by subject and by resource, and removes', async () => {

@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/core/context.js';
 import type { OrgId } from '../../src/core/ids.js';
 import type { JournalEntryInput } from '../../src/core/model.js';
 import type { JournalStamp } from '../../src/core/ports.js';
 import { ALL_ROWS } from '../../src/core/query.js';
 import type { KyselyStore } from '../../src/store/index.js';
-import { describeEachStore, openTestStore, type TestStore } from '../support/stores.js';
+import { describeEachStore, useTestStore } from '../support/stores.js';
 import { expectConflict, makeGroup, makeOrg, makeUser, newOrg, rejection, sleep } from './fixtures.js';
 
 const entry = (objectId: string, operation: JournalEntryInput['operation'] = 'create', changes: JournalEntryInput['changes'] = {}): JournalEntryInput => ({
@@ -18,13 +18,8 @@ const entry = (objectId: string, operation: JournalEntryInput['operation'] = 'cr
 const stamp = (orgId: OrgId, actor: Actor = { type: 'operator', id: null }): JournalStamp => ({ orgId, actor, origin: 'api' });
 
 describeEachStore('store: transactions and the journal', (kind) => {
-  let t: TestStore;
   let store: KyselyStore;
-  beforeAll(async () => {
-    t = await openTestStore(kind);
-    store = t.store;
-  });
-  afterAll(() => t.dispose());
+  useTestStore(kind, (s) => (store = s));
 
   const journalOf = (orgId: OrgId) => store.read.journal.list(orgId, { since: 0, limit: 10_000 });
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DirectoryError } from '../../src/core/errors.js';
 import type { KyselyStore } from '../../src/store/index.js';
-import { describeEachStore, openTestStore, type TestStore } from '../support/stores.js';
+import { describeEachStore, useTestStore } from '../support/stores.js';
 import { expectConflict, insertUsers, makeAdmin, makeApiKey, makeGroup, makeUser, newOrg, rejection } from './fixtures.js';
 
 /** Pairs that fold to the same key: plain case, German ß, precomposed vs decomposed umlaut. */
@@ -15,13 +15,8 @@ const SAME_KEY: [string, string][] = [
 ];
 
 describeEachStore('store: unique keys', (kind) => {
-  let t: TestStore;
   let store: KyselyStore;
-  beforeAll(async () => {
-    t = await openTestStore(kind);
-    store = t.store;
-  });
-  afterAll(() => t.dispose());
+  useTestStore(kind, (s) => (store = s));
 
   describe('users', () => {
     it.each(SAME_KEY)('username %s collides with %s', async (first, second) => {

@@ -1,20 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { GroupId, OrgId, UserId } from '../../src/core/ids.js';
 import { ALL_ROWS } from '../../src/core/query.js';
 import type { KyselyStore } from '../../src/store/index.js';
-import { describeEachStore, openTestStore, type TestStore } from '../support/stores.js';
+import { describeEachStore, useTestStore } from '../support/stores.js';
 import { insertUsers, makeGroup, makeUser, newOrg } from './fixtures.js';
 
 const byId = <T extends { id: string }>(items: T[]) => [...items].sort((a, b) => (a.id < b.id ? -1 : 1));
 
 describeEachStore('store: organizations, users and groups', (kind) => {
-  let t: TestStore;
   let store: KyselyStore;
-  beforeAll(async () => {
-    t = await openTestStore(kind);
-    store = t.store;
-  });
-  afterAll(() => t.dispose());
+  useTestStore(kind, (s) => (store = s));
 
   describe('organizations', () => {
     it('inserts, finds, updates, lists and counts', async () => {

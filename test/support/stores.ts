@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { describe } from 'vitest';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { openStore, type KyselyStore } from '../../src/store/index.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
@@ -64,4 +64,14 @@ export async function openTestStore(kind: StoreKind, dataDir = '/nonexistent'): 
       await client.end();
     },
   };
+}
+
+/** Opens a fresh store before the enclosing block's tests, hands it to `use`, disposes it after. */
+export function useTestStore(kind: StoreKind, use: (store: KyselyStore) => void): void {
+  let opened: TestStore | undefined;
+  beforeAll(async () => {
+    opened = await openTestStore(kind);
+    use(opened.store);
+  });
+  afterAll(() => opened?.dispose());
 }
