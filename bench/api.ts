@@ -44,7 +44,7 @@ interface Result {
 
 async function run(store: 'sqlite' | 'postgres', file: string): Promise<Result> {
   const dataDir = mkdtempSync(join(tmpdir(), 'roster-bench-'));
-  const env: NodeJS.ProcessEnv = { ROSTER_DATA_DIR: dataDir, ROSTER_HTTP_PORT: '0', ROSTER_MASTER_KEY: randomBytes(32).toString('base64') };
+  const env: NodeJS.ProcessEnv = { ROSTER_DATA_DIR: dataDir, ROSTER_HTTP_PORT: '0', ROSTER_LDAP_PORT: 'off', ROSTER_LDAPS_PORT: 'off', ROSTER_MASTER_KEY: randomBytes(32).toString('base64') };
   let schema: string | undefined;
   if (store === 'postgres') {
     schema = `roster_bench_${randomBytes(4).toString('hex')}`;

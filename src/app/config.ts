@@ -10,12 +10,33 @@ export interface Config {
   firstRun: { orgName: string; adminEmail: string };
   autoMigrate: boolean;
   poolSize: number;
+  ldap: {
+    host: string;
+    /** null: the listener is off. */
+    port: number | null;
+    tlsPort: number | null;
+    suffix: string;
+    maxPdu: number;
+    maxConnections: number;
+    idleTimeoutMs: number;
+  };
 }
 
 function port(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number (0-65535), not "${raw}"`);
+  return n;
+}
+
+function optionalPort(name: string, raw: string | undefined, fallback: number): number | null {
+  return raw?.toLowerCase() === 'off' ? null : port(name, raw, fallback);
+}
+
+function positive(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive whole number, not "${raw}"`);
   return n;
 }
 
@@ -27,11 +48,12 @@ function flag(name: string, raw: string | undefined, fallback: boolean): boolean
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const httpHost = env.ROSTER_HTTP_HOST || '127.0.0.1';
   return {
     dataDir: resolve(env.ROSTER_DATA_DIR || './data'),
     databaseUrl: env.DATABASE_URL || undefined,
     http: {
-      host: env.ROSTER_HTTP_HOST || '127.0.0.1',
+      host: httpHost,
       port: port('ROSTER_HTTP_PORT', env.ROSTER_HTTP_PORT, 8080),
       tlsCert: env.ROSTER_TLS_CERT || undefined,
       tlsKey: env.ROSTER_TLS_KEY || undefined,
@@ -45,5 +67,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     autoMigrate: flag('ROSTER_AUTO_MIGRATE', env.ROSTER_AUTO_MIGRATE, true),
     poolSize: Number(env.ROSTER_PG_POOL_SIZE || 10),
+    ldap: {
+      host: env.ROSTER_LDAP_HOST || httpHost,
+      port: optionalPort('ROSTER_LDAP_PORT', env.ROSTER_LDAP_PORT, 1389),
+      tlsPort: optionalPort('ROSTER_LDAPS_PORT', env.ROSTER_LDAPS_PORT, 1636),
+      suffix: env.ROSTER_LDAP_SUFFIX || 'dc=roster',
+      maxPdu: positive('ROSTER_LDAP_MAX_PDU', env.ROSTER_LDAP_MAX_PDU, 1024 * 1024),
+      maxConnections: positive('ROSTER_LDAP_MAX_CONNECTIONS', env.ROSTER_LDAP_MAX_CONNECTIONS, 4096),
+      idleTimeoutMs: positive('ROSTER_LDAP_IDLE_TIMEOUT', env.ROSTER_LDAP_IDLE_TIMEOUT, 900) * 1000,
+    },
   };
 }

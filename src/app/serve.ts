@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { buildApi, type Api } from '../api/server.js';
+import { LdapServer } from '../ldap/server.js';
 import type { FirstRun } from '../core/services/bootstrap.js';
 import type { Config } from './config.js';
 import { openRuntime } from './runtime.js';
@@ -9,6 +10,8 @@ import { rosterVersion } from './version.js';
 export interface Server {
   url: string;
   app: Api;
+  ldap: LdapServer;
+  ldapUrls: string[];
   close(): Promise<void>;
 }
 
@@ -50,6 +53,11 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
       redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', '*.password'], censor: '[REDACTED]' },
     },
   });
+  const ldap = new LdapServer(
+    runtime.core,
+    { ...config.ldap, ...(https ? { tls: https } : {}), maxQueued: 64, version: rosterVersion() },
+    app.log,
+  );
   try {
     const first = await runtime.core.bootstrap(config.firstRun);
     await app.listen({ host: http.host, port: http.port });
@@ -58,6 +66,16 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
     const host = isIP(http.host) === 6 ? `[${http.host}]` : http.host === '0.0.0.0' ? '127.0.0.1' : http.host;
     const url = `${https ? 'https' : 'http'}://${host}:${port}`;
     out.write(`Roster ${rosterVersion()} is listening on ${url} (store: ${runtime.store.description})\n`);
+    const ldapListening = await ldap.listen();
+    const ldapHost = isIP(config.ldap.host) === 6 ? `[${config.ldap.host}]` : config.ldap.host === '0.0.0.0' ? '127.0.0.1' : config.ldap.host;
+    const ldapUrls = [
+      ...(ldapListening.port !== undefined ? [`ldap://${ldapHost}:${ldapListening.port}`] : []),
+      ...(ldapListening.tlsPort !== undefined ? [`ldaps://${ldapHost}:${ldapListening.tlsPort}`] : []),
+    ];
+    if (ldapUrls.length > 0) out.write(`LDAP service on ${ldapUrls.join(' and ')} (base ${config.ldap.suffix})\n`);
+    if (!https && config.ldap.port !== null) {
+      app.log.warn('LDAP has no TLS certificate: LDAPS and StartTLS are off, and binds are refused unless the LDAP service allows plain binds; set ROSTER_TLS_CERT and ROSTER_TLS_KEY');
+    }
     if (!https && !LOOPBACK.has(http.host)) {
       app.log.warn('serving plain HTTP on a non-loopback address: set ROSTER_TLS_CERT and ROSTER_TLS_KEY, or put a TLS proxy in front');
     }
@@ -65,12 +83,16 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
     return {
       url,
       app,
+      ldap,
+      ldapUrls,
       async close() {
+        await ldap.close();
         await app.close();
         await runtime.close();
       },
     };
   } catch (e) {
+    await ldap.close();
     await app.close();
     await runtime.close();
     throw e;

@@ -8,6 +8,7 @@ import { AuthenticationService } from './services/authentication.js';
 import { bootstrap } from './services/bootstrap.js';
 import type { Deps } from './services/deps.js';
 import { DirectoryService } from './services/directories.js';
+import { DirectoryViewService } from './services/directory-view.js';
 import { GroupService } from './services/groups.js';
 import { JournalService } from './services/journal.js';
 import { OrganizationService } from './services/organizations.js';
@@ -27,6 +28,8 @@ export class DirectoryCore {
   readonly administrators: AdministratorService;
   readonly apiKeys: ApiKeyService;
   readonly journal: JournalService;
+  /** What the LDAP service exposes, kept current from the journal. */
+  readonly ldapView: DirectoryViewService;
 
   constructor(private readonly deps: Deps) {
     this.users = new UserService(deps);
@@ -40,6 +43,7 @@ export class DirectoryCore {
     this.administrators = new AdministratorService(deps);
     this.apiKeys = new ApiKeyService(deps);
     this.journal = new JournalService(deps);
+    this.ldapView = new DirectoryViewService(deps, 'ldap_server');
   }
 
   get store(): Store {

@@ -262,7 +262,9 @@ export type JournalOperation =
   | 'password_set'
   | 'login_failed'
   | 'lock'
-  | 'unlock';
+  | 'unlock'
+  | 'ldap_bind'
+  | 'ldap_search';
 
 export type JournalObjectType =
   | 'organization'
@@ -284,6 +286,8 @@ export interface JournalEntryInput {
   objectId: string;
   operation: JournalOperation;
   changes: Record<string, AttributeChange>;
+  /** What an event (a bind, a search) carries besides changes: result, reason, client, filter. */
+  details?: Record<string, unknown> | null;
 }
 
 export interface JournalEntry extends JournalEntryInput {
@@ -294,4 +298,5 @@ export interface JournalEntry extends JournalEntryInput {
   actorId: string | null;
   apiKeyId: string | null;
   origin: string;
+  details: Record<string, unknown> | null;
 }

@@ -79,6 +79,8 @@ export interface GroupRepository {
   listMembers(orgId: OrgId, groupId: GroupId, page: Page): Promise<ListResult<Membership>>;
   /** Memberships whose member is one of these (one step up the graph). */
   parentsOf(orgId: OrgId, memberType: MemberType, memberIds: readonly string[]): Promise<Membership[]>;
+  /** Every membership in the org, for building a whole-directory view. */
+  allMemberships(orgId: OrgId): Promise<Membership[]>;
   /** Group-in-group memberships of these groups (one step down the graph). */
   childGroupsOf(orgId: OrgId, groupIds: readonly GroupId[]): Promise<Membership[]>;
   /** Direct user memberships of these users in these groups. */
@@ -177,9 +179,21 @@ export interface JournalQuery {
   filter?: Filter;
 }
 
+/** Where a journal row points, without its change set: what a cache needs to invalidate. */
+export interface JournalPosition {
+  seq: number;
+  objectType: JournalEntry['objectType'];
+  objectId: string;
+  operation: JournalEntry['operation'];
+}
+
 export interface JournalRepository {
   /** Rows after `since`, in sequence order, that every earlier writer has committed. */
   list(orgId: OrgId, query: JournalQuery): Promise<JournalEntry[]>;
+  /** The org's latest sequence number, 0 when it has none. */
+  head(orgId: OrgId): Promise<number>;
+  /** Positions of the rows after `since`, in sequence order. */
+  positions(orgId: OrgId, since: number, limit: number): Promise<JournalPosition[]>;
 }
 
 /** Installation-wide key/value facts. */

@@ -1,9 +1,10 @@
 import { Migrator, sql, type Kysely, type MigrationResult } from 'kysely';
 import * as initial from './migrations/001-initial.js';
+import * as journalDetails from './migrations/002-journal-details.js';
 import { isPostgres } from './dialect.js';
 
 /** Every migration, in order. Names never change once released. */
-const MIGRATIONS = { '001-initial': initial };
+const MIGRATIONS = { '001-initial': initial, '002-journal-details': journalDetails };
 
 export interface MigrationReport {
   applied: string[];

@@ -287,4 +287,5 @@ export const journalFromRow = (r: Selectable<JournalTable>): JournalEntry => ({
   actorId: r.actor_id,
   apiKeyId: r.api_key_id,
   origin: r.origin,
+  details: r.details === null ? null : parse(r.details, {}),
 });

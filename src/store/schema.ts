@@ -170,6 +170,7 @@ export interface JournalTable {
   actor_id: string | null;
   api_key_id: string | null;
   origin: string;
+  details: string | null;
 }
 
 /** Installation-wide facts, such as the check value that proves the master key is the right one. */

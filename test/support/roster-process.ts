@@ -18,7 +18,7 @@ export interface RosterProcess {
 /** Starts the real `roster serve` on a random port and waits until it says where it listens. */
 export async function startRoster(env: NodeJS.ProcessEnv): Promise<RosterProcess> {
   const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: { ...process.env, ROSTER_HTTP_PORT: '0', ROSTER_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, ROSTER_HTTP_PORT: '0', ROSTER_LDAP_PORT: '0', ROSTER_LDAPS_PORT: '0', ROSTER_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

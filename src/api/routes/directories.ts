@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ldapSettings } from '../../core/ldap-settings.js';
 import type { Directory } from '../../core/model.js';
 import { ctxOf } from '../context.js';
 import { parseList, project, type FieldNames, type RawQuery } from '../list-params.js';
@@ -11,23 +12,34 @@ const DIRECTORY_FIELDS: FieldNames = { id: 'id', name: 'name', type: 'type', cre
 const DirectorySchema = Type.Object({ id: Type.String(), name: Type.Optional(Type.String()), type: Type.Optional(Type.String()) }, { $id: 'Directory' });
 
 const LdapAction = Type.Union([Type.Literal('disable'), Type.Literal('remove')]);
+const SampleRate = Type.Number({ minimum: 0, maximum: 1 });
+/** Roster extensions to JumpCloud's ldapserver resource. */
+const LdapExtensions = {
+  allowPlainBind: Type.Optional(Type.Boolean({ description: 'Accept simple binds on connections without TLS (off by default)' })),
+  userSearchAccess: Type.Optional(
+    Type.Union([Type.Literal('none'), Type.Literal('self'), Type.Literal('all')], {
+      description: 'What a user who is not an LDAP binding user may read after binding: nothing, their own entry, or everything',
+    }),
+  ),
+  bindEventSampleRate: Type.Optional({ ...SampleRate, description: 'Share of successful binds journaled as events; failures always are' }),
+  searchEventSampleRate: Type.Optional({ ...SampleRate, description: 'Share of searches journaled as events' }),
+};
+
 const LdapServerSchema = Type.Object(
   {
     id: Type.String(),
     name: Type.Optional(Type.String()),
     userLockoutAction: Type.Optional(Type.String()),
     userPasswordExpirationAction: Type.Optional(Type.String()),
+    ...LdapExtensions,
   },
   { $id: 'LdapServer' },
 );
 
 const toDirectory = (d: Directory) => ({ id: d.id, name: d.name, type: d.type });
-const toLdapServer = (d: Directory) => ({
-  id: d.id,
-  name: d.name,
-  userLockoutAction: (d.config.userLockoutAction as string | undefined) ?? 'disable',
-  userPasswordExpirationAction: (d.config.userPasswordExpirationAction as string | undefined) ?? 'disable',
-});
+const toLdapServer = (d: Directory) => ({ id: d.id, name: d.name, ...ldapSettings(d) });
+
+const SETTING_KEYS = ['userLockoutAction', 'userPasswordExpirationAction', ...Object.keys(LdapExtensions)];
 
 export const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const core = app.core;
@@ -58,16 +70,20 @@ export const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Configure the LDAP service',
       params: IdParams,
       body: Type.Object(
-        { name: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })), userLockoutAction: Type.Optional(LdapAction), userPasswordExpirationAction: Type.Optional(LdapAction) },
+        {
+          name: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+          userLockoutAction: Type.Optional(LdapAction),
+          userPasswordExpirationAction: Type.Optional(LdapAction),
+          ...LdapExtensions,
+        },
         { additionalProperties: true },
       ),
       response: { 200: Type.Unsafe({ $ref: 'LdapServer#' }), ...errorResponses(404) },
     },
   }, async (request) => {
-    const { name, userLockoutAction, userPasswordExpirationAction } = request.body;
+    const { name, id: _id, ...rest } = request.body as Record<string, unknown> & { name?: string };
     const config: Record<string, unknown> = {};
-    if (userLockoutAction) config.userLockoutAction = userLockoutAction;
-    if (userPasswordExpirationAction) config.userPasswordExpirationAction = userPasswordExpirationAction;
+    for (const key of SETTING_KEYS) if (rest[key] !== undefined) config[key] = rest[key];
     const updated = await core.directories.update(ctxOf(request), request.params.id, 'ldap_server', { ...(name ? { name } : {}), config });
     return toLdapServer(updated);
   });

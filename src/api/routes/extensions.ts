@@ -45,6 +45,7 @@ const JournalEntrySchema = Type.Object(
     changes: FreeObject({ description: 'attribute → {before, after}; secrets read "[REDACTED]"' }),
     actor: Type.Object({ type: Type.String(), id: NullableString(), apiKeyId: NullableString() }),
     origin: Type.String(),
+    details: Type.Union([FreeObject({ description: 'what an event carries: result, reason, client address, search filter' }), Type.Null()]),
   },
   { $id: 'JournalEntry' },
 );
@@ -69,6 +70,7 @@ const toJournalEntry = (e: JournalEntry) => ({
   changes: e.changes,
   actor: { type: e.actorType, id: e.actorId, apiKeyId: e.apiKeyId },
   origin: e.origin,
+  details: e.details,
 });
 
 /** What JumpCloud's API lacks: roles, scoped and expiring API keys, the change journal. */

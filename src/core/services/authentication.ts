@@ -7,7 +7,19 @@ import { journal, type Deps } from './deps.js';
 import type { UserService } from './users.js';
 
 /** Why a login failed; stable values that protocol front-ends map to their own answers. */
-export type LoginFailure = 'INVALID_CREDENTIALS' | 'ACCOUNT_LOCKED' | 'SUSPENDED' | 'NOT_ACTIVATED' | 'PASSWORD_EXPIRED';
+export type LoginFailure =
+  | 'INVALID_CREDENTIALS'
+  | 'ACCOUNT_LOCKED'
+  | 'SUSPENDED'
+  | 'NOT_ACTIVATED'
+  | 'PASSWORD_EXPIRED'
+  /** The user exists but is not connected to the resource being logged in to. */
+  | 'NOT_ASSOCIATED';
+
+export interface VerifyOptions {
+  /** Whether the resource accepts this user at all (connected directly or through a group). */
+  admits?: (user: User) => boolean;
+}
 
 export type LoginResult = { ok: true; user: User } | { ok: false; reason: LoginFailure; user?: User };
 
@@ -22,16 +34,21 @@ export class AuthenticationService {
   ) {}
 
   /**
-   * loadUser → liftExpiredLockout → refuseLocked → verifyPassword → countFailure | clearFailures →
-   * checkState → checkExpiry. The password is checked before state so a guesser learns nothing
-   * about suspended or staged accounts.
+   * loadUser → checkAdmitted → liftExpiredLockout → refuseLocked → verifyPassword →
+   * countFailure | clearFailures → checkState → checkExpiry. The password is checked before state
+   * so a guesser learns nothing about suspended or staged accounts; a user the resource does not
+   * admit costs the same time as a wrong password and does not count towards lockout.
    */
-  async verify(orgId: OrgId, username: string, password: string, origin: Origin): Promise<LoginResult> {
+  async verify(orgId: OrgId, username: string, password: string, origin: Origin, options: VerifyOptions = {}): Promise<LoginResult> {
     const repos = this.deps.store.read;
     let user = await repos.users.findByUsername(orgId, username);
     if (!user) {
       await verifyAgainstNothing(password);
       return { ok: false, reason: 'INVALID_CREDENTIALS' };
+    }
+    if (options.admits && !options.admits(user)) {
+      await verifyAgainstNothing(password);
+      return { ok: false, reason: 'NOT_ASSOCIATED', user };
     }
     const org = await this.users.org(orgId);
     const policy = org.settings.passwordPolicy;
@@ -63,8 +80,15 @@ export class AuthenticationService {
   }
 
   /** Self-service change: the old password must verify (and counts towards lockout). */
-  async changePassword(orgId: OrgId, username: string, oldPassword: string, newPassword: string, origin: Origin): Promise<LoginResult> {
-    const result = await this.verify(orgId, username, oldPassword, origin);
+  async changePassword(
+    orgId: OrgId,
+    username: string,
+    oldPassword: string,
+    newPassword: string,
+    origin: Origin,
+    options: VerifyOptions = {},
+  ): Promise<LoginResult> {
+    const result = await this.verify(orgId, username, oldPassword, origin, options);
     const allowed = result.ok || result.reason === 'PASSWORD_EXPIRED';
     if (!allowed || !result.user) return result;
     const ctx = { ...systemContext(orgId, origin), actor: { type: 'user' as const, id: result.user.id } };

@@ -103,6 +103,9 @@ export function groupRepository(db: Kysely<Database>, postgres: boolean): GroupR
       const rows = await members(orgId).where('member_type', '=', memberType).where('member_id', 'in', [...memberIds]).execute();
       return rows.map(toMembership);
     },
+    async allMemberships(orgId) {
+      return (await members(orgId).execute()).map(toMembership);
+    },
     async childGroupsOf(orgId, groupIds) {
       if (groupIds.length === 0) return [];
       const rows = await members(orgId).where('member_type', '=', 'user_group').where('group_id', 'in', [...groupIds]).execute();

@@ -1,5 +1,5 @@
 import { sql, type Insertable, type Kysely } from 'kysely';
-import type { JournalEntryInput } from '../../core/model.js';
+import type { JournalEntry, JournalEntryInput } from '../../core/model.js';
 import type { JournalRepository, JournalStamp } from '../../core/ports.js';
 import { filterToSql, type ColumnMap } from '../filter-sql.js';
 import { journalFromRow } from '../rows.js';
@@ -27,6 +27,26 @@ export function journalRepository(db: Kysely<Database>): JournalRepository {
       const rows = await q.orderBy('seq').limit(query.limit).execute();
       return rows.map(journalFromRow);
     },
+    async head(orgId) {
+      const row = await db.selectFrom('journal').select((eb) => eb.fn.max('seq').as('seq')).where('org_id', '=', orgId).executeTakeFirst();
+      return Number(row?.seq ?? 0);
+    },
+    async positions(orgId, since, limit) {
+      const rows = await db
+        .selectFrom('journal')
+        .select(['seq', 'object_type', 'object_id', 'operation'])
+        .where('org_id', '=', orgId)
+        .where('seq', '>', since)
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({
+        seq: Number(r.seq),
+        objectType: r.object_type as JournalEntry['objectType'],
+        objectId: r.object_id,
+        operation: r.operation as JournalEntry['operation'],
+      }));
+    },
   };
 }
 
@@ -44,6 +64,7 @@ export function pendingRows(stamp: JournalStamp, entries: readonly JournalEntryI
     actor_id: stamp.actor.id,
     api_key_id: stamp.actor.apiKeyId ?? null,
     origin: stamp.origin,
+    details: e.details ? JSON.stringify(e.details) : null,
   }));
 }
 

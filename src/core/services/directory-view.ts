@@ -1,0 +1,223 @@
+import type { GroupId, OrgId, UserId } from '../ids.js';
+import type { Directory, DirectoryType, Organization, ResourceType, User, UserGroup } from '../model.js';
+import { foldCase, ALL_ROWS } from '../query.js';
+import type { JournalPosition } from '../ports.js';
+import type { Deps } from './deps.js';
+
+/**
+ * What one directory resource (the LDAP service) exposes of an org: the users connected to it
+ * directly or through groups, the groups that connect them and the groups nested inside those,
+ * with direct memberships restricted to what is exposed. A snapshot: never mutated once built.
+ */
+export interface DirectoryView {
+  readonly org: Organization;
+  readonly directory: Directory;
+  /** The journal position the snapshot reflects. */
+  readonly seq: number;
+  /** Changes on every full rebuild; incremental user refreshes keep it. */
+  readonly generation: number;
+  readonly users: ReadonlyMap<UserId, User>;
+  readonly userIdsByName: ReadonlyMap<string, UserId>;
+  readonly groups: ReadonlyMap<GroupId, UserGroup>;
+  readonly groupIdsByName: ReadonlyMap<string, GroupId>;
+  /** Direct members of each exposed group. */
+  readonly memberUsers: ReadonlyMap<GroupId, readonly UserId[]>;
+  readonly memberGroups: ReadonlyMap<GroupId, readonly GroupId[]>;
+  /** Exposed groups a user or group is a direct member of. */
+  readonly parents: ReadonlyMap<string, readonly GroupId[]>;
+  /** Every exposed group a user or group belongs to, directly or through nesting (cycle-safe). */
+  groupsOf(memberId: string): ReadonlySet<GroupId>;
+}
+
+/** Journal rows that cannot change what a directory exposes. */
+const IRRELEVANT = new Set<JournalPosition['objectType']>(['administrator', 'api_key', 'application']);
+const EVENTS = new Set<JournalPosition['operation']>(['ldap_bind', 'ldap_search']);
+/** User rows that change a user's attributes but not the graph. */
+const USER_REFRESH = new Set<JournalPosition['operation']>(['update', 'password_set', 'login_failed', 'lock', 'unlock', 'create']);
+const MAX_INCREMENTAL = 500;
+
+interface OrgState {
+  view?: DirectoryView;
+  running?: Promise<DirectoryView | undefined>;
+  queued?: Promise<DirectoryView | undefined>;
+}
+
+/**
+ * Keeps each org's view of a directory resource current by following the journal: every caller
+ * gets a view at least as new as the journal was when it called (read-your-writes across
+ * processes sharing the store), while concurrent callers share one journal check.
+ */
+export class DirectoryViewService {
+  private readonly states = new Map<string, OrgState>();
+  private generations = 0;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly type: Extract<DirectoryType, ResourceType>,
+  ) {}
+
+  /** The current view of the org's directory of this type; undefined when the org or the directory is gone. */
+  current(orgId: OrgId): Promise<DirectoryView | undefined> {
+    let state = this.states.get(orgId);
+    if (!state) {
+      state = {};
+      this.states.set(orgId, state);
+    }
+    const s = state;
+    if (!s.running) {
+      s.running = this.refresh(orgId, s).finally(() => (s.running = undefined));
+      return s.running;
+    }
+    // A check already running may have read the journal before this call: wait for the next one.
+    s.queued ??= s.running
+      .catch(() => undefined)
+      .then(() => {
+        s.queued = undefined;
+        return this.current(orgId);
+      });
+    return s.queued;
+  }
+
+  private async refresh(orgId: OrgId, state: OrgState): Promise<DirectoryView | undefined> {
+    const previous = state.view;
+    if (!previous) return (state.view = await this.build(orgId));
+    const rows = await this.deps.store.read.journal.positions(orgId, previous.seq, MAX_INCREMENTAL + 1);
+    if (rows.length === 0) return previous;
+    if (rows.length > MAX_INCREMENTAL) return (state.view = await this.build(orgId));
+    const userIds = new Set<UserId>();
+    for (const row of rows) {
+      if (IRRELEVANT.has(row.objectType) || EVENTS.has(row.operation)) continue;
+      if (row.objectType === 'user' && USER_REFRESH.has(row.operation)) userIds.add(row.objectId as UserId);
+      else return (state.view = await this.build(orgId));
+    }
+    const seq = rows.at(-1)!.seq;
+    return (state.view = await this.refreshUsers(previous, userIds, seq));
+  }
+
+  private async refreshUsers(view: DirectoryView, ids: Set<UserId>, seq: number): Promise<DirectoryView> {
+    const exposed = [...ids].filter((id) => view.users.has(id));
+    if (exposed.length === 0) return { ...view, seq, groupsOf: view.groupsOf };
+    const fresh = await this.deps.store.read.users.findByIds(view.org.id, exposed);
+    const users = new Map(view.users);
+    const names = new Map(view.userIdsByName);
+    for (const id of exposed) {
+      const old = users.get(id)!;
+      names.delete(foldCase(old.username));
+      users.delete(id);
+    }
+    for (const user of fresh) {
+      users.set(user.id, user);
+      names.set(foldCase(user.username), user.id);
+    }
+    return { ...view, seq, users, userIdsByName: names, groupsOf: view.groupsOf };
+  }
+
+  private async build(orgId: OrgId): Promise<DirectoryView | undefined> {
+    const repos = this.deps.store.read;
+    // The head is read first: a change committed while loading is seen again at the next check.
+    const seq = await repos.journal.head(orgId);
+    const org = await repos.orgs.findById(orgId);
+    if (!org) return undefined;
+    const directories = await repos.directories.list(orgId, {
+      filter: { kind: 'compare', field: 'type', op: 'eq', value: this.type },
+      sort: [],
+      page: { limit: 1, skip: 0 },
+    });
+    const directory = directories.items[0];
+    if (!directory) return undefined;
+
+    const [associations, memberships, allGroups] = await Promise.all([
+      repos.associations.ofResource(orgId, this.type, directory.id, ['user', 'user_group']),
+      repos.groups.allMemberships(orgId),
+      repos.groups.list(orgId, { sort: [], page: ALL_ROWS }),
+    ]);
+    const childGroups = new Map<GroupId, GroupId[]>();
+    const childUsers = new Map<GroupId, UserId[]>();
+    const push = <T>(map: Map<GroupId, T[]>, key: GroupId, value: T) => {
+      const list = map.get(key);
+      if (list) list.push(value);
+      else map.set(key, [value]);
+    };
+    for (const m of memberships) {
+      if (m.memberType === 'user') push(childUsers, m.groupId, m.memberId as UserId);
+      else push(childGroups, m.groupId, m.memberId as GroupId);
+    }
+
+    const exposedGroups = new Set<GroupId>();
+    const stack = associations.filter((a) => a.subjectType === 'user_group').map((a) => a.subjectId as GroupId);
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (exposedGroups.has(id)) continue;
+      exposedGroups.add(id);
+      for (const child of childGroups.get(id) ?? []) stack.push(child);
+    }
+    const userIds = new Set<UserId>(associations.filter((a) => a.subjectType === 'user').map((a) => a.subjectId as UserId));
+    for (const g of exposedGroups) for (const u of childUsers.get(g) ?? []) userIds.add(u);
+
+    const users = new Map<UserId, User>();
+    const userIdsByName = new Map<string, UserId>();
+    const ids = [...userIds];
+    for (let i = 0; i < ids.length; i += 1000) {
+      for (const user of await repos.users.findByIds(orgId, ids.slice(i, i + 1000))) {
+        users.set(user.id, user);
+        userIdsByName.set(foldCase(user.username), user.id);
+      }
+    }
+
+    const groups = new Map<GroupId, UserGroup>();
+    const groupIdsByName = new Map<string, GroupId>();
+    for (const g of allGroups.items) {
+      if (!exposedGroups.has(g.id)) continue;
+      groups.set(g.id, g);
+      groupIdsByName.set(foldCase(g.name), g.id);
+    }
+    const memberUsers = new Map<GroupId, UserId[]>();
+    const memberGroups = new Map<GroupId, GroupId[]>();
+    const parents = new Map<string, GroupId[]>();
+    const addParent = (member: string, group: GroupId) => {
+      const list = parents.get(member) ?? [];
+      list.push(group);
+      parents.set(member, list);
+    };
+    for (const g of groups.keys()) {
+      const us = (childUsers.get(g) ?? []).filter((u) => users.has(u));
+      const gs = (childGroups.get(g) ?? []).filter((c) => groups.has(c));
+      memberUsers.set(g, us);
+      memberGroups.set(g, gs);
+      for (const u of us) addParent(u, g);
+      for (const c of gs) addParent(c, g);
+    }
+
+    const memo = new Map<string, ReadonlySet<GroupId>>();
+    const groupsOf = (memberId: string): ReadonlySet<GroupId> => {
+      let found = memo.get(memberId);
+      if (found) return found;
+      const reached = new Set<GroupId>();
+      const todo = [...(parents.get(memberId) ?? [])];
+      while (todo.length > 0) {
+        const g = todo.pop()!;
+        if (reached.has(g)) continue;
+        reached.add(g);
+        for (const p of parents.get(g) ?? []) todo.push(p);
+      }
+      found = reached;
+      memo.set(memberId, found);
+      return found;
+    };
+
+    return {
+      org,
+      directory,
+      seq,
+      generation: ++this.generations,
+      users,
+      userIdsByName,
+      groups,
+      groupIdsByName,
+      memberUsers,
+      memberGroups,
+      parents,
+      groupsOf,
+    };
+  }
+}

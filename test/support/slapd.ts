@@ -1,0 +1,301 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { makeTestCertificates, type TestCertificates } from './tls.js';
+
+const SLAPD = '/usr/sbin/slapd';
+const SLAPADD = '/usr/sbin/slapadd';
+const SLAPTEST = '/usr/sbin/slaptest';
+const LDAP_UTILS = '/usr/bin';
+const MODULE_DIR = '/usr/lib/ldap';
+const SYSTEM_SCHEMA_DIR = '/etc/ldap/schema';
+const OWN_SCHEMA_DIR = fileURLToPath(new URL('./slapd-schema/', import.meta.url));
+
+const READY_TIMEOUT_MS = 10_000;
+const STOP_GRACE_MS = 5_000;
+const START_ATTEMPTS = 3;
+
+export interface Slapd {
+  /** ldap://127.0.0.1:PORT */
+  url: string;
+  /** ldaps://127.0.0.1:TLSPORT, with a certificate for localhost, 127.0.0.1 and ::1 signed by caFile. */
+  ldapsUrl: string;
+  port: number;
+  tlsPort: number;
+  rootDn: string;
+  rootPassword: string;
+  caFile: string;
+  dir: string;
+  pid: number;
+  /** Stops slapd and removes its directory. Safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+export interface SlapdOptions {
+  /** The database suffix; its first RDN must be dc=, o= or ou=. */
+  suffix: string;
+  /** Entries below the suffix, loaded with slapadd (so overlays such as memberof do not run). */
+  ldif?: string;
+  /** Password of cn=admin,<suffix>; 'secret' unless given. */
+  rootPassword?: string;
+}
+
+export type LdapToolName = 'ldapsearch' | 'ldapwhoami' | 'ldappasswd' | 'ldapcompare' | 'ldapmodify' | 'ldapadd' | 'ldapdelete';
+
+export interface LdapToolOptions {
+  env?: NodeJS.ProcessEnv;
+  input?: string;
+  timeoutMs?: number;
+}
+
+export interface ProcessResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** null when OpenLDAP's server and client tools are installed; otherwise why not. */
+export function slapdUnavailable(): string | null {
+  const missing = [SLAPD, SLAPADD, join(LDAP_UTILS, 'ldapsearch')].filter((file) => !existsSync(file));
+  if (missing.length === 0) return null;
+  return `OpenLDAP is not installed (missing ${missing.join(', ')}; apt-get install slapd ldap-utils)`;
+}
+
+/**
+ * Runs an ldap-utils tool with the machine's ldap.conf and ldaprc out of the way. Resolves with the
+ * exit code whatever it is; a tool killed after timeoutMs (15 s unless given) exits with 137.
+ */
+export function ldapTool(tool: LdapToolName, args: string[], options: LdapToolOptions = {}): Promise<ProcessResult> {
+  return runProcess(join(LDAP_UTILS, tool), args, {
+    env: { ...process.env, LDAPCONF: '/dev/null', LDAPRC: '/dev/null', ...options.env },
+    input: options.input,
+    timeoutMs: options.timeoutMs ?? 15_000,
+  });
+}
+
+/** A throwaway slapd on loopback ports of its own, with the suffix entry and `ldif` loaded. */
+export async function startSlapd(options: SlapdOptions): Promise<Slapd> {
+  const reason = slapdUnavailable();
+  if (reason) throw new Error(reason);
+  const { suffix } = options;
+  const rootDn = `cn=admin,${suffix}`;
+  const rootPassword = options.rootPassword ?? 'secret';
+  const suffixLdif = suffixEntry(suffix);
+
+  const dir = await mkdtemp(join(tmpdir(), 'roster-slapd-'));
+  try {
+    await mkdir(join(dir, 'data'));
+    const certs = await makeTestCertificates(dir);
+    const confFile = join(dir, 'slapd.conf');
+    await writeFile(confFile, slapdConf({ dir, suffix, rootDn, rootPassword, certs }));
+    await mustRun(SLAPTEST, ['-f', confFile, '-u']);
+
+    const ldifFiles: [string, string][] = [[join(dir, 'suffix.ldif'), suffixLdif]];
+    if (options.ldif) ldifFiles.push([join(dir, 'entries.ldif'), withoutVersionLine(options.ldif)]);
+    for (const [file, content] of ldifFiles) {
+      await writeFile(file, content);
+      await mustRun(SLAPADD, ['-q', '-f', confFile, '-b', suffix, '-l', file]);
+    }
+
+    for (let attempt = 1; ; attempt++) {
+      const [port, tlsPort] = await freeLoopbackPorts();
+      const url = `ldap://127.0.0.1:${port}`;
+      const ldapsUrl = `ldaps://127.0.0.1:${tlsPort}`;
+      const server = await launchSlapd(confFile, `${url}/ ${ldapsUrl}/`, url).catch((e: unknown) => {
+        if (e instanceof PortTakenError && attempt < START_ATTEMPTS) return null;
+        throw e;
+      });
+      if (!server) continue;
+      let stopping: Promise<void> | undefined;
+      return {
+        url,
+        ldapsUrl,
+        port,
+        tlsPort,
+        rootDn,
+        rootPassword,
+        caFile: certs.caFile,
+        dir,
+        pid: server.pid!,
+        stop: () =>
+          (stopping ??= (async () => {
+            await terminate(server);
+            await rm(dir, { recursive: true, force: true });
+          })()),
+      };
+    }
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+interface ConfParams {
+  dir: string;
+  suffix: string;
+  rootDn: string;
+  rootPassword: string;
+  certs: TestCertificates;
+}
+
+function slapdConf({ dir, suffix, rootDn, rootPassword, certs }: ConfParams): string {
+  const schemas = [
+    join(SYSTEM_SCHEMA_DIR, 'core.schema'),
+    join(SYSTEM_SCHEMA_DIR, 'cosine.schema'),
+    join(SYSTEM_SCHEMA_DIR, 'inetorgperson.schema'),
+    join(OWN_SCHEMA_DIR, 'rfc2307bis.schema'),
+    join(OWN_SCHEMA_DIR, 'openssh-lpk.schema'),
+  ];
+  return [
+    ...schemas.map((file) => `include ${quote(file)}`),
+    `modulepath ${quote(MODULE_DIR)}`,
+    'moduleload back_mdb',
+    'moduleload memberof',
+    `pidfile ${quote(join(dir, 'slapd.pid'))}`,
+    `argsfile ${quote(join(dir, 'slapd.args'))}`,
+    `TLSCACertificateFile ${quote(certs.caFile)}`,
+    `TLSCertificateFile ${quote(certs.certFile)}`,
+    `TLSCertificateKeyFile ${quote(certs.keyFile)}`,
+    'sizelimit unlimited',
+    '',
+    'database mdb',
+    `suffix ${quote(suffix)}`,
+    `rootdn ${quote(rootDn)}`,
+    `rootpw ${quote(rootPassword)}`,
+    `directory ${quote(join(dir, 'data'))}`,
+    'maxsize 1073741824',
+    'index objectClass eq',
+    'index uid,cn,mail,sn,givenName eq,sub',
+    'index uidNumber,gidNumber eq',
+    'index member,memberOf eq',
+    'index entryUUID eq',
+    'access to attrs=userPassword by self write by anonymous auth by * none',
+    'access to * by * read',
+    'overlay memberof',
+    '',
+  ].join('\n');
+}
+
+const quote = (value: string): string => `"${value.replace(/["\\]/g, '\\$&')}"`;
+
+/** The LDIF of the suffix entry itself, shaped by the type of its first RDN. */
+function suffixEntry(suffix: string): string {
+  const rdn = /^\s*(dc|o|ou)\s*=\s*([^,+\\"]+?)\s*(?:,|$)/i.exec(suffix);
+  if (!rdn) throw new Error(`unsupported suffix ${JSON.stringify(suffix)}: its first RDN must be a plain dc=, o= or ou= value`);
+  const type = rdn[1]!.toLowerCase();
+  const value = rdn[2]!;
+  const lines = [ldifLine('dn', suffix)];
+  if (type === 'dc') lines.push('objectClass: dcObject', 'objectClass: organization', ldifLine('dc', value), ldifLine('o', value));
+  else if (type === 'o') lines.push('objectClass: organization', ldifLine('o', value));
+  else lines.push('objectClass: organizationalUnit', ldifLine('ou', value));
+  return `${lines.join('\n')}\n`;
+}
+
+/** slapadd reads `version: 1` as an attribute of a first entry that has no dn. */
+const withoutVersionLine = (ldif: string): string => ldif.replace(/^version:[ \t]*1[ \t]*\r?\n/, '');
+
+function ldifLine(attribute: string, value: string): string {
+  const safe = /^[\x01-\x09\x0b\x0c\x0e-\x1f\x21-\x39\x3b\x3d-\x7f][\x01-\x09\x0b\x0c\x0e-\x7f]*$/.test(value) && !value.endsWith(' ');
+  return safe ? `${attribute}: ${value}` : `${attribute}:: ${Buffer.from(value).toString('base64')}`;
+}
+
+/** Two distinct ports that were free on 127.0.0.1 a moment ago. */
+async function freeLoopbackPorts(): Promise<[number, number]> {
+  const listen = () =>
+    new Promise<Server>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve(server));
+    });
+  const servers = [await listen(), await listen()] as const;
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  return [ports[0]!, ports[1]!];
+}
+
+class PortTakenError extends Error {}
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** Starts slapd in the foreground (-d 0) and waits until it answers a root DSE search on `url`. */
+async function launchSlapd(confFile: string, listeners: string, url: string): Promise<ChildProcess> {
+  const child = spawn(SLAPD, ['-d', '0', '-f', confFile, '-h', listeners], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let spawnError: Error | undefined;
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.once('error', (e) => (spawnError = e));
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (spawnError) throw spawnError;
+    if (exited(child)) {
+      const message = `slapd exited with ${child.exitCode ?? child.signalCode} before answering on ${url}:\n${output}`;
+      throw /errno=98|address already in use/i.test(output) ? new PortTakenError(message) : new Error(message);
+    }
+    const probe = await ldapTool('ldapsearch', ['-x', '-H', url, '-s', 'base', '-b', '', 'namingContexts'], { timeoutMs: 2_000 });
+    if (probe.code === 0) return child;
+    if (Date.now() >= deadline) {
+      await terminate(child);
+      throw new Error(`slapd did not answer on ${url} within ${READY_TIMEOUT_MS / 1000} s:\n${output}${probe.stderr}`);
+    }
+    await sleep(100);
+  }
+}
+
+const exited = (child: ChildProcess): boolean => child.exitCode !== null || child.signalCode !== null;
+
+async function terminate(child: ChildProcess): Promise<void> {
+  if (exited(child)) return;
+  const exit = once(child, 'exit');
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  await exit;
+  clearTimeout(killer);
+}
+
+async function mustRun(command: string, args: string[]): Promise<void> {
+  const result = await runProcess(command, args, { env: process.env, timeoutMs: 30_000 });
+  if (result.code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${result.code}:\n${result.stderr}${result.stdout}`);
+}
+
+function runProcess(
+  command: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; input?: string | undefined; timeoutMs: number },
+): Promise<ProcessResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, options.timeoutMs);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (timedOut) stderr += `${command} killed after ${options.timeoutMs} ms\n`;
+      resolve({ code: code ?? 128 + (signal ? constants.signals[signal] : 0), stdout, stderr });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
+  });
+}

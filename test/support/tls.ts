@@ -1,0 +1,57 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface TestCertificates {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+const SERVER_EXTENSIONS = [
+  'basicConstraints = critical, CA:FALSE',
+  'keyUsage = critical, digitalSignature, keyEncipherment',
+  'extendedKeyUsage = serverAuth',
+  'subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1',
+  'authorityKeyIdentifier = keyid',
+  '',
+].join('\n');
+
+/**
+ * A throwaway CA (RSA 2048, 30 days) and a server certificate it signed for localhost, 127.0.0.1
+ * and ::1, written to `dir` as ca.pem, cert.pem and key.pem (the CA key is kept as ca.key).
+ */
+export async function makeTestCertificates(dir: string): Promise<TestCertificates> {
+  const caFile = join(dir, 'ca.pem');
+  const caKeyFile = join(dir, 'ca.key');
+  const certFile = join(dir, 'cert.pem');
+  const keyFile = join(dir, 'key.pem');
+  const csrFile = join(dir, 'server.csr');
+  const extFile = join(dir, 'server.ext');
+
+  await run('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30',
+    '-subj', '/CN=Roster Test CA',
+    '-addext', 'basicConstraints = critical, CA:TRUE',
+    '-addext', 'keyUsage = critical, keyCertSign, cRLSign',
+    '-keyout', caKeyFile, '-out', caFile,
+  ]);
+  await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', keyFile, '-out', csrFile]);
+  await writeFile(extFile, SERVER_EXTENSIONS);
+  await run('openssl', [
+    'x509', '-req', '-in', csrFile, '-days', '30',
+    '-CA', caFile, '-CAkey', caKeyFile, '-set_serial', `0x${randomBytes(8).toString('hex')}`,
+    '-extfile', extFile, '-out', certFile,
+  ]);
+  await Promise.all([chmod(caKeyFile, 0o600), chmod(keyFile, 0o600), rm(csrFile), rm(extFile)]);
+
+  const [ca, cert, key] = await Promise.all([readFile(caFile), readFile(certFile), readFile(keyFile)]);
+  return { caFile, certFile, keyFile, ca, cert, key };
+}
