@@ -119,7 +119,18 @@ describeEachStore('API organizations, directories, LDAP servers', (kind) => {
 
     it('GET /api/v2/ldapservers and /ldapservers/{id} answer the server with its actions', async () => {
       const list = expectOk(await t.call('GET', '/api/v2/ldapservers'));
-      expect(list).toEqual([{ id: ldapId, name: expect.any(String), userLockoutAction: expect.stringMatching(/^(disable|remove)$/), userPasswordExpirationAction: expect.stringMatching(/^(disable|remove)$/) }]);
+      expect(list).toEqual([
+        {
+          id: ldapId,
+          name: expect.any(String),
+          userLockoutAction: expect.stringMatching(/^(disable|remove)$/),
+          userPasswordExpirationAction: expect.stringMatching(/^(disable|remove)$/),
+          allowPlainBind: false,
+          userSearchAccess: 'self',
+          bindEventSampleRate: 1,
+          searchEventSampleRate: 0.01,
+        },
+      ]);
       expect(expectOk(await t.call('GET', `/api/v2/ldapservers/${ldapId}`))).toEqual(list[0]);
       expectError(await t.call('GET', `/api/v2/ldapservers/${MISSING_ID}`), 404, 'DIRECTORY_NOT_FOUND');
     });
@@ -137,6 +148,23 @@ describeEachStore('API organizations, directories, LDAP servers', (kind) => {
         expectError(await t.call('PATCH', `/api/v2/ldapservers/${MISSING_ID}`, { body: { userLockoutAction: 'remove' } }), 404, 'DIRECTORY_NOT_FOUND');
       } finally {
         expectOk(await t.call('PATCH', `/api/v2/ldapservers/${ldapId}`, { body: { userLockoutAction: 'disable' } }));
+      }
+    });
+
+    it('PATCH /api/v2/ldapservers/{id} sets the LDAP service settings Roster adds, and refuses bad ones', async () => {
+      const defaults = { allowPlainBind: false, userSearchAccess: 'self', bindEventSampleRate: 1, searchEventSampleRate: 0.01 };
+      try {
+        const patched = expectOk(
+          await t.call('PATCH', `/api/v2/ldapservers/${ldapId}`, { body: { allowPlainBind: true, userSearchAccess: 'all', searchEventSampleRate: 0.5 } }),
+        );
+        expect(patched).toMatchObject({ allowPlainBind: true, userSearchAccess: 'all', searchEventSampleRate: 0.5, bindEventSampleRate: 1 });
+        const before = expectOk(await t.call('GET', `/api/v2/ldapservers/${ldapId}`));
+        expectError(await t.call('PATCH', `/api/v2/ldapservers/${ldapId}`, { body: { userSearchAccess: 'everyone' } }), 400, 'INVALID_INPUT');
+        expectError(await t.call('PATCH', `/api/v2/ldapservers/${ldapId}`, { body: { searchEventSampleRate: 2 } }), 400, 'INVALID_INPUT');
+        expectError(await t.call('PATCH', `/api/v2/ldapservers/${ldapId}`, { body: { allowPlainBind: 'yes' } }), 400, 'INVALID_INPUT');
+        expect(expectOk(await t.call('GET', `/api/v2/ldapservers/${ldapId}`))).toEqual(before);
+      } finally {
+        expectOk(await t.call('PATCH', `/api/v2/ldapservers/${ldapId}`, { body: defaults }));
       }
     });
   });

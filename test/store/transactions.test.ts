@@ -112,7 +112,20 @@ describeEachStore('store: transactions and the journal', (kind) => {
         actorId: actor.id,
         apiKeyId: actor.apiKeyId,
         origin: 'scim:okta',
+        details: null,
       });
+    });
+
+    it('events keep their details beside the change set', async () => {
+      const org = await newOrg(store);
+      const details = { result: 'failure', reason: 'INVALID_CREDENTIALS', client: '192.0.2.7', nested: { tls: true } };
+      await store.transaction(async (tx) => {
+        tx.record({ orgId: org.id, actor: { type: 'user', id: null }, origin: 'ldap' }, [
+          { objectType: 'directory', objectId: 'd1', operation: 'ldap_bind', changes: {}, details },
+        ]);
+      });
+      const rows = await journalOf(org.id);
+      expect(rows.map((r) => [r.operation, r.details])).toEqual([['ldap_bind', details]]);
     });
 
     it('a journal row that cannot be written rolls back the whole transaction', async () => {
