@@ -81,12 +81,16 @@ export function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** A random password with upper, lower, digits and separators, for first-run administrators. */
-export function randomPassword(): string {
+/**
+ * A random password with upper, lower, digits and separators (so it has a symbol): 24 characters
+ * in groups of 8, or more when `minLength` asks for it.
+ */
+export function randomPassword(minLength = 0): string {
   const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+  const length = Math.max(24, minLength);
   for (;;) {
-    const chars = Array.from({ length: 24 }, () => alphabet[randomInt(alphabet.length)]).join('');
-    const candidate = `${chars.slice(0, 8)}-${chars.slice(8, 16)}-${chars.slice(16)}`;
+    const chars = Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join('');
+    const candidate = chars.match(/.{1,8}/g)!.join('-');
     if (/[a-z]/.test(candidate) && /[A-Z]/.test(candidate) && /\d/.test(candidate)) return candidate;
   }
 }

@@ -31,6 +31,15 @@ describe('checkUserInput: identity fields', () => {
     expect(r.value.profile.username).toBeUndefined();
   });
 
+  it('refuses usernames in compatibility forms, which LDAP would compare equal to another name', () => {
+    for (const username of ['ａｄａ', 'ﬁona', 'ada²']) {
+      const r = create({ username });
+      expect(reasons(r)).toEqual(['username:INVALID_USERNAME']);
+      expect(r.errors[0]!.message).toContain(username.normalize('NFKC'));
+    }
+    expect(reasons(create({ username: 'zoë.ångström' }))).toEqual([]);
+  });
+
   it('limits username and email length, counting characters', () => {
     expect(create({ username: 'a'.repeat(LIMITS.username) }).errors).toEqual([]);
     expect(reasons(create({ username: 'a'.repeat(LIMITS.username + 1) }))).toEqual(['username:TOO_LONG']);

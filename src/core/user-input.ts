@@ -112,6 +112,9 @@ export function checkUserInput(input: UserInput, mode: 'create' | 'update'): { v
       if (v === '') fail('username', 'REQUIRED', 'username must not be empty');
       else if (!USERNAME.test(v)) {
         fail('username', 'INVALID_USERNAME', 'username may contain letters, digits and . _ @ + \' - and must start with a letter or digit');
+      } else if (v !== v.normalize('NFKC')) {
+        // Protocols compare names after compatibility normalization (LDAP, RFC 4518): "ａｄａ" would be "ada".
+        fail('username', 'INVALID_USERNAME', `username must not use compatibility forms such as full-width letters; write ${v.normalize('NFKC')}`);
       } else profile.username = v;
     }
   } else if (mode === 'create') fail('username', 'REQUIRED', 'username is required');

@@ -3,7 +3,7 @@ import { normalizeForRule } from './matching.js';
 import type { Request } from './protocol.js';
 import { ldapError, ResultCode, type ResultCodeValue } from './result-codes.js';
 import { attributeType } from './schema.js';
-import { access } from './search.js';
+import { access, NO_LONGER_ALLOWED } from './search.js';
 import type { LdapService, Session } from './service.js';
 
 type CompareRequest = Extract<Request, { op: 'compare' }>;
@@ -15,6 +15,7 @@ export async function compare(service: LdapService, session: Session, request: C
   const principal = session.principal;
   if (principal.kind !== 'user') throw ldapError(ResultCode.insufficientAccessRights, 'Anonymous compare is not allowed; bind first');
   const tree = await service.tree(principal.orgId);
+  if (tree && !service.stillAllowed(tree, session)) throw ldapError(ResultCode.insufficientAccessRights, NO_LONGER_ALLOWED);
   const entry = tree?.byNdn.get(dn.value.normalized);
   if (!tree || !entry || !access(session, tree, service.settings(tree))(entry)) throw ldapError(ResultCode.noSuchObject, 'No such object');
 

@@ -63,7 +63,8 @@ export function parseDn(text: string): Parsed<Dn> {
           trailingSpaces = 0;
           continue;
         }
-        if (ch === '"' || ch === '<' || ch === '>' || ch === '=') {
+        // RFC 4514 §3: these must be escaped in a value; "=" need not be.
+        if (ch === '"' || ch === '<' || ch === '>') {
           return parseError(`"${text}" is not a valid DN: "${ch}" must be escaped`);
         }
         trailingSpaces = ch === ' ' ? trailingSpaces + 1 : 0;

@@ -1,3 +1,4 @@
+import { parseDn } from './dn.js';
 import type { EntryAttribute } from './protocol.js';
 import type { FilterTarget } from './filter.js';
 import { normalizeValue } from './matching.js';
@@ -22,9 +23,12 @@ export class Entry implements FilterTarget {
     /** The user or group id behind the entry. */
     readonly objectId: string | undefined,
     private readonly attrs: Map<string, EntryAttribute>,
-    private readonly rdn: { type: string; value: string }[],
-    private readonly resolver?: ChainResolver,
+    private resolver?: ChainResolver,
   ) {}
+
+  useResolver(resolver: ChainResolver): void {
+    this.resolver = resolver;
+  }
 
   values(name: string): readonly string[] | undefined {
     return this.attrs.get(name)?.values;
@@ -41,8 +45,18 @@ export class Entry implements FilterTarget {
     return cached;
   }
 
-  rdnValues(): readonly { type: string; value: string }[] {
-    return this.rdn;
+  private dnParts: { type: string; value: string }[] | undefined;
+
+  dnValues(): readonly { type: string; value: string }[] {
+    if (!this.dnParts) {
+      const dn = parseDn(this.dn);
+      this.dnParts = dn.ok ? dn.value.rdns.flat().map((ava) => ({ type: attributeType(ava.type)?.name.toLowerCase() ?? ava.type.toLowerCase(), value: ava.value })) : [];
+    }
+    return this.dnParts;
+  }
+
+  attributeNames(): Iterable<string> {
+    return this.attrs.keys();
   }
 
   chain(attribute: 'member' | 'memberOf', dn: string): boolean {

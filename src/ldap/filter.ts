@@ -1,6 +1,7 @@
 import { BerError, BerReader, Tag } from './ber.js';
 import { parseDn } from './dn.js';
 import {
+  INTEGER,
   approximateForm,
   compareNormalized,
   normalizeForRule,
@@ -8,7 +9,7 @@ import {
   substringsMatch,
   type SubstringAssertion,
 } from './matching.js';
-import { attributeType, BIT_AND_RULE, BIT_OR_RULE, equalityRule, IN_CHAIN_RULE, type AttributeTypeDef } from './schema.js';
+import { attributeType, BIT_AND_RULE, BIT_OR_RULE, equalityRule, IN_CHAIN_RULE, type AttributeTypeDef, type EqualityRule } from './schema.js';
 
 /** RFC 4511 §4.5.1.7 search filters. */
 export type LdapFilter =
@@ -136,8 +137,10 @@ export interface FilterTarget {
   values(name: string): readonly string[] | undefined;
   /** Values normalized for the attribute's equality rule, cached by the entry. */
   normalized(def: AttributeTypeDef): readonly string[] | undefined;
-  /** The entry's DN as attribute/value pairs, for extensible matches with dnAttributes. */
-  rdnValues(): readonly { type: string; value: string }[];
+  /** Every attribute/value pair of the entry's DN (lower-case canonical types), for `:dn:` matches. */
+  dnValues(): readonly { type: string; value: string }[];
+  /** Canonical lower-case names of the attributes the entry has. */
+  attributeNames(): Iterable<string>;
   /** In-chain matching: whether `dn` (normalized) is reached from this entry through `attribute`. */
   chain(attribute: 'member' | 'memberOf', dn: string): boolean;
 }
@@ -218,6 +221,15 @@ export function evaluate(filter: LdapFilter, target: FilterTarget): Truth {
   }
 }
 
+/** A matching rule applies to the attributes whose syntax it is defined for (RFC 4517 §4.2). */
+function ruleApplies(rule: EqualityRule, def: AttributeTypeDef | undefined): boolean {
+  if (!def) return false;
+  if (rule === def.equality) return true;
+  const text = (r: EqualityRule) => r === 'caseIgnoreMatch' || r === 'caseExactMatch';
+  const ia5 = (r: EqualityRule) => r === 'caseIgnoreIA5Match' || r === 'caseExactIA5Match';
+  return (text(rule) && text(def.equality)) || (ia5(rule) && ia5(def.equality));
+}
+
 function hasOptions(description: string): boolean {
   return description.includes(';');
 }
@@ -255,8 +267,8 @@ function extensible(filter: Extract<LdapFilter, { type: 'extensible' }>, target:
     return target.chain(def.name, dn.value.normalized);
   }
   if (filter.rule === BIT_AND_RULE || filter.rule === BIT_OR_RULE) {
-    if (!def || def.equality !== 'integerMatch' || !/^-?[0-9]+$/.test(filter.value.trim())) return undefined;
-    const mask = BigInt(filter.value.trim());
+    if (!def || def.equality !== 'integerMatch' || !INTEGER.test(filter.value)) return undefined;
+    const mask = BigInt(filter.value);
     const values = target.values(def.name.toLowerCase()) ?? [];
     return values.some((v) => {
       const n = BigInt(v) & mask;
@@ -271,12 +283,17 @@ function extensible(filter: Extract<LdapFilter, { type: 'extensible' }>, target:
   if (def && (target.values(def.name.toLowerCase()) ?? []).some(matches)) return true;
   if (!def) {
     // RFC 4511 §4.5.1.7.7: with no type, every attribute the rule applies to is tested.
-    for (const name of ['cn', 'sn', 'givenname', 'uid', 'mail', 'displayname', 'description', 'o', 'ou', 'title']) {
-      if ((target.values(name) ?? []).some(matches)) return true;
+    for (const name of target.attributeNames()) {
+      const attr = attributeType(name);
+      if (attr && attr.name !== 'userPassword' && ruleApplies(rule, attr) && (target.values(name) ?? []).some(matches)) return true;
     }
   }
   if (filter.dnAttributes) {
-    return target.rdnValues().some((ava) => (!def || ava.type.toLowerCase() === def.name.toLowerCase()) && matches(ava.value));
+    const type = def?.name.toLowerCase();
+    return target.dnValues().some((ava) => {
+      if (type ? ava.type !== type : !ruleApplies(rule, attributeType(ava.type))) return false;
+      return matches(ava.value);
+    });
   }
   return false;
 }

@@ -7,6 +7,8 @@ import { objectClassKey, type AttributeTypeDef, type EqualityRule } from './sche
  */
 
 const SPACES = /\s+/g;
+/** RFC 4517 §3.3.16: no leading zeros, no spaces, no "-0". */
+export const INTEGER = /^(0|-?[1-9][0-9]*)$/;
 
 function prepare(value: string, foldCase: boolean): string {
   let v = value.normalize('NFKC').replace(SPACES, ' ').trim();
@@ -23,11 +25,8 @@ export function normalizeForRule(rule: EqualityRule, value: string): string | un
     case 'caseExactMatch':
     case 'caseExactIA5Match':
       return prepare(value, false);
-    case 'integerMatch': {
-      const t = value.trim();
-      if (!/^-?[0-9]+$/.test(t)) return undefined;
-      return BigInt(t).toString();
-    }
+    case 'integerMatch':
+      return INTEGER.test(value) ? value : undefined;
     case 'distinguishedNameMatch':
       return normalizeDn(value);
     case 'octetStringMatch':

@@ -34,7 +34,7 @@ export async function passwordModify(service: LdapService, session: Session, val
   if (!oldPassword) throw ldapError(ResultCode.unwillingToPerform, 'The old password is required (ldappasswd -a or -A)');
   const user = tree.view.users.get(principal.userId);
   if (!user) throw ldapError(ResultCode.insufficientAccessRights, 'The account is no longer connected to the LDAP directory');
-  const chosen = newPassword || randomPassword();
+  const chosen = newPassword || randomPassword(tree.view.org.settings.passwordPolicy.minLength);
   const result = await service.core.authentication.changePassword(principal.orgId, user.username, oldPassword, chosen, 'ldap', {
     admits: (u) => u.id === principal.userId,
   });

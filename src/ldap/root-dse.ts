@@ -17,7 +17,7 @@ export function rootDse(namingContext: string, tls: boolean, version: string): E
     .add('supportedFeatures', '1.3.6.1.4.1.4203.1.5.1', '1.3.6.1.4.1.4203.1.5.3')
     .add('vendorName', 'Roster')
     .add('vendorVersion', version);
-  return new Entry('root-dse', '', '', undefined, b.build(), []);
+  return new Entry('root-dse', '', '', undefined, b.build());
 }
 
 /** RFC 4512 §4.2 subschema subentry. */
@@ -32,5 +32,5 @@ export function subschemaEntry(): Entry {
     .add('objectClasses', ...objectClassDescriptions())
     .add('entryDN', SUBSCHEMA_DN)
     .add('subschemaSubentry', SUBSCHEMA_DN);
-  return new Entry('subschema', SUBSCHEMA_DN, 'cn=subschema', undefined, b.build(), [{ type: 'cn', value: 'Subschema' }]);
+  return new Entry('subschema', SUBSCHEMA_DN, 'cn=subschema', undefined, b.build());
 }

@@ -12,6 +12,8 @@ import type { OrgTree } from './tree.js';
 
 type SearchRequest = Extract<Request, { op: 'search' }>;
 
+export const NO_LONGER_ALLOWED = 'The bound account is no longer allowed to use LDAP (suspended, locked or disconnected); bind again';
+
 /** A paged search in progress (RFC 2696): the matches of the first page's snapshot, and where the next page starts. */
 interface Pager {
   key: string;
@@ -88,6 +90,7 @@ export async function search(
   if (principal.kind !== 'user') throw ldapError(ResultCode.insufficientAccessRights, 'Anonymous search is not allowed; bind first');
   const tree = await service.tree(principal.orgId);
   if (!tree) throw ldapError(ResultCode.insufficientAccessRights, 'The organization no longer exists');
+  if (!service.stillAllowed(tree, session)) throw ldapError(ResultCode.insufficientAccessRights, NO_LONGER_ALLOWED);
   const settings = service.settings(tree);
   const canSee = access(session, tree, settings);
 
@@ -213,7 +216,9 @@ export function access(session: Session, tree: OrgTree, settings: LdapSettings):
     if (entry.kind !== 'user') return false;
     const user = tree.view.users.get(entry.objectId as never);
     if (!user) return true;
-    if (settings.userLockoutAction === 'remove' && user.accountLocked) return true;
+    // A lockout whose time has run out is lifted at the next login, so it no longer hides the user.
+    const locked = user.accountLocked && !(user.lockedUntil && Date.parse(user.lockedUntil) <= now);
+    if (settings.userLockoutAction === 'remove' && locked) return true;
     return settings.userPasswordExpirationAction === 'remove' && user.passwordExpirationDate !== null && Date.parse(user.passwordExpirationDate) <= now;
   };
   const everything = principal.binding || settings.userSearchAccess === 'all';

@@ -73,6 +73,18 @@ export class LdapService {
     return tree;
   }
 
+  /**
+   * The session's user must still be allowed when it reads: a suspended, locked or disconnected
+   * account loses access on its open connections too, not only at its next bind.
+   */
+  stillAllowed(tree: OrgTree, session: Session): boolean {
+    const principal = session.principal;
+    if (principal.kind !== 'user') return false;
+    const user = tree.userEntries.has(principal.userId) ? tree.view.users.get(principal.userId) : undefined;
+    if (!user || user.state !== 'ACTIVATED') return false;
+    return !(user.accountLocked && !(user.lockedUntil && Date.parse(user.lockedUntil) <= Date.now()));
+  }
+
   settings(tree: OrgTree): LdapSettings {
     return ldapSettings(tree.view.directory);
   }

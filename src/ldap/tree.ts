@@ -56,14 +56,20 @@ export class OrgTree implements ChainResolver {
     this.usersNdn = `ou=users,${this.orgNdn}`;
     this.groupsNdn = `ou=groups,${this.orgNdn}`;
 
-    for (const [id, user] of view.users) {
-      this.userDns.set(id, formatDn([['uid', user.username]], usersDn));
-      this.idByNdn.set(`uid=${escapeValue(normalizeValue(attributeType('uid')!, user.username))},${this.usersNdn}`, id);
-    }
-    for (const [id, group] of view.groups) {
-      this.groupDns.set(id, formatDn([['cn', group.name]], groupsDn));
-      this.idByNdn.set(`cn=${escapeValue(normalizeValue(attributeType('cn')!, group.name))},${this.groupsNdn}`, id);
-    }
+    // Two names the API keeps apart may still compare equal under LDAP's matching rules; the older
+    // object keeps the DN and the newer one is left out rather than answering for the other.
+    const created = new Map<string, string>();
+    const claim = (ndn: string, id: string, at: string): void => {
+      const holder = this.idByNdn.get(ndn);
+      if (holder && (created.get(holder)! < at || (created.get(holder) === at && holder < id))) return;
+      this.idByNdn.set(ndn, id);
+      created.set(id, at);
+    };
+    for (const [id, user] of view.users) claim(`uid=${escapeValue(normalizeValue(attributeType('uid')!, user.username))},${this.usersNdn}`, id, user.created);
+    for (const [id, group] of view.groups) claim(`cn=${escapeValue(normalizeValue(attributeType('cn')!, group.name))},${this.groupsNdn}`, id, group.created);
+    const kept = new Set(this.idByNdn.values());
+    for (const [id, user] of view.users) if (kept.has(id)) this.userDns.set(id, formatDn([['uid', user.username]], usersDn));
+    for (const [id, group] of view.groups) if (kept.has(id)) this.groupDns.set(id, formatDn([['cn', group.name]], groupsDn));
 
     const org = view.org;
     this.org = this.add(
@@ -73,16 +79,18 @@ export class OrgTree implements ChainResolver {
         this.orgNdn,
         undefined,
         withOperational(new EntryBuilder().add('objectClass', 'top', 'organization').add('o', orgId).add('description', org.displayName), this.orgDn, 'organization', org.created, org.updated, orgId, true).build(),
-        [{ type: 'o', value: orgId }],
       ),
     );
     this.usersOu = this.add(container(usersDn, this.usersNdn, 'Users', org.created));
     this.groupsOu = this.add(container(groupsDn, this.groupsNdn, 'Groups', org.created));
     for (const [id, user] of view.users) {
+      if (!this.userDns.has(id)) continue;
       const old = reusable?.view.users.get(id) === user ? reusable.userEntries.get(id) : undefined;
+      // A reused entry resolves in-chain matches through this tree from now on, so the old tree can be collected.
+      old?.useResolver(this);
       this.userEntries.set(id, this.add(old ?? this.userEntry(user), USER_INDEXES));
     }
-    for (const [id, group] of view.groups) this.groupEntries.set(id, this.add(this.groupEntry(group), GROUP_INDEXES));
+    for (const [id, group] of view.groups) if (this.groupDns.has(id)) this.groupEntries.set(id, this.add(this.groupEntry(group), GROUP_INDEXES));
   }
 
   private add(entry: Entry, indexed: string[] = []): Entry {
@@ -113,7 +121,7 @@ export class OrgTree implements ChainResolver {
 
   userIdOf(ndn: string): UserId | undefined {
     const id = this.idByNdn.get(ndn);
-    return id && this.view.users.has(id as UserId) ? (id as UserId) : undefined;
+    return id && this.userEntries.has(id as UserId) ? (id as UserId) : undefined;
   }
 
   chain(entry: Entry, attribute: 'member' | 'memberOf', dn: string): boolean {
@@ -161,13 +169,13 @@ export class OrgTree implements ChainResolver {
       .add('sshPublicKey', ...user.attributes.filter((a) => a.name.toLowerCase() === 'sshpublickey').map((a) => a.value))
       .add('memberOf', ...this.memberOf(user.id));
     withOperational(b, dn, 'inetOrgPerson', user.created, user.updated, user.id, false);
-    return new Entry('user', dn, dnKey(dn), user.id, b.build(), [{ type: 'uid', value: user.username }], this);
+    return new Entry('user', dn, dnKey(dn), user.id, b.build(), this);
   }
 
   private groupEntry(group: UserGroup): Entry {
     const dn = this.groupDns.get(group.id)!;
     const gid = posixGid(group);
-    const users = this.view.memberUsers.get(group.id) ?? [];
+    const users = (this.view.memberUsers.get(group.id) ?? []).filter((u) => this.userDns.has(u));
     const groups = this.view.memberGroups.get(group.id) ?? [];
     const b = new EntryBuilder()
       .add('objectClass', 'top', 'groupOfNames', ...(gid === undefined ? [] : ['posixGroup']))
@@ -178,7 +186,7 @@ export class OrgTree implements ChainResolver {
       .add('memberUid', ...(gid === undefined ? [] : users.map((u) => this.view.users.get(u)?.username)))
       .add('memberOf', ...this.memberOf(group.id));
     withOperational(b, dn, 'groupOfNames', group.created, group.updated, group.id, false);
-    return new Entry('group', dn, dnKey(dn), group.id, b.build(), [{ type: 'cn', value: group.name }], this);
+    return new Entry('group', dn, dnKey(dn), group.id, b.build(), this);
   }
 }
 
@@ -198,7 +206,7 @@ function dnKey(dn: string): string {
 function container(dn: string, ndn: string, ou: string, created: string): Entry {
   const b = new EntryBuilder().add('objectClass', 'top', 'organizationalUnit').add('ou', ou);
   withOperational(b, dn, 'organizationalUnit', created, created, dn, true);
-  return new Entry('container', dn, ndn, undefined, b.build(), [{ type: 'ou', value: ou }]);
+  return new Entry('container', dn, ndn, undefined, b.build());
 }
 
 /** A stable UUID (RFC 4122 name-based, SHA-1) for entryUUID. */
@@ -233,5 +241,5 @@ export function suffixEntry(dn: string, ndn: string): Entry {
   else b.add('objectClass', 'top', 'organizationalUnit').add('ou', value);
   const epoch = '1970-01-01T00:00:00.000Z';
   withOperational(b, dn, type === 'ou' ? 'organizationalUnit' : 'organization', epoch, epoch, dn, true);
-  return new Entry('suffix', dn, ndn, undefined, b.build(), [{ type, value }]);
+  return new Entry('suffix', dn, ndn, undefined, b.build());
 }

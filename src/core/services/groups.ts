@@ -29,7 +29,8 @@ function checkGroupInput(input: GroupInput, requireName: boolean): { value: Grou
     const raw = input[field];
     if (raw === undefined) return;
     if (typeof raw !== 'string') return errors.push({ field, reason: 'NOT_A_STRING', message: `${field} must be a string` });
-    const v = raw.normalize('NFC').trim();
+    // Runs of spaces collapse to one, as LDAP compares names (RFC 4518 insignificant space handling).
+    const v = raw.normalize('NFC').trim().replace(/\s+/g, ' ');
     if ([...v].length > max) return errors.push({ field, reason: 'TOO_LONG', message: `${field} must be at most ${max} characters` });
     if (CONTROL.test(v)) return errors.push({ field, reason: 'CONTROL_CHARACTER', message: `${field} must not contain control characters` });
     value[field] = v;
