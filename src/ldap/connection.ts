@@ -82,8 +82,22 @@ export class LdapConnection {
   private readonly onError = () => this.close();
   private readonly onSocketClose = () => this.close();
 
+  private readonly chunks: Buffer[] = [];
+  private chunkBytes = 0;
+  /** Bytes the PDU being received needs in all, once its header has been read. */
+  private needed = 0;
+  private partialTimer: NodeJS.Timeout | undefined;
+
   private readonly onData = (chunk: Buffer) => {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    // Chunks are only joined once the PDU is complete (or its header is needed), so a request that
+    // arrives a byte at a time costs linear, not quadratic, copying.
+    this.chunks.push(chunk);
+    this.chunkBytes += chunk.length;
+    if (this.buffer.length + this.chunkBytes < this.needed) return this.armPartialTimer();
+    this.buffer = Buffer.concat([this.buffer, ...this.chunks]);
+    this.chunks.length = 0;
+    this.chunkBytes = 0;
+    this.needed = 0;
     for (;;) {
       let length: number | undefined;
       try {
@@ -92,7 +106,10 @@ export class LdapConnection {
         if (e instanceof BerError) return this.disconnect(ResultCode.protocolError, e.message);
         throw e;
       }
-      if (length === undefined || this.buffer.length < length) return;
+      if (length === undefined || this.buffer.length < length) {
+        this.needed = length ?? 0;
+        return this.armPartialTimer();
+      }
       const pdu = this.buffer.subarray(0, length);
       this.buffer = this.buffer.subarray(length);
       const decoded = decodeMessage(pdu);
@@ -102,12 +119,24 @@ export class LdapConnection {
     }
   };
 
+  /** A request must arrive whole within the idle timeout, however slowly its bytes trickle in. */
+  private armPartialTimer(): void {
+    const partial = this.buffer.length + this.chunkBytes > 0;
+    if (!partial) {
+      clearTimeout(this.partialTimer);
+      this.partialTimer = undefined;
+    } else if (!this.partialTimer) {
+      this.partialTimer = setTimeout(() => this.disconnect(ResultCode.unavailable, 'Request not completed in time'), this.limits.idleTimeoutMs);
+      this.partialTimer.unref();
+    }
+  }
+
   private accept(message: Message): void {
     const { request } = message;
     if (request.op === 'unbind') return this.close();
     if (request.op === 'abandon') {
-      // RFC 4511 §4.11: no response; queued or running operations stop sending.
-      this.abandoned.add(request.id);
+      // RFC 4511 §4.11: no response; queued or running operations stop sending. Unknown ids are ignored.
+      if (request.id === this.inFlight || this.queue.some((m) => m.id === request.id)) this.abandoned.add(request.id);
       return;
     }
     this.queue.push(message);
@@ -132,8 +161,23 @@ export class LdapConnection {
     }
   }
 
+  private corked = false;
+
+  /**
+   * Writes made in one turn of the event loop (a search's entries and its result, the answers to
+   * pipelined requests) leave in one system call.
+   */
   private write(bytes: Buffer): Promise<void> | void {
     if (this.closed) return;
+    if (!this.corked) {
+      const socket = this.socket;
+      this.corked = true;
+      socket.cork();
+      setImmediate(() => {
+        this.corked = false;
+        socket.uncork();
+      });
+    }
     if (!this.socket.write(bytes)) {
       return new Promise((resolve) => {
         const done = () => {
@@ -222,7 +266,7 @@ export class LdapConnection {
     const refuse = (code: ResultCodeValue, message: string) => this.write(encodeExtendedResult(id, { code, message }, START_TLS_OID));
     if (!this.tlsContext) return void (await refuse(ResultCode.unavailable, 'TLS is not configured on this server'));
     if (this.session.tls) return void (await refuse(ResultCode.operationsError, 'TLS is already established'));
-    if (this.queue.length > 0 || this.buffer.length > 0) {
+    if (this.queue.length > 0 || this.buffer.length > 0 || this.chunkBytes > 0) {
       return void (await refuse(ResultCode.operationsError, 'StartTLS must be the only outstanding operation'));
     }
     const plain = this.socket;
@@ -249,6 +293,8 @@ export class LdapConnection {
     this.closed = true;
     this.queue.length = 0;
     this.buffer = Buffer.alloc(0);
+    this.chunks.length = 0;
+    clearTimeout(this.partialTimer);
     this.pagers.clear();
     this.socket.destroySoon();
     this.onClose();

@@ -17,6 +17,15 @@ export interface Dn {
 }
 
 const HEX = /^[0-9a-fA-F]{2}$/;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function utf8(bytes: Buffer): string | undefined {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
 const DESCR = /^[A-Za-z][A-Za-z0-9-]*$/;
 const NUMERICOID = /^[0-9]+(\.[0-9]+)*$/;
 
@@ -42,8 +51,15 @@ export function parseDn(text: string): Parsed<Dn> {
       if (hex.length === 0 || hex.length % 2 !== 0) return parseError(`"${text}" is not a valid DN: bad hex value`);
       // A BER-encoded value: take the contents of a primitive string element.
       const bytes = Buffer.from(hex, 'hex');
-      value = bytes.length >= 2 && bytes[1]! < 0x80 ? bytes.subarray(2, 2 + bytes[1]!).toString('utf8') : bytes.toString('utf8');
+      const contents = bytes.length >= 2 && bytes[1]! < 0x80 && bytes.length === 2 + bytes[1]! ? bytes.subarray(2) : undefined;
+      const decoded = contents ? utf8(contents) : undefined;
+      if (decoded === undefined) return parseError(`"${text}" is not a valid DN: the hex value is not a BER string`);
+      value = decoded;
       i = j;
+      if (i < n && text[i] !== ',' && text[i] !== '+' && text[i] !== ';' && text[i] !== ' ') {
+        return parseError(`"${text}" is not a valid DN: unexpected "${text[i]}" after a hex value`);
+      }
+      while (i < n && text[i] === ' ') i++;
     } else {
       const bytes: number[] = [];
       let trailingSpaces = 0;
@@ -73,11 +89,8 @@ export function parseDn(text: string): Parsed<Dn> {
         bytes.push(...Buffer.from(chunk, 'utf8'));
         i += chunk.length;
       }
-      const raw = Buffer.from(bytes.slice(0, bytes.length - trailingSpaces));
-      const decoded = raw.toString('utf8');
-      if (Buffer.byteLength(decoded) !== raw.length || decoded.includes('\uFFFD')) {
-        return parseError(`"${text}" is not a valid DN: escapes do not form UTF-8`);
-      }
+      const decoded = utf8(Buffer.from(bytes.slice(0, bytes.length - trailingSpaces)));
+      if (decoded === undefined) return parseError(`"${text}" is not a valid DN: escapes do not form UTF-8`);
       value = decoded;
     }
     rdn.push({ type, value });

@@ -267,7 +267,8 @@ function extensible(filter: Extract<LdapFilter, { type: 'extensible' }>, target:
     return target.chain(def.name, dn.value.normalized);
   }
   if (filter.rule === BIT_AND_RULE || filter.rule === BIT_OR_RULE) {
-    if (!def || def.equality !== 'integerMatch' || !INTEGER.test(filter.value)) return undefined;
+    // Masks beyond 64 bits cannot match stored values and would only cost time.
+    if (!def || def.equality !== 'integerMatch' || !INTEGER.test(filter.value) || filter.value.length > 20) return undefined;
     const mask = BigInt(filter.value);
     const values = target.values(def.name.toLowerCase()) ?? [];
     return values.some((v) => {

@@ -10,10 +10,12 @@ const SPACES = /\s+/g;
 /** RFC 4517 §3.3.16: no leading zeros, no spaces, no "-0". */
 export const INTEGER = /^(0|-?[1-9][0-9]*)$/;
 
+/** Lower case plus the full case foldings lower-casing misses (Unicode CaseFolding.txt: ß → ss, ς → σ). */
+const fold = (v: string) => v.toLowerCase().replace(/ß/g, 'ss').replace(/ς/g, 'σ');
+
 function prepare(value: string, foldCase: boolean): string {
-  let v = value.normalize('NFKC').replace(SPACES, ' ').trim();
-  if (foldCase) v = v.toLowerCase();
-  return v;
+  const v = value.normalize('NFKC').replace(SPACES, ' ').trim();
+  return foldCase ? fold(v) : v;
 }
 
 /** The form two values of this rule compare equal in; undefined when the value is invalid for it. */
@@ -53,11 +55,7 @@ export function normalizeValue(def: AttributeTypeDef, value: string): string {
 
 /** Compares two normalized values of an ordered rule: negative, zero or positive. */
 export function compareNormalized(rule: EqualityRule, a: string, b: string): number {
-  if (rule === 'integerMatch') {
-    const x = BigInt(a);
-    const y = BigInt(b);
-    return x < y ? -1 : x > y ? 1 : 0;
-  }
+  if (rule === 'integerMatch') return compareIntegers(a, b);
   if (rule === 'generalizedTimeMatch') return Number(a) - Number(b);
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -67,7 +65,7 @@ export function normalizeForSubstrings(rule: EqualityRule, value: string): strin
   switch (rule) {
     case 'caseIgnoreMatch':
     case 'caseIgnoreIA5Match':
-      return value.normalize('NFKC').replace(SPACES, ' ').toLowerCase();
+      return fold(value.normalize('NFKC').replace(SPACES, ' '));
     case 'telephoneNumberMatch':
       return value.replace(/[\s-]/g, '').toLowerCase();
     case 'octetStringMatch':
@@ -75,6 +73,16 @@ export function normalizeForSubstrings(rule: EqualityRule, value: string): strin
     default:
       return value.normalize('NFKC').replace(SPACES, ' ');
   }
+}
+
+/** Compares canonical integer strings without parsing them, so huge assertions cost no more than their length. */
+function compareIntegers(a: string, b: string): number {
+  const negA = a.startsWith('-');
+  const negB = b.startsWith('-');
+  if (negA !== negB) return negA ? -1 : 1;
+  const sign = negA ? -1 : 1;
+  if (a.length !== b.length) return sign * (a.length - b.length);
+  return sign * (a < b ? -1 : a > b ? 1 : 0);
 }
 
 export interface SubstringAssertion {
@@ -122,7 +130,13 @@ export function parseGeneralizedTime(value: string): number | undefined {
   const m = GENERALIZED_TIME.exec(value.trim());
   if (!m) return undefined;
   const [, y, mo, d, h, mi = '00', s = '00', frac, zone] = m;
-  let ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+  const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(2000, month, 0)).getUTCDate() - (month === 2 && !isLeap(year) ? 1 : 0);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 60) return undefined;
+  if (zone && zone !== 'Z' && (Number(zone.slice(1, 3)) > 23 || Number(zone.slice(3, 5) || '0') > 59)) return undefined;
+  const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, Math.min(second, 59)));
+  date.setUTCFullYear(year);
+  let ms = date.getTime();
   if (frac) ms += Math.round(Number(`0.${frac}`) * (m[6] ? 1000 : m[5] ? 60_000 : 3_600_000));
   if (zone && zone !== 'Z') {
     const sign = zone[0] === '-' ? -1 : 1;
@@ -131,6 +145,8 @@ export function parseGeneralizedTime(value: string): number | undefined {
   }
   return Number.isNaN(ms) ? undefined : ms;
 }
+
+const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 
 /** ISO 8601 to GeneralizedTime (UTC, whole seconds), as directories publish timestamps. */
 export function toGeneralizedTime(iso: string): string {

@@ -52,8 +52,8 @@ export function decodeMessage(pdu: Buffer): { ok: true; value: Message } | { ok:
     const { body } = outer.element(Tag.Sequence);
     outer.finish();
     id = body.integer();
-    // RFC 4511 §4.1.1.1: messageID is 0..maxInt; 0 belongs to unsolicited notifications.
-    if (id < 0 || id > 2147483647) throw new BerError('message id out of range');
+    // RFC 4511 §4.1.1.1: 0 belongs to unsolicited notifications, so a request uses 1..maxInt.
+    if (id < 1 || id > 2147483647) throw new BerError('message id out of range');
     const request = readRequest(body);
     const controls: Control[] = [];
     if (!body.done) {
@@ -94,6 +94,9 @@ function readRequest(body: BerReader): Request {
       if (authTag === 0xa3) {
         const { body: sasl } = b.element(0xa3);
         const mechanism = sasl.string();
+        if (sasl.peekTag() === Tag.OctetString) sasl.octets();
+        sasl.finish();
+        b.finish();
         return { op: 'bind', version, name, auth: { kind: 'sasl', mechanism } };
       }
       throw new BerError('unknown bind authentication choice');

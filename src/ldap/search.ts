@@ -165,7 +165,7 @@ function done(code: ResultCodeValue, message: string, controls: Control[]): Sear
 }
 
 async function send(entries: readonly Entry[], id: number, request: SearchRequest, io: SearchIo): Promise<void> {
-  const key = `${request.attributes.join('\u0000')}|${request.typesOnly}`;
+  const key = JSON.stringify([request.attributes, request.typesOnly]);
   for (const entry of entries) {
     if (io.abandoned()) return;
     const op = entry.encodedFor(key, () => encodeEntry(0, entry.dn, entry.select(request.attributes), request.typesOnly));
@@ -264,7 +264,7 @@ function collect(
   const out: Entry[] = [];
   let n = 0;
   for (const entry of candidates) {
-    if ((++n & 1023) === 0 && Date.now() > deadline) {
+    if ((++n & 127) === 0 && Date.now() > deadline) {
       throw ldapError(ResultCode.timeLimitExceeded, 'Time limit exceeded');
     }
     if (!inScope(entry.ndn, base.ndn, scope) || !canSee(entry)) continue;

@@ -19,6 +19,8 @@ export interface Connection {
   dialect: 'sqlite' | 'postgres';
   /** Where the data lives, without credentials, for logs. */
   description: string;
+  /** The SQLite handle itself, for the few hot reads that skip the query builder. */
+  sqlite?: SqliteDatabase.Database;
 }
 
 // COUNT(*) and the journal sequence are int8; they stay far below 2^53, so numbers are safe.
@@ -51,6 +53,7 @@ export function connect(options: ConnectOptions): Connection {
     db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
     dialect: 'sqlite',
     description: file === ':memory:' ? 'SQLite in memory' : `SQLite ${file}`,
+    sqlite: database,
   };
 }
 

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { Repositories, Store, Transaction } from '../core/ports.js';
+import type SqliteDatabase from 'better-sqlite3';
+import type { JournalRepository, Repositories, Store, Transaction } from '../core/ports.js';
 import { connect, type ConnectOptions } from './connect.js';
 import { translateStoreError } from './errors.js';
 import { migrate } from './migrate.js';
@@ -65,9 +66,12 @@ export class KyselyStore implements Store {
     readonly db: Kysely<Database>,
     readonly dialect: 'sqlite' | 'postgres',
     readonly description: string,
+    sqlite?: SqliteDatabase.Database,
   ) {
     this.postgres = dialect === 'postgres';
-    this.read = translated(repositories(db, this.postgres));
+    const read = repositories(db, this.postgres);
+    if (sqlite) read.journal = { ...read.journal, head: fastJournalHead(sqlite, read.journal.head) };
+    this.read = translated(read);
   }
 
   async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
@@ -120,13 +124,23 @@ export class KyselyStore implements Store {
   }
 }
 
+/**
+ * Caches reading the journal head, which the LDAP service does before every request, as a prepared
+ * statement. Only outside a transaction: on SQLite's single connection a read inside one would see
+ * rows that are not committed yet.
+ */
+function fastJournalHead(sqlite: SqliteDatabase.Database, slow: JournalRepository['head']): JournalRepository['head'] {
+  const statement = sqlite.prepare<[string], { seq: number | null }>('select max(seq) as seq from journal where org_id = ?');
+  return async (orgId) => (sqlite.inTransaction ? slow(orgId) : Number(statement.get(orgId)?.seq ?? 0));
+}
+
 export async function openStore(options: OpenStoreOptions): Promise<KyselyStore> {
-  const { db, dialect, description } = connect(options);
+  const { db, dialect, description, sqlite } = connect(options);
   try {
     if (options.migrate !== false) await migrate(db, options.schema);
   } catch (e) {
     await db.destroy();
     throw e;
   }
-  return new KyselyStore(db, dialect, description);
+  return new KyselyStore(db, dialect, description, sqlite);
 }

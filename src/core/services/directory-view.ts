@@ -38,6 +38,8 @@ const MAX_INCREMENTAL = 500;
 
 interface OrgState {
   view?: DirectoryView;
+  /** How far the journal has been read; past `view.seq` when the rows since changed nothing exposed. */
+  checked: number;
   running?: Promise<DirectoryView | undefined>;
   queued?: Promise<DirectoryView | undefined>;
 }
@@ -60,7 +62,7 @@ export class DirectoryViewService {
   current(orgId: OrgId): Promise<DirectoryView | undefined> {
     let state = this.states.get(orgId);
     if (!state) {
-      state = {};
+      state = { checked: 0 };
       this.states.set(orgId, state);
     }
     const s = state;
@@ -80,23 +82,35 @@ export class DirectoryViewService {
 
   private async refresh(orgId: OrgId, state: OrgState): Promise<DirectoryView | undefined> {
     const previous = state.view;
-    if (!previous) return (state.view = await this.build(orgId));
-    const rows = await this.deps.store.read.journal.positions(orgId, previous.seq, MAX_INCREMENTAL + 1);
+    if (!previous) return this.rebuild(orgId, state);
+    const journal = this.deps.store.read.journal;
+    // The head alone is the cheap common case: nothing happened since the last check.
+    if ((await journal.head(orgId)) === state.checked) return previous;
+    const rows = await journal.positions(orgId, state.checked, MAX_INCREMENTAL + 1);
     if (rows.length === 0) return previous;
-    if (rows.length > MAX_INCREMENTAL) return (state.view = await this.build(orgId));
+    if (rows.length > MAX_INCREMENTAL) return this.rebuild(orgId, state);
     const userIds = new Set<UserId>();
     for (const row of rows) {
       if (IRRELEVANT.has(row.objectType) || EVENTS.has(row.operation)) continue;
       if (row.objectType === 'user' && USER_REFRESH.has(row.operation)) userIds.add(row.objectId as UserId);
-      else return (state.view = await this.build(orgId));
+      else return this.rebuild(orgId, state);
     }
     const seq = rows.at(-1)!.seq;
+    state.checked = seq;
+    // Rows that expose nothing new keep the same view object, so what is built from it stays valid.
+    if (![...userIds].some((id) => previous.users.has(id))) return previous;
     return (state.view = await this.refreshUsers(previous, userIds, seq));
+  }
+
+  private async rebuild(orgId: OrgId, state: OrgState): Promise<DirectoryView | undefined> {
+    const view = await this.build(orgId);
+    state.view = view;
+    state.checked = view?.seq ?? 0;
+    return view;
   }
 
   private async refreshUsers(view: DirectoryView, ids: Set<UserId>, seq: number): Promise<DirectoryView> {
     const exposed = [...ids].filter((id) => view.users.has(id));
-    if (exposed.length === 0) return { ...view, seq, groupsOf: view.groupsOf };
     const fresh = await this.deps.store.read.users.findByIds(view.org.id, exposed);
     const users = new Map(view.users);
     const names = new Map(view.userIdsByName);
