@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { LdapSettings } from '../core/ldap-settings.js';
+import { BerWriter } from './ber.js';
 import { isWithin, parentOf, parseDn } from './dn.js';
 import type { Entry } from './entry.js';
 import { evaluate, filterToString, type LdapFilter } from './filter.js';
@@ -181,30 +182,7 @@ function withMessageId(id: number, encoded: Buffer): Buffer {
   // Envelope: 0x30 len(…) 0x02 0x01 0x00 <protocolOp>
   const headerLength = encoded[1]! < 0x80 ? 2 : 2 + (encoded[1]! & 0x7f);
   const op = encoded.subarray(headerLength + 3);
-  const idBytes = integerBytes(id);
-  const contentLength = 2 + idBytes.length + op.length;
-  const lengthBytes = lengthOctets(contentLength);
-  return Buffer.concat([Buffer.from([0x30, ...lengthBytes, 0x02, idBytes.length, ...idBytes]), op]);
-}
-
-function integerBytes(n: number): number[] {
-  const out: number[] = [];
-  do {
-    out.unshift(n & 0xff);
-    n = Math.floor(n / 256);
-  } while (n > 0);
-  if (out[0]! & 0x80) out.unshift(0);
-  return out;
-}
-
-function lengthOctets(n: number): number[] {
-  if (n < 0x80) return [n];
-  const out: number[] = [];
-  while (n > 0) {
-    out.unshift(n & 0xff);
-    n = Math.floor(n / 256);
-  }
-  return [0x80 | out.length, ...out];
+  return new BerWriter(op.length + 16).start().integer(id).raw(op).end().toBuffer();
 }
 
 /** Which entries of the org this session may read (RFC 4511 leaves access control to the server). */
