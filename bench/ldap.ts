@@ -267,28 +267,6 @@ function ownSyscalls(): { reads: number; writes: number } {
   return { reads: Number(/syscr:\s+(\d+)/.exec(io)?.[1] ?? 0), writes: Number(/syscw:\s+(\d+)/.exec(io)?.[1] ?? 0) };
 }
 
-/** The largest resident set (VmRSS) seen while sampling, in MiB. */
-class RssSampler {
-  max = 0;
-  private readonly timer: NodeJS.Timeout;
-  constructor(private readonly pid: number) {
-    this.timer = setInterval(() => this.sample(), 100);
-  }
-  sample(): void {
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
-      if (m) this.max = Math.max(this.max, Number(m[1]) / 1024);
-    } catch {
-      // exited
-    }
-  }
-  stop(): number {
-    this.sample();
-    clearInterval(this.timer);
-    return this.max;
-  }
-}
-
 function newClient(url: string): Client {
   return new Client({ url, timeout: 30_000, connectTimeout: 5_000 });
 }
@@ -557,7 +535,7 @@ async function main() {
      * processes took more than DISTURBED_CORES is run again, up to ATTEMPTS times in all.
      */
     const track = async <T extends { otherCores: number }>(t: Target, phase: string, run: () => Promise<T>): Promise<T> => {
-      const sampler = new RssSampler(t.pid);
+      const sampler = new PeakRss(t.pid, 'VmRSS', 100);
       try {
         for (let attempt = 1; ; attempt++) {
           const waited = await waitForQuiet();

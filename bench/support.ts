@@ -7,16 +7,25 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = join(ROOT, 'bin', 'roster.js');
 
-/** Peak resident set (VmHWM) of a live process, in MiB; polled, so a process's last reading counts. */
+/**
+ * Peak resident set of a live process, in MiB; polled, so a process's last reading counts. `VmHWM`
+ * is the peak since the process started; `VmRSS` sampled gives the peak of one phase.
+ */
 export class PeakRss {
   peak = 0;
   private timer: NodeJS.Timeout;
-  constructor(private readonly pid: number) {
-    this.timer = setInterval(() => this.sample(), 50);
+  private readonly pattern: RegExp;
+  constructor(
+    private readonly pid: number,
+    field: 'VmHWM' | 'VmRSS' = 'VmHWM',
+    intervalMs = 50,
+  ) {
+    this.pattern = new RegExp(`${field}:\\s+(\\d+) kB`);
+    this.timer = setInterval(() => this.sample(), intervalMs);
   }
   sample(): void {
     try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
+      const m = this.pattern.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
       if (m) this.peak = Math.max(this.peak, Number(m[1]) / 1024);
     } catch {
       // the process has exited

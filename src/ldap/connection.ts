@@ -299,10 +299,6 @@ export class LdapConnection {
     this.socket.destroySoon();
     this.onClose();
   }
-
-  get busy(): boolean {
-    return this.inFlight !== undefined;
-  }
 }
 
 const RESPONSE_TAGS: Record<Message['request']['op'], number> = {

@@ -74,9 +74,7 @@ export async function search(
 ): Promise<SearchOutcome> {
   const started = Date.now();
   const paged = controls.find((c) => c.type === PAGED_RESULTS_OID);
-  const base = parseDn(request.base);
-  if (!base.ok) throw ldapError(ResultCode.invalidDNSyntax, base.error);
-  const ndn = base.value.normalized;
+  const ndn = normalizedBase(request.base);
 
   if (ndn === '' || ndn === service.subschema.ndn) {
     const entry = ndn === '' ? service.rootDse : service.subschema;
@@ -159,6 +157,21 @@ export async function search(
     settings.searchEventSampleRate,
   );
   return done(code, message, responseControls);
+}
+
+const baseCache = new Map<string, string>();
+
+/** Clients search from a handful of bases, so their normalized forms are kept rather than parsed per request. */
+function normalizedBase(base: string): string {
+  let ndn = baseCache.get(base);
+  if (ndn !== undefined) return ndn;
+  const parsed = parseDn(base);
+  if (!parsed.ok) throw ldapError(ResultCode.invalidDNSyntax, parsed.error);
+  ndn = parsed.value.normalized;
+  if (base.length > 512) return ndn;
+  if (baseCache.size >= 1024) baseCache.clear();
+  baseCache.set(base, ndn);
+  return ndn;
 }
 
 function done(code: ResultCodeValue, message: string, controls: Control[]): SearchOutcome {

@@ -20,7 +20,15 @@ import type { Directory } from '../../src/core/model.js';
 import { ALL_ROWS } from '../../src/core/query.js';
 import { SecretBox } from '../../src/core/secrets.js';
 import { BerError, BerReader, pduLength, readLength, Tag } from '../../src/ldap/ber.js';
-import { decodeMessage, NOTICE_OF_DISCONNECTION_OID, type Message } from '../../src/ldap/protocol.js';
+import {
+  decodeMessage,
+  NOTICE_OF_DISCONNECTION_OID,
+  PAGED_RESULTS_OID as PAGED,
+  PASSWORD_MODIFY_OID as PASSWORD_MODIFY,
+  START_TLS_OID as START_TLS,
+  WHO_AM_I_OID as WHO_AM_I,
+  type Message,
+} from '../../src/ldap/protocol.js';
 import { LdapServer, type LdapServerOptions } from '../../src/ldap/server.js';
 import { openTestStore, type TestStore } from '../support/stores.js';
 
@@ -32,10 +40,6 @@ const BOUND_PACE_MS = 1;
 const MAX_PDU = 64 * 1024;
 const SUFFIX = 'dc=roster';
 const PASSWORD = 'Fuzz-Passw0rd!-correct-horse';
-const WHO_AM_I = '1.3.6.1.4.1.4203.1.11.3';
-const PASSWORD_MODIFY = '1.3.6.1.4.1.4203.1.11.1';
-const START_TLS = '1.3.6.1.4.1.1466.20037';
-const PAGED = '1.2.840.113556.1.4.319';
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness
