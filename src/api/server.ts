@@ -9,11 +9,13 @@ import { errorHandler, notFoundHandler } from './errors.js';
 import { rejectNulCharacters } from './input-guard.js';
 import { administratorRoutes } from './routes/administrators.js';
 import { applicationRoutes } from './routes/applications.js';
+import { credentialRoutes } from './routes/credentials.js';
 import { directoryRoutes } from './routes/directories.js';
 import { extensionRoutes } from './routes/extensions.js';
 import { graphRoutes } from './routes/graph.js';
 import { healthRoutes } from './routes/health.js';
 import { organizationRoutes } from './routes/organizations.js';
+import { radiusServerRoutes } from './routes/radiusservers.js';
 import { systemUserRoutes } from './routes/systemusers.js';
 import { userGroupRoutes } from './routes/usergroups.js';
 import { ErrorSchema, GraphConnectionSchema, GraphObjectWithPathsSchema } from './wire/common.js';
@@ -117,10 +119,12 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     await api.register(administratorRoutes, { prefix: '/api' });
     await api.register(applicationRoutes, { prefix: '/api' });
     await api.register(organizationRoutes, { prefix: '/api' });
+    await api.register(radiusServerRoutes, { prefix: '/api' });
     await api.register(userGroupRoutes, { prefix: '/api/v2' });
     await api.register(graphRoutes, { prefix: '/api/v2' });
     await api.register(directoryRoutes, { prefix: '/api/v2' });
     await api.register(extensionRoutes, { prefix: '/api/v2' });
+    await api.register(credentialRoutes, { prefix: '/api/v2' });
   });
   return app;
 }

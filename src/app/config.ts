@@ -10,6 +10,8 @@ export interface Config {
   firstRun: { orgName: string; adminEmail: string };
   autoMigrate: boolean;
   poolSize: number;
+  /** How long a verified password is remembered to spare repeated argon2id work; 0 (the default) is off. */
+  passwordCacheSeconds: number;
   ldap: {
     host: string;
     /** null: the listener is off. */
@@ -19,6 +21,22 @@ export interface Config {
     maxPdu: number;
     maxConnections: number;
     idleTimeoutMs: number;
+  };
+  radius: {
+    host: string;
+    /** Access-Requests (and Status-Server); null: off. */
+    authPort: number | null;
+    /** Accounting-Requests; null: off. */
+    acctPort: number | null;
+    /** The EAP server certificate (PEAP, EAP-TTLS); defaults to ROSTER_TLS_CERT/KEY. */
+    tlsCert: string | undefined;
+    tlsKey: string | undefined;
+    /** Requests being answered at once; more are dropped and the NAS retransmits. */
+    maxPending: number;
+    /** Requests per second accepted from one client address. */
+    clientRate: number;
+    /** EAP conversations and MFA challenges in progress at once. */
+    maxConversations: number;
   };
 }
 
@@ -37,6 +55,13 @@ function positive(name: string, raw: string | undefined, fallback: number): numb
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive whole number, not "${raw}"`);
+  return n;
+}
+
+function nonNegative(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 86_400) throw new Error(`${name} must be a whole number of seconds from 0 to 86400, not "${raw}"`);
   return n;
 }
 
@@ -67,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     autoMigrate: flag('ROSTER_AUTO_MIGRATE', env.ROSTER_AUTO_MIGRATE, true),
     poolSize: Number(env.ROSTER_PG_POOL_SIZE || 10),
+    passwordCacheSeconds: nonNegative('ROSTER_PASSWORD_CACHE_SECONDS', env.ROSTER_PASSWORD_CACHE_SECONDS, 0),
     ldap: {
       host: env.ROSTER_LDAP_HOST || httpHost,
       port: optionalPort('ROSTER_LDAP_PORT', env.ROSTER_LDAP_PORT, 1389),
@@ -75,6 +101,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxPdu: positive('ROSTER_LDAP_MAX_PDU', env.ROSTER_LDAP_MAX_PDU, 1024 * 1024),
       maxConnections: positive('ROSTER_LDAP_MAX_CONNECTIONS', env.ROSTER_LDAP_MAX_CONNECTIONS, 4096),
       idleTimeoutMs: positive('ROSTER_LDAP_IDLE_TIMEOUT', env.ROSTER_LDAP_IDLE_TIMEOUT, 900) * 1000,
+    },
+    radius: {
+      host: env.ROSTER_RADIUS_HOST || httpHost,
+      authPort: optionalPort('ROSTER_RADIUS_PORT', env.ROSTER_RADIUS_PORT, 1812),
+      acctPort: optionalPort('ROSTER_RADIUS_ACCT_PORT', env.ROSTER_RADIUS_ACCT_PORT, 1813),
+      tlsCert: env.ROSTER_RADIUS_TLS_CERT || env.ROSTER_TLS_CERT || undefined,
+      tlsKey: env.ROSTER_RADIUS_TLS_KEY || env.ROSTER_TLS_KEY || undefined,
+      maxPending: positive('ROSTER_RADIUS_MAX_PENDING', env.ROSTER_RADIUS_MAX_PENDING, 1024),
+      clientRate: positive('ROSTER_RADIUS_CLIENT_RATE', env.ROSTER_RADIUS_CLIENT_RATE, 5000),
+      maxConversations: positive('ROSTER_RADIUS_MAX_CONVERSATIONS', env.ROSTER_RADIUS_MAX_CONVERSATIONS, 10_000),
     },
   };
 }

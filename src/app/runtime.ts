@@ -25,6 +25,6 @@ export async function openRuntime(config: Config, options: { migrate?: boolean }
     await store.close();
     throw e;
   }
-  const core = createDirectoryCore(store, box);
+  const core = createDirectoryCore(store, box, undefined, { passwordCacheSeconds: config.passwordCacheSeconds });
   return { config, store, core, close: () => store.close() };
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { buildApi, type Api } from '../api/server.js';
 import { LdapServer } from '../ldap/server.js';
+import { RadiusListener, type RadiusListening } from '../radius/server.js';
 import type { FirstRun } from '../core/services/bootstrap.js';
 import type { Config } from './config.js';
 import { openRuntime } from './runtime.js';
@@ -12,6 +13,8 @@ export interface Server {
   app: Api;
   ldap: LdapServer;
   ldapUrls: string[];
+  radius: RadiusListener;
+  radiusPorts: RadiusListening;
   close(): Promise<void>;
 }
 
@@ -58,6 +61,13 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
     { ...config.ldap, ...(https ? { tls: https } : {}), maxQueued: 64, version: rosterVersion() },
     app.log,
   );
+  const { radius: radiusConfig } = config;
+  if ((radiusConfig.tlsCert === undefined) !== (radiusConfig.tlsKey === undefined)) {
+    await runtime.close();
+    throw new Error('Set both ROSTER_RADIUS_TLS_CERT and ROSTER_RADIUS_TLS_KEY, or neither');
+  }
+  const radiusTls = radiusConfig.tlsCert && radiusConfig.tlsKey ? { cert: readFileSync(radiusConfig.tlsCert), key: readFileSync(radiusConfig.tlsKey) } : undefined;
+  const radius = new RadiusListener(runtime.core, { ...radiusConfig, ...(radiusTls ? { tls: radiusTls } : {}) }, app.log);
   try {
     const first = await runtime.core.bootstrap(config.firstRun);
     await app.listen({ host: http.host, port: http.port });
@@ -73,6 +83,15 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
       ...(ldapListening.tlsPort !== undefined ? [`ldaps://${ldapHost}:${ldapListening.tlsPort}`] : []),
     ];
     if (ldapUrls.length > 0) out.write(`LDAP service on ${ldapUrls.join(' and ')} (base ${config.ldap.suffix})\n`);
+    const radiusListening = await radius.listen();
+    if (radiusListening.authPort !== undefined || radiusListening.acctPort !== undefined) {
+      const ports = [
+        ...(radiusListening.authPort !== undefined ? [`${radiusListening.authPort} (authentication)`] : []),
+        ...(radiusListening.acctPort !== undefined ? [`${radiusListening.acctPort} (accounting)`] : []),
+      ];
+      out.write(`RADIUS service on ${radiusConfig.host} UDP ${ports.join(' and ')}\n`);
+      if (!radiusTls) app.log.warn('RADIUS has no EAP certificate: PEAP and EAP-TTLS are off; set ROSTER_TLS_CERT and ROSTER_TLS_KEY (or ROSTER_RADIUS_TLS_CERT and ROSTER_RADIUS_TLS_KEY)');
+    }
     if (!https && config.ldap.port !== null) {
       app.log.warn('LDAP has no TLS certificate: LDAPS and StartTLS are off, and binds are refused unless the LDAP service allows plain binds; set ROSTER_TLS_CERT and ROSTER_TLS_KEY');
     }
@@ -85,13 +104,17 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
       app,
       ldap,
       ldapUrls,
+      radius,
+      radiusPorts: radiusListening,
       async close() {
+        await radius.close();
         await ldap.close();
         await app.close();
         await runtime.close();
       },
     };
   } catch (e) {
+    await radius.close();
     await ldap.close();
     await app.close();
     await runtime.close();

@@ -1,4 +1,7 @@
+import type { RadiusServerId } from './ids.js';
+import type { RadiusServer } from './model.js';
 import type { Store } from './ports.js';
+import { VerificationCache } from './verification-cache.js';
 import type { SecretBox } from './secrets.js';
 import { AdministratorService } from './services/administrators.js';
 import { ApiKeyService } from './services/api-keys.js';
@@ -6,14 +9,21 @@ import { ApplicationService } from './services/applications.js';
 import { AssociationService } from './services/associations.js';
 import { AuthenticationService } from './services/authentication.js';
 import { bootstrap } from './services/bootstrap.js';
+import { CredentialService } from './services/credentials.js';
 import type { Deps } from './services/deps.js';
 import { DirectoryService } from './services/directories.js';
-import { DirectoryViewService } from './services/directory-view.js';
+import { DirectoryViewService, directoryOfType } from './services/directory-view.js';
 import { GroupService } from './services/groups.js';
 import { JournalService } from './services/journal.js';
 import { OrganizationService } from './services/organizations.js';
+import { RadiusServerService } from './services/radius-servers.js';
 import { UserImportService } from './services/user-import.js';
 import { UserService } from './services/users.js';
+
+export interface CoreOptions {
+  /** How long a verified password is remembered (VerificationCache); 0 turns the cache off. */
+  passwordCacheSeconds: number;
+}
 
 /** The directory core: every service, each already restricted to the calling principal. */
 export class DirectoryCore {
@@ -28,13 +38,20 @@ export class DirectoryCore {
   readonly administrators: AdministratorService;
   readonly apiKeys: ApiKeyService;
   readonly journal: JournalService;
+  readonly radiusServers: RadiusServerService;
+  /** TOTP second factors and NT hashes. */
+  readonly credentials: CredentialService;
   /** What the LDAP service exposes, kept current from the journal. */
   readonly ldapView: DirectoryViewService;
+  /** Who each RADIUS server admits (by server id), kept current the same way. */
+  readonly radiusView: DirectoryViewService<RadiusServer>;
 
-  constructor(private readonly deps: Deps) {
+  constructor(
+    private readonly deps: Deps,
+    options: CoreOptions = { passwordCacheSeconds: 0 },
+  ) {
     this.users = new UserService(deps);
     this.userImport = new UserImportService(deps, this.users);
-    this.authentication = new AuthenticationService(deps, this.users);
     this.groups = new GroupService(deps);
     this.associations = new AssociationService(deps);
     this.applications = new ApplicationService(deps);
@@ -43,7 +60,11 @@ export class DirectoryCore {
     this.administrators = new AdministratorService(deps);
     this.apiKeys = new ApiKeyService(deps);
     this.journal = new JournalService(deps);
-    this.ldapView = new DirectoryViewService(deps, 'ldap_server');
+    this.radiusServers = new RadiusServerService(deps);
+    this.credentials = new CredentialService(deps);
+    this.authentication = new AuthenticationService(deps, this.users, this.credentials, new VerificationCache(options.passwordCacheSeconds * 1000));
+    this.radiusView = new DirectoryViewService(deps, 'radius_server', (repos, orgId, id) => repos.radiusServers.findById(orgId, id as RadiusServerId));
+    this.ldapView = new DirectoryViewService(deps, 'ldap_server', directoryOfType('ldap_server'));
   }
 
   get store(): Store {
@@ -55,6 +76,11 @@ export class DirectoryCore {
   }
 }
 
-export function createDirectoryCore(store: Store, secrets: SecretBox, clock: () => Date = () => new Date()): DirectoryCore {
-  return new DirectoryCore({ store, secrets, clock });
+export function createDirectoryCore(
+  store: Store,
+  secrets: SecretBox,
+  clock: () => Date = () => new Date(),
+  options: CoreOptions = { passwordCacheSeconds: 0 },
+): DirectoryCore {
+  return new DirectoryCore({ store, secrets, clock }, options);
 }

@@ -1,4 +1,4 @@
-import { USER_STATES } from './model.js';
+import { PASSWORD_EXPIRATION_ACTIONS, RADIUS_MFA_MODES, USER_STATES } from './model.js';
 import type { FieldCatalog } from './query.js';
 import { ROLE_NAMES } from './roles.js';
 
@@ -80,6 +80,15 @@ export const DIRECTORY_FIELDS: FieldCatalog = {
   name: text,
   type: text,
   created: date,
+};
+
+export const RADIUS_SERVER_FIELDS: FieldCatalog = {
+  id,
+  name: ci,
+  mfa: { type: 'enum', values: RADIUS_MFA_MODES },
+  userPasswordExpirationAction: { type: 'enum', values: PASSWORD_EXPIRATION_ACTIONS },
+  created: date,
+  updated: date,
 };
 
 export const ORGANIZATION_FIELDS: FieldCatalog = {

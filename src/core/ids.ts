@@ -10,6 +10,7 @@ export type AdminId = Brand<string, 'AdminId'>;
 export type ApiKeyId = Brand<string, 'ApiKeyId'>;
 export type ApplicationId = Brand<string, 'ApplicationId'>;
 export type DirectoryId = Brand<string, 'DirectoryId'>;
+export type RadiusServerId = Brand<string, 'RadiusServerId'>;
 
 const processPart = randomBytes(5);
 // Starts in the lower half so a process does not wrap the counter within its first second.

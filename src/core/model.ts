@@ -3,6 +3,7 @@ import type {
   ApiKeyId,
   ApplicationId,
   DirectoryId,
+  RadiusServerId,
   GroupId,
   OrgId,
   UserId,
@@ -135,6 +136,13 @@ export interface OrgSettings {
     manualEntry: 'STAGED' | 'ACTIVATED';
     csvImport: 'STAGED' | 'ACTIVATED';
   };
+  radius: {
+    /**
+     * Keep an NT hash (MD4 of the UTF-16LE password) beside each password hash, sealed, so
+     * PEAP-MSCHAPv2 and EAP-MSCHAPv2 work. Off by default: the NT hash is password-equivalent.
+     */
+    storeNtHashes: boolean;
+  };
 }
 
 export interface Organization {
@@ -264,7 +272,11 @@ export type JournalOperation =
   | 'lock'
   | 'unlock'
   | 'ldap_bind'
-  | 'ldap_search';
+  | 'ldap_search'
+  | 'radius_auth'
+  | 'radius_accounting'
+  | 'mfa_enroll'
+  | 'mfa_reset';
 
 export type JournalObjectType =
   | 'organization'
@@ -274,6 +286,7 @@ export type JournalObjectType =
   | 'api_key'
   | 'application'
   | 'directory'
+  | 'radius_server'
   | 'association';
 
 export interface AttributeChange {
@@ -299,4 +312,44 @@ export interface JournalEntry extends JournalEntryInput {
   apiKeyId: string | null;
   origin: string;
   details: Record<string, unknown> | null;
+}
+
+/** How a RADIUS server asks for a second factor (JumpCloud's values). */
+export const RADIUS_MFA_MODES = ['DISABLED', 'ENABLED', 'REQUIRED', 'ALWAYS'] as const;
+export type RadiusMfa = (typeof RADIUS_MFA_MODES)[number];
+
+export const PASSWORD_EXPIRATION_ACTIONS = ['REMOVE', 'MAINTAIN'] as const;
+
+/**
+ * A RADIUS server: the network (access points, VPN concentrators) that sends Access-Requests to
+ * Roster from the given addresses, with one shared secret. The secret is kept apart, sealed.
+ */
+export interface RadiusServer {
+  id: RadiusServerId;
+  orgId: OrgId;
+  name: string;
+  /** Client addresses, each an IPv4 or IPv6 address or CIDR range, normalized ("10.0.0.0/8"). */
+  networkSourceIps: string[];
+  /**
+   * DISABLED: password only. ENABLED: users with a confirmed TOTP must give a code.
+   * REQUIRED and ALWAYS: every user must give a code; users without TOTP are rejected.
+   */
+  mfa: RadiusMfa;
+  /** REMOVE (the default) rejects a user whose password has expired; MAINTAIN still accepts them. */
+  userPasswordExpirationAction: (typeof PASSWORD_EXPIRATION_ACTIONS)[number];
+  tagNames: string[];
+  created: string;
+  updated: string;
+}
+
+/** A user's TOTP second factor, as the core sees it (the secret stays sealed in the store). */
+export interface TotpEnrollment {
+  userId: UserId;
+  orgId: OrgId;
+  /** False between enrollment and the first code the user proves they can produce. */
+  confirmed: boolean;
+  /** The last 30-second time step a code was accepted for; codes for it or earlier are replays. */
+  lastUsedStep: number;
+  created: string;
+  updated: string;
 }

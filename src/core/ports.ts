@@ -1,4 +1,4 @@
-import type { AdminId, ApiKeyId, ApplicationId, DirectoryId, GroupId, OrgId, UserId } from './ids.js';
+import type { AdminId, ApiKeyId, ApplicationId, DirectoryId, GroupId, OrgId, RadiusServerId, UserId } from './ids.js';
 import type {
   Administrator,
   ApiKey,
@@ -10,8 +10,10 @@ import type {
   Membership,
   MemberType,
   Organization,
+  RadiusServer,
   ResourceType,
   SubjectType,
+  TotpEnrollment,
   User,
   UserGroup,
 } from './model.js';
@@ -173,6 +175,50 @@ export interface DirectoryRepository {
   list(orgId: OrgId, query: ListQuery): Promise<ListResult<Directory>>;
 }
 
+export interface RadiusServerRepository {
+  /** `sealedSecret` is the shared secret as SecretBox sealed it. */
+  insert(server: RadiusServer, sealedSecret: string): Promise<void>;
+  /** Replaces the secret too when `sealedSecret` is given. */
+  update(server: RadiusServer, sealedSecret?: string): Promise<void>;
+  delete(orgId: OrgId, id: RadiusServerId): Promise<void>;
+  findById(orgId: OrgId, id: RadiusServerId, options?: ReadOptions): Promise<RadiusServer | undefined>;
+  findByIds(orgId: OrgId, ids: readonly RadiusServerId[]): Promise<RadiusServer[]>;
+  list(orgId: OrgId, query: ListQuery): Promise<ListResult<RadiusServer>>;
+  /** Every org's servers with their sealed secrets: what the RADIUS front-end serves. */
+  all(): Promise<{ server: RadiusServer; sealedSecret: string }[]>;
+  /** A token that changes whenever any server of any org is created, changed or deleted. */
+  version(): Promise<string>;
+}
+
+/** Users' second factors and the NT-hash credential MS-CHAPv2 needs, kept apart from password hashes. */
+export interface CredentialRepository {
+  findTotp(orgId: OrgId, userId: UserId): Promise<{ enrollment: TotpEnrollment; sealedSecret: string } | undefined>;
+  /** Creates or replaces the user's TOTP enrollment (unconfirmed, no step used). */
+  putTotp(enrollment: TotpEnrollment, sealedSecret: string): Promise<void>;
+  /**
+   * Confirms an unconfirmed enrollment with the step of its first good code. Atomic: false, and
+   * nothing written, when it is already confirmed, gone, or `step` is not after the last used one.
+   */
+  confirmTotp(orgId: OrgId, userId: UserId, step: number, at: string): Promise<boolean>;
+  /**
+   * Records that a code for `step` was accepted. Atomic: false, and nothing written, when a code
+   * for this step or a later one was already accepted (a replay).
+   */
+  useTotpStep(orgId: OrgId, userId: UserId, step: number, at: string): Promise<boolean>;
+  deleteTotp(orgId: OrgId, userId: UserId): Promise<boolean>;
+  /** Which of these users have a confirmed TOTP: one query for a page of users. */
+  confirmedTotpAmong(orgId: OrgId, userIds: readonly UserId[]): Promise<Set<UserId>>;
+  findNtHash(orgId: OrgId, userId: UserId): Promise<string | undefined>;
+  /** Creates or replaces the user's NT hash. */
+  putNtHash(orgId: OrgId, userId: UserId, sealedHash: string, at: string): Promise<void>;
+  /** putNtHash for many users at once (bulk import). */
+  putNtHashes(orgId: OrgId, sealedHashes: ReadonlyMap<UserId, string>, at: string): Promise<void>;
+  deleteNtHash(orgId: OrgId, userId: UserId): Promise<boolean>;
+  /** Removes every NT hash of the org; returns how many there were. */
+  deleteAllNtHashes(orgId: OrgId): Promise<number>;
+  countNtHashes(orgId: OrgId): Promise<number>;
+}
+
 export interface JournalQuery {
   since: number;
   limit: number;
@@ -214,6 +260,8 @@ export interface Repositories {
   apiKeys: ApiKeyRepository;
   applications: ApplicationRepository;
   directories: DirectoryRepository;
+  radiusServers: RadiusServerRepository;
+  credentials: CredentialRepository;
   journal: JournalRepository;
 }
 

@@ -1,7 +1,7 @@
 /** Everything an administrator can be allowed to do. A read-only API key keeps only `*:read`. */
 export const PERMISSIONS = {
   'users:read': 'List and read users, their groups and their access',
-  'users:write': 'Create and edit users, set their passwords, lock, unlock and expire them',
+  'users:write': 'Create and edit users, set their passwords, enroll and reset their TOTP, lock, unlock and expire them',
   'users:delete': 'Delete users',
   'groups:read': 'List and read user groups and their members',
   'groups:write': 'Create, edit and delete user groups; add and remove members',
@@ -9,6 +9,8 @@ export const PERMISSIONS = {
   'applications:write': 'Create, edit and delete applications',
   'directories:read': 'List and read directories (LDAP service, AD domains, cloud directories)',
   'directories:write': 'Configure directories',
+  'radius:read': 'List and read RADIUS servers (never their shared secrets)',
+  'radius:write': 'Create, edit and delete RADIUS servers and set their shared secrets',
   'associations:write': 'Grant and remove access: associate users and groups with resources',
   'admins:read': 'List and read administrators',
   'admins:write': 'Create, edit and remove administrators and their roles',
@@ -56,6 +58,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<RoleName, readonly Permission[]>>
     'groups:write',
     'applications:read',
     'directories:read',
+    'radius:read',
     'organization:read',
     'journal:read',
     'commands:read',

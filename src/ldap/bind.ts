@@ -16,6 +16,7 @@ const FAILURES: Record<LoginFailure, string> = {
   SUSPENDED: 'Invalid credentials: the account is suspended',
   NOT_ACTIVATED: 'Invalid credentials: the account is not activated',
   PASSWORD_EXPIRED: 'Invalid credentials: the password has expired',
+  CREDENTIAL_UNAVAILABLE: 'Invalid credentials',
 };
 
 /**
@@ -55,7 +56,7 @@ export async function bind(service: LdapService, session: Session, request: Bind
   if (!result.ok) {
     service.activity.record(orgId, actor, {
       objectType: 'directory',
-      objectId: tree.view.directory.id,
+      objectId: tree.view.resource.id,
       operation: 'ldap_bind',
       changes: {},
       details: { ...details, result: 'failure', reason: result.reason },
@@ -65,7 +66,7 @@ export async function bind(service: LdapService, session: Session, request: Bind
   service.activity.record(
     orgId,
     actor,
-    { objectType: 'directory', objectId: tree.view.directory.id, operation: 'ldap_bind', changes: {}, details: { ...details, result: 'success' } },
+    { objectType: 'directory', objectId: tree.view.resource.id, operation: 'ldap_bind', changes: {}, details: { ...details, result: 'success' } },
     settings.bindEventSampleRate,
   );
   session.principal = { kind: 'user', orgId, userId: result.user.id, dn: tree.userEntries.get(result.user.id)!.dn, binding: result.user.ldapBindingUser };

@@ -149,7 +149,7 @@ export async function search(
     { type: 'user', id: principal.userId },
     {
       objectType: 'directory',
-      objectId: tree.view.directory.id,
+      objectId: tree.view.resource.id,
       operation: 'ldap_search',
       changes: {},
       details: { base: request.base, scope: request.scope, filter: filterToString(request.filter), entries: slice.length, result: code, ms: Date.now() - started, client: session.client },

@@ -1,7 +1,7 @@
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer, type SecureContext } from 'node:tls';
 import type { DirectoryCore } from '../core/directory.js';
-import { ActivityRecorder } from './activity.js';
+import { ActivityRecorder } from '../app/activity.js';
 import { LdapConnection, type ConnectionLimits } from './connection.js';
 import { LdapService } from './service.js';
 
@@ -36,7 +36,7 @@ export class LdapServer {
     private readonly log: { error(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void },
   ) {
     this.tlsContext = options.tls ? createSecureContext({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }) : undefined;
-    this.activity = new ActivityRecorder(core, (e) => log.error({ err: e }, 'could not journal LDAP events'));
+    this.activity = new ActivityRecorder(core, 'ldap', (e) => log.error({ err: e }, 'could not journal LDAP events'));
     this.service = new LdapService(core, this.activity, { suffix: options.suffix, version: options.version, tls: this.tlsContext !== undefined });
   }
 

@@ -1,7 +1,7 @@
 import type { DirectoryCore } from '../core/directory.js';
 import type { OrgId, UserId } from '../core/ids.js';
 import { ldapSettings, type LdapSettings } from '../core/ldap-settings.js';
-import type { ActivityRecorder } from './activity.js';
+import type { ActivityRecorder } from '../app/activity.js';
 import { parseDn } from './dn.js';
 import type { Entry } from './entry.js';
 import { rootDse, subschemaEntry } from './root-dse.js';
@@ -86,6 +86,6 @@ export class LdapService {
   }
 
   settings(tree: OrgTree): LdapSettings {
-    return ldapSettings(tree.view.directory);
+    return ldapSettings(tree.view.resource);
   }
 }

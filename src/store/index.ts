@@ -8,11 +8,13 @@ import { administratorRepository } from './repositories/administrators.js';
 import { apiKeyRepository } from './repositories/api-keys.js';
 import { applicationRepository } from './repositories/applications.js';
 import { associationRepository } from './repositories/associations.js';
+import { credentialRepository } from './repositories/credentials.js';
 import { directoryRepository } from './repositories/directories.js';
 import { groupRepository } from './repositories/groups.js';
 import { metaRepository } from './repositories/meta.js';
 import { appendJournal, journalRepository, pendingRows, type PendingJournalRow } from './repositories/journal.js';
 import { organizationRepository } from './repositories/organizations.js';
+import { radiusServerRepository } from './repositories/radius-servers.js';
 import { reachRepository } from './repositories/reach.js';
 import { userRepository } from './repositories/users.js';
 import type { Database } from './schema.js';
@@ -29,6 +31,8 @@ function repositories(db: Kysely<Database>, postgres: boolean): Repositories {
     apiKeys: apiKeyRepository(db),
     applications: applicationRepository(db, postgres),
     directories: directoryRepository(db, postgres),
+    radiusServers: radiusServerRepository(db, postgres),
+    credentials: credentialRepository(db),
     journal: journalRepository(db),
   };
 }

@@ -1,5 +1,5 @@
 import type { Insertable, Selectable } from 'kysely';
-import type { AdminId, ApiKeyId, ApplicationId, DirectoryId, GroupId, OrgId, UserId } from '../core/ids.js';
+import type { AdminId, ApiKeyId, ApplicationId, DirectoryId, GroupId, OrgId, RadiusServerId, UserId } from '../core/ids.js';
 import type {
   Administrator,
   ApiKey,
@@ -8,6 +8,8 @@ import type {
   DirectoryType,
   JournalEntry,
   Organization,
+  OrgSettings,
+  RadiusServer,
   User,
   UserGroup,
   UserState,
@@ -21,6 +23,7 @@ import type {
   DirectoriesTable,
   JournalTable,
   OrganizationsTable,
+  RadiusServersTable,
   UserGroupsTable,
   UsersTable,
 } from './schema.js';
@@ -29,11 +32,17 @@ const bit = (value: boolean): number => (value ? 1 : 0);
 const json = (value: unknown): string => JSON.stringify(value);
 const parse = <T>(text: string | null, fallback: T): T => (text ? (JSON.parse(text) as T) : fallback);
 
+/** Settings as stored; groups added since an org was last saved read as their defaults. */
+function settingsFromText(text: string): OrgSettings {
+  const stored = parse(text, {} as Partial<OrgSettings>);
+  return { ...stored, radius: { storeNtHashes: false, ...stored.radius } } as OrgSettings;
+}
+
 export const orgFromRow = (r: Selectable<OrganizationsTable>): Organization => ({
   id: r.id as OrgId,
   displayName: r.display_name,
   logoUrl: r.logo_url,
-  settings: parse(r.settings, {} as Organization['settings']),
+  settings: settingsFromText(r.settings),
   created: r.created,
   updated: r.updated,
 });
@@ -273,6 +282,31 @@ export const directoryToRow = (d: Directory): Insertable<DirectoriesTable> => ({
   config: json(d.config),
   created: d.created,
   updated: d.updated,
+});
+
+export const radiusServerFromRow = (r: Omit<Selectable<RadiusServersTable>, 'shared_secret' | 'name_key'>): RadiusServer => ({
+  id: r.id as RadiusServerId,
+  orgId: r.org_id as OrgId,
+  name: r.name,
+  networkSourceIps: parse(r.network_source_ips, []),
+  mfa: r.mfa as RadiusServer['mfa'],
+  userPasswordExpirationAction: r.user_password_expiration_action as RadiusServer['userPasswordExpirationAction'],
+  tagNames: parse(r.tag_names, []),
+  created: r.created,
+  updated: r.updated,
+});
+
+export const radiusServerToRow = (s: RadiusServer): Omit<Insertable<RadiusServersTable>, 'shared_secret'> => ({
+  id: s.id,
+  org_id: s.orgId,
+  name: s.name,
+  name_key: foldCase(s.name),
+  network_source_ips: json(s.networkSourceIps),
+  mfa: s.mfa,
+  user_password_expiration_action: s.userPasswordExpirationAction,
+  tag_names: json(s.tagNames),
+  created: s.created,
+  updated: s.updated,
 });
 
 export const journalFromRow = (r: Selectable<JournalTable>): JournalEntry => ({

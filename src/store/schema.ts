@@ -158,6 +158,41 @@ export interface DirectoriesTable {
   updated: string;
 }
 
+export interface RadiusServersTable {
+  id: string;
+  org_id: string;
+  name: string;
+  name_key: string;
+  /** JSON array of normalized addresses and CIDR ranges. */
+  network_source_ips: string;
+  mfa: string;
+  user_password_expiration_action: string;
+  tag_names: string;
+  /** Sealed with the master key; read only by the RADIUS front-end. */
+  shared_secret: string;
+  created: string;
+  updated: string;
+}
+
+export interface UserTotpTable {
+  org_id: string;
+  user_id: string;
+  /** The base32 TOTP secret, sealed. */
+  secret: string;
+  confirmed: number;
+  last_used_step: number;
+  created: string;
+  updated: string;
+}
+
+export interface UserNtHashesTable {
+  org_id: string;
+  user_id: string;
+  /** The NT hash as hex, sealed. */
+  hash: string;
+  created: string;
+}
+
 export interface JournalTable {
   seq: Generated<number>;
   org_id: string;
@@ -192,5 +227,8 @@ export interface Database {
   api_keys: ApiKeysTable;
   applications: ApplicationsTable;
   directories: DirectoriesTable;
+  radius_servers: RadiusServersTable;
+  user_totp: UserTotpTable;
+  user_nt_hashes: UserNtHashesTable;
   journal: JournalTable;
 }

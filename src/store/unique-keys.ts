@@ -6,6 +6,8 @@ export interface UniqueKey {
   code: string;
   field: string;
   message: string;
+  /** The migration that creates the key, when not the initial one. */
+  migration?: string;
 }
 
 export const UNIQUE_KEYS: readonly UniqueKey[] = [
@@ -65,4 +67,16 @@ export const UNIQUE_KEYS: readonly UniqueKey[] = [
     field: 'key',
     message: 'API key collision; try again',
   },
+  {
+    name: 'radius_servers_name_key',
+    table: 'radius_servers',
+    columns: ['org_id', 'name_key'],
+    code: 'RADIUS_SERVER_NAME_TAKEN',
+    field: 'name',
+    message: 'A RADIUS server with this name already exists',
+    migration: '003-radius',
+  },
 ];
+
+/** The unique keys a migration creates. */
+export const uniqueKeysOf = (migration: string): UniqueKey[] => UNIQUE_KEYS.filter((k) => (k.migration ?? '001-initial') === migration);

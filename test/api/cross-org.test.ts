@@ -10,7 +10,7 @@ describeEachStore('API organization isolation', (kind) => {
   let t: TestApi;
   let key2: string;
   let org2: string;
-  let a: { user: any; report: any; group: any; app: any; adminId: string; keyId: string; ldapId: string };
+  let a: { user: any; report: any; group: any; app: any; adminId: string; keyId: string; ldapId: string; radius: any };
   let b: { user: any; group: any; app: any; ldapId: string };
 
   beforeAll(async () => {
@@ -23,8 +23,10 @@ describeEachStore('API organization isolation', (kind) => {
     const ldapId = expectOk(await t.call('GET', '/api/v2/ldapservers'))[0].id;
     expect((await t.call('POST', `/api/v2/users/${user._id}/associations`, { body: { op: 'add', type: 'application', id: app._id } })).statusCode).toBe(204);
     expect((await t.call('POST', `/api/v2/usergroups/${group.id}/associations`, { body: { op: 'add', type: 'ldap_server', id: ldapId } })).statusCode).toBe(204);
+    const radius = expectOk(await t.call('POST', '/api/radiusservers', { body: { name: uniq('PrivateRadius'), networkSourceIp: '203.0.113.0/24', sharedSecret: 'private-shared-secret' } }));
+    expect((await t.call('POST', `/api/v2/radiusservers/${radius._id}/associations`, { body: { op: 'add', type: 'user_group', id: group.id } })).statusCode).toBe(204);
     const keyId = expectOk(await t.call('GET', '/api/v2/apikeys'))[0].id;
-    a = { user, report, group, app, adminId: t.adminId, keyId, ldapId };
+    a = { user, report, group, app, adminId: t.adminId, keyId, ldapId, radius };
 
     org2 = (await t.core.organizations.create('Other')).id;
     key2 = (await adminWithKey(t, 'Administrator with Billing', { orgId: org2 })).key;
@@ -38,7 +40,10 @@ describeEachStore('API organization isolation', (kind) => {
   afterAll(() => t.dispose());
 
   /** Strings that name the first organization's objects; none may appear in an answer to the second. */
-  const secrets = () => [a.user._id, a.user.username, a.user.email, 'Secretfirst', a.group.id, a.group.name, a.app._id, a.app.name, a.adminId, 'root@acme.test', a.keyId, a.ldapId, t.orgId];
+  const secrets = () => [
+    a.user._id, a.user.username, a.user.email, 'Secretfirst', a.group.id, a.group.name, a.app._id, a.app.name, a.adminId, 'root@acme.test', a.keyId, a.ldapId, t.orgId,
+    a.radius._id, a.radius.name, 'private-shared-secret',
+  ];
 
   const foreignCalls = (): Call[] => {
     const u = a.user._id;
@@ -80,6 +85,21 @@ describeEachStore('API organization isolation', (kind) => {
       ['PATCH', `/api/v2/ldapservers/${a.ldapId}`, { userLockoutAction: 'remove' }],
       ['GET', `/api/v2/ldapservers/${a.ldapId}/users`],
       ['GET', `/api/v2/ldapservers/${a.ldapId}/associations?targets=user_group`],
+      ['GET', `/api/radiusservers/${a.radius._id}`],
+      ['PUT', `/api/radiusservers/${a.radius._id}`, { name: 'Hijack' }],
+      ['DELETE', `/api/radiusservers/${a.radius._id}`],
+      ['GET', `/api/v2/radiusservers/${a.radius._id}/associations?targets=user_group`],
+      ['POST', `/api/v2/radiusservers/${a.radius._id}/associations`, { op: 'remove', type: 'user_group', id: g }],
+      ['GET', `/api/v2/radiusservers/${a.radius._id}/users`],
+      ['GET', `/api/v2/radiusservers/${a.radius._id}/usergroups`],
+      ['GET', `/api/v2/users/${u}/radiusservers`],
+      ['GET', `/api/v2/usergroups/${g}/radiusservers`],
+      ['POST', `/api/v2/users/${u}/totp`],
+      ['POST', `/api/v2/users/${u}/totp/confirm`, { code: '123456' }],
+      ['GET', `/api/v2/users/${u}/totp`],
+      ['DELETE', `/api/v2/users/${u}/totp`],
+      ['DELETE', `/api/v2/users/${u}/nthash`],
+      ['POST', `/api/systemusers/${u}/resetmfa`],
       ['GET', `/api/users/${a.adminId}`],
       ['PUT', `/api/users/${a.adminId}`, { firstname: 'Hijack' }],
       ['DELETE', `/api/users/${a.adminId}`],
@@ -94,6 +114,8 @@ describeEachStore('API organization isolation', (kind) => {
       ['POST', `/api/v2/users/${b.user._id}/associations`, { op: 'add', type: 'application', id: app }],
       ['POST', `/api/v2/users/${b.user._id}/associations`, { op: 'add', type: 'ldap_server', id: a.ldapId }],
       ['POST', `/api/v2/ldapservers/${b.ldapId}/associations`, { op: 'add', type: 'user', id: u }],
+      ['POST', `/api/v2/users/${b.user._id}/associations`, { op: 'add', type: 'radius_server', id: a.radius._id }],
+      ['POST', `/api/v2/usergroups/${b.group.id}/associations`, { op: 'add', type: 'radius_server', id: a.radius._id }],
     ];
   };
 
@@ -142,6 +164,7 @@ describeEachStore('API organization isolation', (kind) => {
     expect(apps).toContain(b.app._id);
     expect(apps).not.toContain(a.app._id);
     expect((await grab('GET', '/api/v2/directories')).map((d: any) => d.id)).toEqual([b.ldapId]);
+    expect((await grab('GET', '/api/radiusservers?limit=100')).totalCount).toBe(0);
     expect((await grab('GET', '/api/organizations')).results.map((o: any) => o._id)).toEqual([org2]);
     expect((await grab('GET', '/api/users?limit=100')).results.every((x: any) => x.organizations.includes(org2))).toBe(true);
     expect((await grab('GET', '/api/v2/apikeys')).map((k: any) => k.id)).not.toContain(a.keyId);

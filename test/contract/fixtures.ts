@@ -23,6 +23,8 @@ export interface Fixtures {
   backendId: string;
   appId: string;
   ldapId: string;
+  /** Associated with ann directly and with backend. */
+  radiusId: string;
   readOnly: { adminId: string; key: string };
   commandRunner: { adminId: string; key: string };
 }
@@ -178,6 +180,15 @@ export async function seed(t: TestApi): Promise<Fixtures> {
   ok(await grantLdap('user', ann._id), 204);
   ok(await grantLdap('user_group', backend.id), 204);
 
+  const radius = ok(
+    await t.call('POST', '/api/radiusservers', {
+      body: { name: 'office-wifi', networkSourceIp: '192.0.2.0/24, 2001:db8::/32', sharedSecret: 'contract-shared-secret', mfa: 'ENABLED', tagNames: ['wifi'] },
+    }),
+  );
+  const grantRadius = (type: string, id: string) => t.call('POST', `/api/v2/radiusservers/${radius._id}/associations`, { body: { op: 'add', type, id } });
+  ok(await grantRadius('user', ann._id), 204);
+  ok(await grantRadius('user_group', backend.id), 204);
+
   return {
     maraId: mara._id,
     annId: ann._id,
@@ -186,6 +197,7 @@ export async function seed(t: TestApi): Promise<Fixtures> {
     backendId: backend.id,
     appId: app._id,
     ldapId: ldap.id,
+    radiusId: radius._id,
     readOnly: await adminWithKey(t, 'Read Only'),
     commandRunner: await adminWithKey(t, 'Command Runner'),
   };

@@ -61,6 +61,9 @@ const richUsers = (users: any[]) => {
 const newUser = async () => ok(await call('POST', '/api/systemusers', { body: fullUser(uniq('u')) }));
 const newGroup = async () => ok(await call('POST', '/api/v2/usergroups', { body: { name: uniq('g') } }), 201);
 const newApp = async () => ok(await call('POST', '/api/applications', { body: samlApp(uniq('app')) }));
+let radiusRange = 0;
+/** A RADIUS server whose addresses no other server uses. */
+const newRadius = () => ({ name: uniq('radius'), networkSourceIp: `198.18.${(radiusRange += 1)}.0/24`, sharedSecret: 'contract-shared-secret' });
 /** The ids a list of connections points to. */
 const targets = (list: { to: { id: string } }[]) => list.map((c) => c.to.id);
 
@@ -81,7 +84,7 @@ const CASES: Case[] = [
   v1('DELETE', '/systemusers/{id}', 409, () => call('DELETE', `/api/systemusers/${f.maraId}`)),
   v1('POST', '/search/systemusers', 200, () => call('POST', '/api/search/systemusers', { body: { filter: [{ department: 'Engineering' }] } }), (b) => (expect(b.totalCount).toBeGreaterThanOrEqual(3), richUsers(b.results))),
   v1('POST', '/search/systemusers', 401, () => call('POST', '/api/search/systemusers', { ...noKey, body: {} })),
-  ...(['unlock', 'expire', 'state/activate'] as const).flatMap((action) => [
+  ...(['unlock', 'expire', 'state/activate', 'resetmfa'] as const).flatMap((action) => [
     v1('POST', `/systemusers/{id}/${action}`, 200, async () => call('POST', `/api/systemusers/${(await newUser())._id}/${action}`)),
     v1('POST', `/systemusers/{id}/${action}`, 401, () => call('POST', `/api/systemusers/${f.bobId}/${action}`, noKey)),
     v1('POST', `/systemusers/{id}/${action}`, 403, () => call('POST', `/api/systemusers/${f.bobId}/${action}`, { key: f.readOnly.key })),
@@ -101,6 +104,12 @@ const CASES: Case[] = [
   v1('PUT', '/applications/{id}', 200, () => call('PUT', `/api/applications/${f.appId}`, { body: { displayLabel: 'Team wiki', color: '#3E8696' } })),
   v1('PUT', '/applications/{id}', 400, () => call('PUT', `/api/applications/${f.appId}`, { body: { color: 'plaid' } })),
   v1('DELETE', '/applications/{id}', 200, async () => call('DELETE', `/api/applications/${ok(await call('POST', '/api/applications', { body: samlApp(uniq('gone')) }))._id}`)),
+  // ── v1 RADIUS servers ──
+  v1('GET', '/radiusservers', 200, () => call('GET', '/api/radiusservers'), (b) => (nonEmpty(b.results), expect(b.results[0]).not.toHaveProperty('sharedSecret'))),
+  v1('POST', '/radiusservers', 200, () => call('POST', '/api/radiusservers', { body: newRadius() }), (b) => expect(b).not.toHaveProperty('sharedSecret')),
+  v1('GET', '/radiusservers/{id}', 200, () => call('GET', `/api/radiusservers/${f.radiusId}`), (b) => expect(b.networkSourceIp).toBe('192.0.2.0/24,2001:db8::/32')),
+  v1('PUT', '/radiusservers/{id}', 200, () => call('PUT', `/api/radiusservers/${f.radiusId}`, { body: { userPasswordExpirationAction: 'MAINTAIN', tagNames: ['wifi', 'hq'] } })),
+  v1('DELETE', '/radiusservers/{id}', 200, async () => call('DELETE', `/api/radiusservers/${ok(await call('POST', '/api/radiusservers', { body: newRadius() }))._id}`)),
   // ── v1 organizations ──
   v1('GET', '/organizations', 200, () => call('GET', '/api/organizations'), (b) => nonEmpty(b.results)),
   v1('GET', '/organizations/{id}', 200, () => call('GET', `/api/organizations/${t.orgId}`), (b) => expect(Object.keys(b.settings.passwordPolicy).length).toBeGreaterThan(5)),
@@ -137,6 +146,13 @@ const CASES: Case[] = [
   v2('POST', '/applications/{application_id}/associations', 204, async () => call('POST', `/api/v2/applications/${(await newApp())._id}/associations`, { body: { op: 'add', type: 'user', id: (await newUser())._id } })),
   v2('GET', '/applications/{application_id}/users', 200, () => call('GET', `/api/v2/applications/${f.appId}/users?limit=100`), (b) => (expect(ids(b)).toEqual(expect.arrayContaining([f.maraId, f.annId, f.bobId])), someIndirect(b))),
   v2('GET', '/applications/{application_id}/usergroups', 200, () => call('GET', `/api/v2/applications/${f.appId}/usergroups`), (b) => expect(ids(b)).toEqual(expect.arrayContaining([f.engineeringId, f.backendId]))),
+  // ── v2 RADIUS servers ──
+  v2('GET', '/radiusservers/{radiusserver_id}/associations', 200, () => call('GET', `/api/v2/radiusservers/${f.radiusId}/associations?targets=user&targets=user_group`), (b) => expect(targets(b).sort()).toEqual([f.annId, f.backendId].sort())),
+  v2('POST', '/radiusservers/{radiusserver_id}/associations', 204, async () => call('POST', `/api/v2/radiusservers/${f.radiusId}/associations`, { body: { op: 'add', type: 'user', id: (await newUser())._id } })),
+  v2('GET', '/radiusservers/{radiusserver_id}/users', 200, () => call('GET', `/api/v2/radiusservers/${f.radiusId}/users?limit=100`), (b) => (expect(ids(b)).toEqual(expect.arrayContaining([f.annId, f.bobId])), someIndirect(b))),
+  v2('GET', '/radiusservers/{radiusserver_id}/usergroups', 200, () => call('GET', `/api/v2/radiusservers/${f.radiusId}/usergroups`), (b) => expect(ids(b)).toEqual([f.backendId])),
+  v2('GET', '/users/{user_id}/radiusservers', 200, () => call('GET', `/api/v2/users/${f.bobId}/radiusservers`), (b) => (expect(ids(b)).toEqual([f.radiusId]), someIndirect(b))),
+  v2('GET', '/usergroups/{group_id}/radiusservers', 200, () => call('GET', `/api/v2/usergroups/${f.backendId}/radiusservers`), (b) => expect(ids(b)).toEqual([f.radiusId])),
   // ── v2 directories and the LDAP server ──
   v2('GET', '/directories', 200, () => call('GET', '/api/v2/directories'), nonEmpty),
   v2('GET', '/directories', 401, () => call('GET', '/api/v2/directories', noKey)),

@@ -1,18 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DirectoryError } from '../../src/core/errors.js';
 import { REDACTED } from '../../src/core/journal.js';
 import type { JournalEntry } from '../../src/core/model.js';
 import { digestSecret } from '../../src/core/secrets.js';
-import { openTestCore, type TestCore } from '../support/core.js';
-
-async function failure(promise: Promise<unknown>): Promise<DirectoryError> {
-  const e = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(DirectoryError);
-  return e as DirectoryError;
-}
+import { failure, openTestCore, type TestCore } from '../support/core.js';
 
 const P = ['FirstHorse42x', 'SecondHorse42x', 'ThirdHorse42x', 'FourthHorse42x'] as const;
 

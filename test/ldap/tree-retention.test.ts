@@ -51,7 +51,7 @@ function view(users: User[], seq: number): DirectoryView {
   const byId = new Map(users.map((u) => [u.id, u]));
   return {
     org: { id: ORG, displayName: 'Retention', logoUrl: '', created: NOW, updated: NOW } as unknown as Organization,
-    directory: { id: 'fedcba9876543210fedcba98', orgId: ORG, type: 'ldap_server', name: 'LDAP', config: {}, created: NOW, updated: NOW } as unknown as Directory,
+    resource: { id: 'fedcba9876543210fedcba98', orgId: ORG, type: 'ldap_server', name: 'LDAP', config: {}, created: NOW, updated: NOW } as unknown as Directory,
     seq,
     generation: 1,
     users: byId,

@@ -1,8 +1,8 @@
 import { emptyProfile } from '../../src/core/services/users.js';
 import { expect } from 'vitest';
 import { DirectoryError } from '../../src/core/errors.js';
-import { newId, type AdminId, type ApiKeyId, type ApplicationId, type DirectoryId, type GroupId, type OrgId, type UserId } from '../../src/core/ids.js';
-import type { Administrator, ApiKey, Application, Directory, Organization, User, UserGroup } from '../../src/core/model.js';
+import { newId, type AdminId, type ApiKeyId, type ApplicationId, type DirectoryId, type GroupId, type OrgId, type RadiusServerId, type UserId } from '../../src/core/ids.js';
+import type { Administrator, ApiKey, Application, Directory, Organization, RadiusServer, User, UserGroup } from '../../src/core/model.js';
 import type { Store } from '../../src/core/ports.js';
 import { DEFAULT_SETTINGS } from '../../src/core/services/organizations.js';
 
@@ -125,6 +125,21 @@ export function makeDirectory(orgId: OrgId, overrides: Partial<Directory> = {}):
     type: 'ldap_server',
     name: 'LDAP',
     config: {},
+    created: T0,
+    updated: T0,
+    ...overrides,
+  };
+}
+
+export function makeRadiusServer(orgId: OrgId, overrides: Partial<RadiusServer> = {}): RadiusServer {
+  return {
+    id: newId<RadiusServerId>(),
+    orgId,
+    name: `radius-${newId()}`,
+    networkSourceIps: ['192.0.2.1'],
+    mfa: 'DISABLED',
+    userPasswordExpirationAction: 'REMOVE',
+    tagNames: [],
     created: T0,
     updated: T0,
     ...overrides,

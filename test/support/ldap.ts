@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { Client } from 'ldapts';
-import { apiKeyFrom, startRoster, tempDir, type RosterProcess } from './roster-process.js';
-import { makeTestCertificates, type TestCertificates } from './tls.js';
 import { ldapTool, type LdapToolName, type ProcessResult } from './slapd.js';
+import { startTestRoster, type TestRoster } from './test-roster.js';
+
+export { waitFor, type ApiResponse, type JournalEntryWire, type UserSpec } from './test-roster.js';
 
 const LDAP_UTILS: LdapToolName[] = ['ldapsearch', 'ldapwhoami', 'ldappasswd', 'ldapcompare', 'ldapmodify', 'ldapadd', 'ldapdelete'];
 
@@ -29,22 +29,6 @@ export function skipLdapUtils(): boolean {
   return true;
 }
 
-export interface ApiResponse<T = any> {
-  status: number;
-  body: T;
-}
-
-export interface UserSpec {
-  username: string;
-  email?: string;
-  firstname?: string;
-  lastname?: string;
-  displayname?: string;
-  password?: string;
-  ldap_binding_user?: boolean;
-  [field: string]: unknown;
-}
-
 export interface LdapSettingsPatch {
   allowPlainBind?: boolean;
   userSearchAccess?: 'none' | 'self' | 'all';
@@ -54,29 +38,13 @@ export interface LdapSettingsPatch {
   bindEventSampleRate?: number;
 }
 
-export interface JournalEntryWire {
-  seq: number;
-  at: string;
-  objectType: string;
-  objectId: string;
-  operation: string;
-  changes: Record<string, unknown>;
-  actor: { type: string; id: string | null; apiKeyId?: string | null };
-  origin: string;
-  details: Record<string, unknown> | null;
-}
-
-export interface LdapRoster {
-  process: RosterProcess;
+export interface LdapRoster extends Omit<TestRoster, 'createGroup' | 'restart'> {
   /** ldap://127.0.0.1:P */
   ldapUrl: string;
   /** ldaps://127.0.0.1:Q */
   ldapsUrl: string;
   caFile: string;
   ca: Buffer;
-  apiUrl: string;
-  apiKey: string;
-  orgId: string;
   ldapServerId: string;
   /** o=<orgId>,dc=roster */
   baseDn: string;
@@ -86,29 +54,12 @@ export interface LdapRoster {
   userDn(username: string): string;
   /** cn=<name>,ou=Groups,<baseDn>, the name as given (escaped like userDn). */
   groupDn(name: string): string;
-  /** Calls the HTTPS API with the first-run key, trusting the test CA. */
-  api<T = any>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>>;
-  /** POST /api/systemusers; throws unless 200. Returns the new user's id. */
-  createUser(spec: UserSpec): Promise<string>;
   /** POST /api/v2/usergroups, a posixGroup when gid is given. Returns the new group's id. */
   createGroup(name: string, gid?: number): Promise<string>;
-  addMember(groupId: string, type: 'user' | 'user_group', id: string): Promise<void>;
-  removeMember(groupId: string, type: 'user' | 'user_group', id: string): Promise<void>;
   /** Associates a user or group with the LDAP directory. */
   connect(type: 'user' | 'user_group', id: string): Promise<void>;
   disconnect(type: 'user' | 'user_group', id: string): Promise<void>;
   setLdap(settings: LdapSettingsPatch): Promise<void>;
-  /** PUT /api/systemusers/{id} with the given fields. */
-  updateUser(id: string, fields: Record<string, unknown>): Promise<void>;
-  suspend(userId: string): Promise<void>;
-  /** PUT /api/organizations/{id} with settings.passwordPolicy. */
-  setPasswordPolicy(policy: Record<string, number | boolean>): Promise<void>;
-  /** GET /api/v2/journal after `since`, with v2 filters such as `operation:eq:ldap_bind`, following pages. */
-  journal(filters?: string[], since?: number): Promise<JournalEntryWire[]>;
-  /** The sequence number of the newest journal entry (0 when empty). */
-  journalHead(): Promise<number>;
-  /** Polls the journal until `match` finds an entry (LDAP events are written in batches each second). */
-  waitForJournal(filters: string[], match: (e: JournalEntryWire) => boolean, options?: { since?: number; timeoutMs?: number }): Promise<JournalEntryWire>;
   /** An ldap-utils tool with LDAPTLS_CACERT set to the test CA. */
   tool(name: LdapToolName, args: string[], input?: string): Promise<ProcessResult>;
   /** ldapsearch -x -LLL -o ldif_wrap=no, over LDAPS unless told otherwise, with the entries parsed. */
@@ -119,13 +70,8 @@ export interface LdapRoster {
   client(transport: 'ldap' | 'ldaps'): Client;
   /** Upgrades a plain client with StartTLS, trusting the test CA. */
   startTls(client: Client): Promise<void>;
-  /**
-   * Stops the process with SIGTERM (a graceful shutdown) and starts another on the same data
-   * directory and key; the returned roster has new ports. This one is spent.
-   */
+  /** As TestRoster's restart; the returned roster has new ports. This one is spent. */
   restart(): Promise<LdapRoster>;
-  /** Stops the process and removes its data directory. */
-  stop(): Promise<void>;
 }
 
 export type Transport = 'ldap' | 'starttls' | 'ldaps';
@@ -156,242 +102,72 @@ const LDAP_LINE = /LDAP service on ldap:\/\/127\.0\.0\.1:(\d+) and ldaps:\/\/127
  */
 export const strongPassword = (): string => `Key-${randomBytes(6).readUIntBE(0, 6).toString().padStart(15, '0')}-Pw`;
 
-/**
- * The real `roster serve` with HTTPS, LDAPS and StartTLS on a certificate for 127.0.0.1 signed by
- * a throwaway CA, a fresh data directory, and the first-run API key at hand.
- */
+/** The real `roster serve` (test-roster.ts) with its LDAP and LDAPS listeners and their clients. */
 export async function startLdapRoster(env: NodeJS.ProcessEnv = {}): Promise<LdapRoster> {
-  const dir = tempDir('roster-ldap-');
-  try {
-    const certs = await makeTestCertificates(dir.path);
-    const fullEnv: NodeJS.ProcessEnv = {
-      ROSTER_DATA_DIR: dir.path,
-      ROSTER_TLS_CERT: certs.certFile,
-      ROSTER_TLS_KEY: certs.keyFile,
-      ROSTER_MASTER_KEY: randomBytes(32).toString('base64'),
-      ROSTER_ORG_NAME: 'LDAP E2E',
-      ROSTER_ADMIN_EMAIL: 'admin@ldap-e2e.test',
-      ...env,
-    };
-    return await launch({ dir, certs, env: fullEnv });
-  } catch (e) {
-    dir.remove();
-    throw e;
-  }
+  return withLdap(await startTestRoster({ prefix: 'roster-ldap-', orgName: 'LDAP E2E', domain: 'ldap-e2e.test', env, ready: LDAP_LINE }));
 }
 
-interface LaunchState {
-  dir: { path: string; remove(): void };
-  certs: TestCertificates;
-  env: NodeJS.ProcessEnv;
-  /** Known after the first run, which prints it once. */
-  apiKey?: string;
-}
-
-/** Servers still running when the test process exits (a crash, a timeout) are killed with it. */
-const running = new Set<RosterProcess>();
-process.on('exit', () => {
-  for (const server of running) server.child.kill('SIGKILL');
-});
-
-async function launch(state: LaunchState): Promise<LdapRoster> {
-  const { dir, certs } = state;
-  let started: RosterProcess | undefined;
-  try {
-    started = await startRoster(state.env);
-    const proc = started;
-    running.add(proc);
-    proc.child.once('exit', () => running.delete(proc));
-    const ldapLine = await waitFor(() => LDAP_LINE.exec(proc.stdout()), 5_000, () => `no LDAP line in:\n${proc.stdout()}`);
-    const apiKey = state.apiKey ?? (await waitFor(() => apiKeyFrom(proc.stdout()), 5_000, () => `no API key in:\n${proc.stdout()}`));
-    const [, ldapPort, ldapsPort, suffix] = ldapLine;
-    const apiUrl = proc.url;
-    const ca = certs.ca;
-
-    const api = <T = any>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> =>
-      new Promise((resolve, reject) => {
-        const payload = body === undefined ? undefined : JSON.stringify(body);
-        const req = httpsRequest(
-          `${apiUrl}${path}`,
-          {
-            method,
-            ca,
-            headers: { 'x-api-key': apiKey, accept: 'application/json', ...(payload ? { 'content-type': 'application/json' } : {}) },
-          },
-          (res) => {
-            let text = '';
-            res.setEncoding('utf8');
-            res.on('data', (c: string) => (text += c));
-            res.on('end', () => {
-              let parsed: unknown = text;
-              try {
-                parsed = text === '' ? null : JSON.parse(text);
-              } catch {
-                /* not JSON */
-              }
-              resolve({ status: res.statusCode ?? 0, body: parsed as T });
-            });
-            res.on('error', reject);
-          },
-        );
-        req.on('error', reject);
-        req.end(payload);
-      });
-
-    const must = async <T = any>(method: string, path: string, body: unknown, ...ok: number[]): Promise<T> => {
-      const res = await api<T>(method, path, body);
-      if (!ok.includes(res.status)) throw new Error(`${method} ${path} answered ${res.status}: ${JSON.stringify(res.body)}`);
-      return res.body;
-    };
-
-    const orgs = await must<{ results: { _id: string }[] }>('GET', '/api/organizations', undefined, 200);
-    const orgId = orgs.results[0]!._id;
-    const servers = await must<{ id: string }[]>('GET', '/api/v2/ldapservers', undefined, 200);
-    const ldapServerId = servers[0]!.id;
-    const baseDn = `o=${orgId},${suffix}`;
-    const usersDn = `ou=Users,${baseDn}`;
-    const groupsDn = `ou=Groups,${baseDn}`;
-
-    const journal = async (filters: string[] = [], from = 0): Promise<JournalEntryWire[]> => {
-      const out: JournalEntryWire[] = [];
-      let since = from;
-      for (;;) {
-        const query = new URLSearchParams({ since: String(since), limit: '1000' });
-        for (const f of filters) query.append('filter', f);
-        const page = await must<JournalEntryWire[]>('GET', `/api/v2/journal?${query}`, undefined, 200);
-        if (page.length === 0) return out;
-        out.push(...page);
-        since = page.at(-1)!.seq;
-      }
-    };
-
-    const transportArgs = (t: Transport): string[] =>
-      t === 'ldaps' ? ['-H', `ldaps://127.0.0.1:${ldapsPort}`] : ['-H', `ldap://127.0.0.1:${ldapPort}`, ...(t === 'starttls' ? ['-ZZ'] : [])];
-    let retired = false;
-    const toolEnv = { LDAPTLS_CACERT: certs.caFile, LDAPTLS_REQCERT: 'demand' };
-    const roster: LdapRoster = {
-      process: proc,
-      ldapUrl: `ldap://127.0.0.1:${ldapPort}`,
-      ldapsUrl: `ldaps://127.0.0.1:${ldapsPort}`,
-      caFile: certs.caFile,
-      ca,
-      apiUrl,
-      apiKey,
-      orgId,
-      ldapServerId,
-      baseDn,
-      usersDn,
-      groupsDn,
-      userDn: (username) => `uid=${username},${usersDn}`,
-      groupDn: (name) => `cn=${name},${groupsDn}`,
-      api,
-      async createUser(spec) {
-        const body = {
-          email: `${spec.username.toLowerCase()}@ldap-e2e.test`,
-          firstname: spec.username,
-          lastname: 'Tester',
-          ...spec,
-        };
-        const user = await must<{ _id: string }>('POST', '/api/systemusers', body, 200);
-        return user._id;
-      },
-      async createGroup(name, gid) {
-        const body = gid === undefined ? { name } : { name, attributes: { posixGroups: [{ id: gid, name }] } };
-        const group = await must<{ id: string }>('POST', '/api/v2/usergroups', body, 201);
-        return group.id;
-      },
-      async addMember(groupId, type, id) {
-        await must('POST', `/api/v2/usergroups/${groupId}/members`, { op: 'add', type, id }, 204);
-      },
-      async removeMember(groupId, type, id) {
-        await must('POST', `/api/v2/usergroups/${groupId}/members`, { op: 'remove', type, id }, 204);
-      },
-      async connect(type, id) {
-        await must('POST', `/api/v2/ldapservers/${ldapServerId}/associations`, { op: 'add', type, id }, 204);
-      },
-      async disconnect(type, id) {
-        await must('POST', `/api/v2/ldapservers/${ldapServerId}/associations`, { op: 'remove', type, id }, 204);
-      },
-      async setLdap(settings) {
-        await must('PATCH', `/api/v2/ldapservers/${ldapServerId}`, settings, 200);
-      },
-      async updateUser(id, fields) {
-        await must('PUT', `/api/systemusers/${id}`, fields, 200);
-      },
-      async suspend(userId) {
-        await must('PUT', `/api/systemusers/${userId}`, { state: 'SUSPENDED' }, 200);
-      },
-      async setPasswordPolicy(policy) {
-        await must('PUT', `/api/organizations/${orgId}`, { settings: { passwordPolicy: policy } }, 200);
-      },
-      journal,
-      async journalHead() {
-        return (await journal()).at(-1)?.seq ?? 0;
-      },
-      async waitForJournal(filters, match, { since = 0, timeoutMs = 5_000 } = {}) {
-        let seen: JournalEntryWire[] = [];
-        return waitFor(
-          async () => {
-            seen = await journal(filters, since);
-            return seen.find(match);
-          },
-          timeoutMs,
-          () => `no matching journal entry within ${timeoutMs} ms among ${seen.length}: ${JSON.stringify(seen.slice(-5))}`,
-        );
-      },
-      async ldapsearch(args) {
-        const result = await ldapTool('ldapsearch', [
-          '-x', '-LLL', '-o', 'ldif_wrap=no',
-          ...transportArgs(args.transport ?? 'ldaps'),
-          ...(args.as ? ['-D', args.as.dn, '-w', args.as.password] : []),
-          '-b', args.base,
-          '-s', args.scope ?? 'sub',
-          ...(args.options ?? []),
-          args.filter ?? '(objectClass=*)',
-          ...(args.attributes ?? []),
-        ], { env: toolEnv });
-        const entries = parseLdif(result.stdout);
-        return { ...result, entries, dns: entries.map((e) => e.dn) };
-      },
-      ldapwhoami: (transport, dn, password) => ldapTool('ldapwhoami', ['-x', ...transportArgs(transport), '-D', dn, '-w', password], { env: toolEnv }),
-      tool: (name, args, input) => ldapTool(name, args, { env: toolEnv, ...(input === undefined ? {} : { input }) }),
-      // ldapts goes TLS from the first byte whenever tlsOptions are given, so the plain client has none;
-      // StartTLS takes its options as an argument (see startTls below).
-      client: (transport) =>
-        new Client(
-          transport === 'ldap'
-            ? { url: `ldap://127.0.0.1:${ldapPort}`, timeout: 10_000, connectTimeout: 5_000 }
-            : { url: `ldaps://127.0.0.1:${ldapsPort}`, tlsOptions: { ca: [ca], minVersion: 'TLSv1.2' }, timeout: 10_000, connectTimeout: 5_000 },
-        ),
-      startTls: (client) => client.startTLS({ ca: [ca], minVersion: 'TLSv1.2', host: '127.0.0.1' }),
-      async restart() {
-        retired = true;
-        await proc.stop();
-        return launch({ ...state, apiKey });
-      },
-      async stop() {
-        if (retired) return;
-        retired = true;
-        await proc.stop();
-        dir.remove();
-      },
-    };
-    return roster;
-  } catch (e) {
-    await started?.stop();
-    throw e;
-  }
-}
-
-/** Polls `probe` (every 100 ms) until it returns something other than undefined/null. */
-export async function waitFor<T>(probe: () => T | undefined | null | Promise<T | undefined | null>, timeoutMs: number, describe: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== null) return value;
-    if (Date.now() >= deadline) throw new Error(describe());
-    await new Promise((r) => setTimeout(r, 100));
-  }
+async function withLdap(base: TestRoster): Promise<LdapRoster> {
+  const { certs, must } = base;
+  const [, ldapPort, ldapsPort, suffix] = LDAP_LINE.exec(base.process.stdout())!;
+  const ca = certs.ca;
+  const servers = await must<{ id: string }[]>('GET', '/api/v2/ldapservers', undefined, 200);
+  const ldapServerId = servers[0]!.id;
+  const baseDn = `o=${base.orgId},${suffix}`;
+  const usersDn = `ou=Users,${baseDn}`;
+  const groupsDn = `ou=Groups,${baseDn}`;
+  const transportArgs = (t: Transport): string[] =>
+    t === 'ldaps' ? ['-H', `ldaps://127.0.0.1:${ldapsPort}`] : ['-H', `ldap://127.0.0.1:${ldapPort}`, ...(t === 'starttls' ? ['-ZZ'] : [])];
+  const toolEnv = { LDAPTLS_CACERT: certs.caFile, LDAPTLS_REQCERT: 'demand' };
+  return {
+    ...base,
+    ldapUrl: `ldap://127.0.0.1:${ldapPort}`,
+    ldapsUrl: `ldaps://127.0.0.1:${ldapsPort}`,
+    caFile: certs.caFile,
+    ca,
+    ldapServerId,
+    baseDn,
+    usersDn,
+    groupsDn,
+    userDn: (username) => `uid=${username},${usersDn}`,
+    groupDn: (name) => `cn=${name},${groupsDn}`,
+    createGroup: (name, gid) => base.createGroup(name, gid === undefined ? undefined : { posixGroups: [{ id: gid, name }] }),
+    async connect(type, id) {
+      await must('POST', `/api/v2/ldapservers/${ldapServerId}/associations`, { op: 'add', type, id }, 204);
+    },
+    async disconnect(type, id) {
+      await must('POST', `/api/v2/ldapservers/${ldapServerId}/associations`, { op: 'remove', type, id }, 204);
+    },
+    async setLdap(settings) {
+      await must('PATCH', `/api/v2/ldapservers/${ldapServerId}`, settings, 200);
+    },
+    async ldapsearch(args) {
+      const result = await ldapTool('ldapsearch', [
+        '-x', '-LLL', '-o', 'ldif_wrap=no',
+        ...transportArgs(args.transport ?? 'ldaps'),
+        ...(args.as ? ['-D', args.as.dn, '-w', args.as.password] : []),
+        '-b', args.base,
+        '-s', args.scope ?? 'sub',
+        ...(args.options ?? []),
+        args.filter ?? '(objectClass=*)',
+        ...(args.attributes ?? []),
+      ], { env: toolEnv });
+      const entries = parseLdif(result.stdout);
+      return { ...result, entries, dns: entries.map((e) => e.dn) };
+    },
+    ldapwhoami: (transport, dn, password) => ldapTool('ldapwhoami', ['-x', ...transportArgs(transport), '-D', dn, '-w', password], { env: toolEnv }),
+    tool: (name, args, input) => ldapTool(name, args, { env: toolEnv, ...(input === undefined ? {} : { input }) }),
+    // ldapts goes TLS from the first byte whenever tlsOptions are given, so the plain client has none;
+    // StartTLS takes its options as an argument (see startTls below).
+    client: (transport) =>
+      new Client(
+        transport === 'ldap'
+          ? { url: `ldap://127.0.0.1:${ldapPort}`, timeout: 10_000, connectTimeout: 5_000 }
+          : { url: `ldaps://127.0.0.1:${ldapsPort}`, tlsOptions: { ca: [ca], minVersion: 'TLSv1.2' }, timeout: 10_000, connectTimeout: 5_000 },
+      ),
+    startTls: (client) => client.startTLS({ ca: [ca], minVersion: 'TLSv1.2', host: '127.0.0.1' }),
+    restart: async () => withLdap(await base.restart()),
+  };
 }
 
 export interface LdifEntry {

@@ -2,9 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
-export const ROOT = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
+/** The repository root: two levels up from test/support, three from dist/test/support when a benchmark runs compiled. */
+const HERE = import.meta.dirname ?? new URL('.', import.meta.url).pathname;
+export const ROOT = join(HERE, ...(basename(join(HERE, '..', '..')) === 'dist' ? ['..', '..', '..'] : ['..', '..']));
 export const BIN = join(ROOT, 'bin', 'roster.js');
 
 export interface RosterProcess {
@@ -15,10 +17,14 @@ export interface RosterProcess {
   stop(): Promise<void>;
 }
 
-/** Starts the real `roster serve` on a random port and waits until it says where it listens. */
+/**
+ * Starts the real `roster serve` on a random port and waits until it says where it listens.
+ * ROSTER_TEST_NODE_ARGS adds Node.js flags to it (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ */
 export async function startRoster(env: NodeJS.ProcessEnv): Promise<RosterProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: { ...process.env, ROSTER_HTTP_PORT: '0', ROSTER_LDAP_PORT: '0', ROSTER_LDAPS_PORT: '0', ROSTER_LOG_LEVEL: 'warn', ...env },
+  const nodeArgs = (process.env.ROSTER_TEST_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve'], {
+    env: { ...process.env, ROSTER_HTTP_PORT: '0', ROSTER_LDAP_PORT: '0', ROSTER_LDAPS_PORT: '0', ROSTER_RADIUS_PORT: '0', ROSTER_RADIUS_ACCT_PORT: '0', ROSTER_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -12,6 +12,7 @@ import { SYSTEMUSER_FIELDS } from '../wire/systemuser.js';
 export const RESOURCE_PATHS: readonly { path: string; type: ResourceType; param: string; tag: string }[] = [
   { path: 'applications', type: 'application', param: 'application_id', tag: 'Applications' },
   { path: 'ldapservers', type: 'ldap_server', param: 'ldapserver_id', tag: 'LDAP Servers' },
+  { path: 'radiusservers', type: 'radius_server', param: 'radiusserver_id', tag: 'RADIUS Servers' },
 ];
 
 const SUBJECTS: readonly { path: string; type: SubjectType; param: string; tag: string }[] = [
@@ -70,6 +71,7 @@ export const graphRoutes: FastifyPluginAsyncTypebox = async (app) => {
       ['applications', ['application']],
       ['directories', DIRECTORY_RESOURCES],
       ['ldapservers', ['ldap_server']],
+      ['radiusservers', ['radius_server']],
     ];
     for (const [segment, types] of traversals) {
       app.get(`/${subject.path}/:${subject.param}/${segment}`, {

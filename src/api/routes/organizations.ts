@@ -38,7 +38,7 @@ export const organizationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.put('/organizations/:id', {
     schema: {
       tags,
-      summary: 'Update an organization: name, logo, password policy, default user states',
+      summary: 'Update an organization: name, logo, password policy, default user states, RADIUS settings (Roster extension)',
       params: IdParams,
       body: OrganizationWriteSchema,
       response: { 200: orgRef, ...errorResponses(404) },

@@ -1,9 +1,10 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { invalid } from '../../core/errors.js';
 import { and, type Filter } from '../../core/query.js';
 import type { UserId } from '../../core/ids.js';
+import type { User } from '../../core/model.js';
 import { ctxOf } from '../context.js';
 import { parseFilters, parseList, parsePage, parseFields, parseSort, project, type FieldNames, type RawQuery } from '../list-params.js';
 import { errorResponses, IdParams, ListQuerystring } from '../wire/common.js';
@@ -56,7 +57,14 @@ const emptyString = (reply: FastifyReply) => reply.type('application/json; chars
 
 export const systemUserRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const core = app.core;
-  const wire = (u: Parameters<typeof toSystemUser>[0]) => toSystemUser(u, new Date());
+  const wire = (u: User) => toSystemUser(u, new Date());
+  /** Users with their TOTP state (`totp_enabled`, `mfa.configured`): one query for the whole page. */
+  const wireAll = async (request: FastifyRequest, users: User[]) => {
+    const now = new Date();
+    const totp = await core.credentials.totpConfirmedAmong(ctxOf(request), users.map((u) => u.id));
+    return users.map((u) => toSystemUser(u, now, totp.has(u.id)));
+  };
+  const wireOne = async (request: FastifyRequest, user: User) => (await wireAll(request, [user]))[0]!;
 
   app.get('/systemusers', {
     schema: { tags, summary: 'List users', querystring: ListQuerystring({ search: Type.Optional(Type.Unknown()) }), response: { 200: ListSchema, ...errorResponses() } },
@@ -65,7 +73,7 @@ export const systemUserRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { query, fields } = parseList(raw, SYSTEMUSER_FIELDS, 'v1');
     const search = textSearch(raw['search[searchTerm]'] ?? raw['search[searchTerm][]'], raw['search[fields]'] ?? raw['search[fields][]'], SYSTEMUSER_FIELDS);
     const page = await core.users.list(ctxOf(request), { ...query, filter: and(query.filter, search) });
-    return { totalCount: page.total, results: page.items.map((u) => project(wire(u), fields, '_id')) };
+    return { totalCount: page.total, results: (await wireAll(request, page.items)).map((u) => project(u, fields, '_id')) };
   });
 
   app.post('/systemusers', {
@@ -74,11 +82,11 @@ export const systemUserRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/systemusers/:id', {
     schema: { tags, summary: 'Get a user', params: IdParams, querystring: Type.Object({ fields: Type.Optional(Type.String()) }), response: { 200: userRef, ...errorResponses(404) } },
-  }, async (request) => project(wire(await core.users.get(ctxOf(request), request.params.id)), parseFields(request.query as RawQuery), '_id'));
+  }, async (request) => project(await wireOne(request, await core.users.get(ctxOf(request), request.params.id)), parseFields(request.query as RawQuery), '_id'));
 
   app.put('/systemusers/:id', {
     schema: { tags, summary: 'Update a user (only the fields given change)', params: IdParams, body: SystemUserUpdateSchema, response: { 200: userRef, ...errorResponses(404, 409) } },
-  }, async (request) => wire(await core.users.update(ctxOf(request), request.params.id, toUserInput(request.body))));
+  }, async (request) => wireOne(request, await core.users.update(ctxOf(request), request.params.id, toUserInput(request.body))));
 
   app.delete('/systemusers/:id', {
     schema: {
@@ -106,6 +114,33 @@ export const systemUserRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags, summary: "Expire a user's password now", params: IdParams, response: { 200: Type.String(), ...errorResponses(404) } },
   }, async (request, reply) => {
     await core.users.expire(ctxOf(request), request.params.id);
+    return emptyString(reply);
+  });
+
+  app.post('/systemusers/:id/resetmfa', {
+    schema: {
+      tags,
+      summary: "Reset a user's TOTP second factor",
+      description:
+        'Removes the TOTP enrollment, so the user must enroll again (Roster: POST /api/v2/users/{id}/totp). ' +
+        'Answers 200 whether or not the user had one. exclusion, exclusionDays and exclusionUntil are accepted and ignored: Roster has no enrollment grace period.',
+      params: IdParams,
+      body: Type.Object(
+        {
+          exclusion: Type.Optional(Type.Boolean()),
+          exclusionDays: Type.Optional(Type.Number({ minimum: 1 })),
+          exclusionUntil: Type.Optional(Type.String({ maxLength: 64 })),
+        },
+        { additionalProperties: true },
+      ),
+      response: { 200: Type.String(), ...errorResponses(404) },
+    },
+    // The body is optional: JumpCloud clients often send none.
+    preValidation: async (request) => {
+      request.body ??= {};
+    },
+  }, async (request, reply) => {
+    await core.credentials.resetTotp(ctxOf(request), request.params.id);
     return emptyString(reply);
   });
 
@@ -139,6 +174,6 @@ export const systemUserRoutes: FastifyPluginAsyncTypebox = async (app) => {
     );
     const fields = parseFields({ fields: [body.fields ?? [], raw.fields ?? []].flat() });
     const page = await core.users.list(ctxOf(request), { filter, sort: parseSort(raw, SYSTEMUSER_FIELDS), page: parsePage(raw) });
-    return { totalCount: page.total, results: page.items.map((u) => project(wire(u), fields, '_id')) };
+    return { totalCount: page.total, results: (await wireAll(request, page.items)).map((u) => project(u, fields, '_id')) };
   });
 };

@@ -40,6 +40,10 @@ export function fromWirePolicy(wire: Record<string, unknown>): Partial<PasswordP
   return out as Partial<PasswordPolicy>;
 }
 
+const RADIUS_SETTINGS_NOTE =
+  'Roster extension. storeNtHashes keeps a sealed NT hash of every password set from now on (and of each password at its next successful login), ' +
+  'which PEAP-MSCHAPv2 needs; it is password-equivalent, so it is off by default, and turning it off deletes every NT hash of the organization.';
+
 export const OrganizationSchema = Type.Object(
   {
     _id: Type.String(),
@@ -49,6 +53,7 @@ export const OrganizationSchema = Type.Object(
     settings: Type.Object({
       passwordPolicy: Type.Record(Type.String(), Type.Union([Type.Integer(), Type.Boolean()])),
       newSystemUserStateDefaults: Type.Object({ manualEntry: Type.String(), csvImport: Type.String() }),
+      radius: Type.Object({ storeNtHashes: Type.Boolean() }, { description: RADIUS_SETTINGS_NOTE }),
     }),
   },
   { $id: 'Organization' },
@@ -65,6 +70,7 @@ export const OrganizationWriteSchema = Type.Object(
           newSystemUserStateDefaults: Type.Optional(
             Type.Object({ manualEntry: Type.Optional(Type.String()), csvImport: Type.Optional(Type.String()) }, { additionalProperties: true }),
           ),
+          radius: Type.Optional(Type.Object({ storeNtHashes: Type.Optional(Type.Boolean()) }, { additionalProperties: true, description: RADIUS_SETTINGS_NOTE })),
         },
         { additionalProperties: true },
       ),
@@ -78,10 +84,18 @@ export const toOrganization = (o: Organization) => ({
   displayName: o.displayName,
   logoUrl: o.logoUrl,
   created: o.created,
-  settings: { passwordPolicy: toWirePolicy(o.settings.passwordPolicy), newSystemUserStateDefaults: o.settings.newSystemUserStateDefaults },
+  settings: {
+    passwordPolicy: toWirePolicy(o.settings.passwordPolicy),
+    newSystemUserStateDefaults: o.settings.newSystemUserStateDefaults,
+    radius: { storeNtHashes: o.settings.radius.storeNtHashes },
+  },
 });
 
-export function toOrganizationInput(body: { displayName?: string; logoUrl?: string; settings?: { passwordPolicy?: Record<string, unknown>; newSystemUserStateDefaults?: Record<string, unknown> } }): OrganizationInput {
+export function toOrganizationInput(body: {
+  displayName?: string;
+  logoUrl?: string;
+  settings?: { passwordPolicy?: Record<string, unknown>; newSystemUserStateDefaults?: Record<string, unknown>; radius?: Record<string, unknown> };
+}): OrganizationInput {
   const input: OrganizationInput = {};
   if (body.displayName !== undefined) input.displayName = body.displayName;
   if (body.logoUrl !== undefined) input.logoUrl = body.logoUrl;
@@ -89,5 +103,6 @@ export function toOrganizationInput(body: { displayName?: string; logoUrl?: stri
   if (body.settings?.newSystemUserStateDefaults) {
     input.newSystemUserStateDefaults = body.settings.newSystemUserStateDefaults as OrganizationInput['newSystemUserStateDefaults'];
   }
+  if (body.settings?.radius) input.radius = body.settings.radius as OrganizationInput['radius'];
   return input;
 }

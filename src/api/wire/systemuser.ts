@@ -169,7 +169,8 @@ export const SystemUserSchema = Type.Object(
 
 export type SystemUserWire = Static<typeof SystemUserSchema>;
 
-export function toSystemUser(u: User, now: Date): SystemUserWire {
+/** `totpEnabled`: the user has a confirmed TOTP second factor. */
+export function toSystemUser(u: User, now: Date, totpEnabled = false): SystemUserWire {
   return {
     _id: u.id,
     id: u.id,
@@ -211,12 +212,12 @@ export function toSystemUser(u: User, now: Date): SystemUserWire {
     password_date: u.passwordDate,
     password_expiration_date: u.passwordExpirationDate,
     password_expired: u.passwordExpirationDate !== null && Date.parse(u.passwordExpirationDate) <= now.getTime(),
-    totp_enabled: false,
+    totp_enabled: totpEnabled,
     enable_user_portal_multifactor: false,
     allow_public_key: true,
     samba_service_user: false,
     ssh_keys: [],
-    mfa: { configured: false, exclusion: false },
+    mfa: { configured: totpEnabled, exclusion: false },
     created: u.created,
     updated: u.updated,
   };

@@ -6,7 +6,7 @@ import { changesBetween, REDACTED } from '../journal.js';
 import type { Application } from '../model.js';
 import type { ListQuery, ListResult } from '../query.js';
 import { SecretBox } from '../secrets.js';
-import { associationEntry, checkedQuery, journal, type Deps } from './deps.js';
+import { checkedQuery, dissociateResource, journal, type Deps } from './deps.js';
 
 export interface ApplicationInput {
   name?: string;
@@ -185,10 +185,7 @@ export class ApplicationService {
     return this.deps.store.transaction(async (tx) => {
       const app = await tx.applications.findById(ctx.orgId, id as ApplicationId, { forUpdate: true });
       if (!app) throw appNotFound();
-      for (const a of await tx.associations.ofResource(ctx.orgId, 'application', app.id, ['user', 'user_group'])) {
-        await tx.associations.remove(ctx.orgId, a);
-        journal(tx, ctx, associationEntry(a, 'dissociate'));
-      }
+      await dissociateResource(tx, ctx, 'application', app.id);
       await tx.applications.delete(ctx.orgId, app.id);
       journal(tx, ctx, { objectType: 'application', objectId: app.id, operation: 'delete', changes: applicationChanges(app, null) });
       return app;

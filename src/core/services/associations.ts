@@ -1,10 +1,11 @@
 import { requirePermission, type Context } from '../context.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { groupsContaining, groupsWithin, resourceSeeds, toReached, userPaths } from '../graph.js';
-import type { ApplicationId, DirectoryId, GroupId, UserId } from '../ids.js';
+import type { ApplicationId, DirectoryId, GroupId, RadiusServerId, UserId } from '../ids.js';
 import type { Association, GraphEdge, GraphRef, Reached, ResourceType, SubjectType } from '../model.js';
 import type { Repositories } from '../ports.js';
 import type { ListQuery, ListResult, Page } from '../query.js';
+import type { Permission } from '../roles.js';
 import { associationEntry, journal, type Deps } from './deps.js';
 import { pageOf } from './groups.js';
 import { checkQuery as checkUserQuery } from './users.js';
@@ -26,7 +27,8 @@ async function resourceExists(repos: Repositories, ctx: Context, type: ResourceT
     const directory = await repos.directories.findById(ctx.orgId, id as DirectoryId);
     return directory?.type === type;
   }
-  // RADIUS servers, systems and system groups have no objects yet, so nothing of theirs exists.
+  if (type === 'radius_server') return (await repos.radiusServers.findById(ctx.orgId, id as RadiusServerId)) !== undefined;
+  // Systems and system groups have no objects yet, so nothing of theirs exists.
   return false;
 }
 
@@ -36,8 +38,14 @@ async function subjectExists(repos: Repositories, ctx: Context, type: SubjectTyp
     : (await repos.groups.findById(ctx.orgId, id as GroupId)) !== undefined;
 }
 
-const readPermission = (type: SubjectType | ResourceType) =>
-  type === 'user' ? 'users:read' : type === 'user_group' ? 'groups:read' : type === 'application' ? 'applications:read' : 'directories:read';
+const READ_PERMISSIONS: Partial<Record<SubjectType | ResourceType, Permission>> = {
+  user: 'users:read',
+  user_group: 'groups:read',
+  application: 'applications:read',
+  radius_server: 'radius:read',
+};
+
+const readPermission = (type: SubjectType | ResourceType): Permission => READ_PERMISSIONS[type] ?? 'directories:read';
 
 const objectNotFound = (type: string) =>
   notFound(`${type.toUpperCase()}_NOT_FOUND`, `${type.replace('_', ' ')} not found`);

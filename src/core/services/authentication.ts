@@ -1,9 +1,11 @@
 import { systemContext, type Context, type Origin } from '../context.js';
 import type { OrgId } from '../ids.js';
 import { changesBetween } from '../journal.js';
-import type { PasswordPolicy, User } from '../model.js';
+import type { Organization, PasswordPolicy, User } from '../model.js';
 import { verifyAgainstNothing, verifyPassword } from '../passwords.js';
 import { journal, type Deps } from './deps.js';
+import { VerificationCache } from '../verification-cache.js';
+import type { CredentialService } from './credentials.js';
 import type { UserService } from './users.js';
 
 /** Why a login failed; stable values that protocol front-ends map to their own answers. */
@@ -14,12 +16,28 @@ export type LoginFailure =
   | 'NOT_ACTIVATED'
   | 'PASSWORD_EXPIRED'
   /** The user exists but is not connected to the resource being logged in to. */
-  | 'NOT_ASSOCIATED';
+  | 'NOT_ASSOCIATED'
+  /** The protocol needs a credential the user does not have (an NT hash for MS-CHAPv2). */
+  | 'CREDENTIAL_UNAVAILABLE';
 
 export interface VerifyOptions {
   /** Whether the resource accepts this user at all (connected directly or through a group). */
   admits?: (user: User) => boolean;
+  /**
+   * Whether a wrong password counts towards lockout (default true). A front-end trying one
+   * reading of the input before another (a password with or without a TOTP code appended)
+   * passes false for the first try.
+   */
+  countFailure?: boolean;
+  /** The user's organization when the caller already holds it (a front-end's snapshot), saving a read. */
+  org?: Organization;
 }
+
+/**
+ * What proves the user: a password, or (MS-CHAPv2) a check over the user's NT hash that says
+ * whether the peer's challenge response proves knowledge of the password.
+ */
+export type Credential = { password: string } | { ntHash: (hash: Buffer) => boolean };
 
 export type LoginResult = { ok: true; user: User } | { ok: false; reason: LoginFailure; user?: User };
 
@@ -31,6 +49,8 @@ export class AuthenticationService {
   constructor(
     private readonly deps: Deps,
     private readonly users: UserService,
+    private readonly credentials: Pick<CredentialService, 'ntHashOf' | 'captureNtHash'>,
+    private readonly cache: VerificationCache = new VerificationCache(0),
   ) {}
 
   /**
@@ -39,18 +59,25 @@ export class AuthenticationService {
    * so a guesser learns nothing about suspended or staged accounts; a user the resource does not
    * admit costs the same time as a wrong password and does not count towards lockout.
    */
-  async verify(orgId: OrgId, username: string, password: string, origin: Origin, options: VerifyOptions = {}): Promise<LoginResult> {
+  verify(orgId: OrgId, username: string, password: string, origin: Origin, options: VerifyOptions = {}): Promise<LoginResult> {
+    return this.verifyCredential(orgId, username, { password }, origin, options);
+  }
+
+  /** `verify` for any credential; an NT-hash check fails as a wrong password does. */
+  async verifyCredential(orgId: OrgId, username: string, credential: Credential, origin: Origin, options: VerifyOptions = {}): Promise<LoginResult> {
     const repos = this.deps.store.read;
+    // Costs what a real check costs, so refusals before the check take as long as a wrong password.
+    const decoy = () => ('password' in credential ? verifyAgainstNothing(credential.password) : Promise.resolve(false));
     let user = await repos.users.findByUsername(orgId, username);
     if (!user) {
-      await verifyAgainstNothing(password);
+      await decoy();
       return { ok: false, reason: 'INVALID_CREDENTIALS' };
     }
     if (options.admits && !options.admits(user)) {
-      await verifyAgainstNothing(password);
+      await decoy();
       return { ok: false, reason: 'NOT_ASSOCIATED', user };
     }
-    const org = await this.users.org(orgId);
+    const org = options.org?.id === orgId ? options.org : await this.users.org(orgId);
     const policy = org.settings.passwordPolicy;
     const now = this.deps.clock();
     const ctx = systemContext(orgId, origin);
@@ -59,16 +86,30 @@ export class AuthenticationService {
       user = await this.clearFailures(ctx, user, 'unlock');
     }
     if (user.accountLocked) {
-      await verifyAgainstNothing(password);
+      await decoy();
       return { ok: false, reason: 'ACCOUNT_LOCKED', user };
     }
 
-    const hash = await repos.users.passwordHash(orgId, user.id);
-    const good = hash ? await verifyPassword(hash, password) : await verifyAgainstNothing(password);
+    let good: boolean;
+    if ('password' in credential) {
+      const hash = await repos.users.passwordHash(orgId, user.id);
+      if (hash && this.cache.matches(user.id, hash, credential.password)) good = true;
+      else {
+        good = hash ? await verifyPassword(hash, credential.password) : await verifyAgainstNothing(credential.password);
+        if (good && hash) this.cache.remember(user.id, hash, credential.password);
+      }
+    } else {
+      const ntHash = await this.credentials.ntHashOf(orgId, user.id);
+      if (!ntHash) return { ok: false, reason: 'CREDENTIAL_UNAVAILABLE', user };
+      good = credential.ntHash(ntHash);
+    }
     if (!good) {
+      if (options.countFailure === false) return { ok: false, reason: 'INVALID_CREDENTIALS', user };
       const locked = await this.countFailure(ctx, user.id, policy, now);
       return { ok: false, reason: locked ? 'ACCOUNT_LOCKED' : 'INVALID_CREDENTIALS', user };
     }
+    // Users of an org that keeps NT hashes get one at their first password login after it is turned on.
+    if ('password' in credential && org.settings.radius?.storeNtHashes) await this.credentials.captureNtHash(orgId, user.id, credential.password);
     if (user.badLoginAttempts > 0) user = await this.clearFailures(ctx, user, 'update');
 
     if (user.state === 'SUSPENDED') return { ok: false, reason: 'SUSPENDED', user };
@@ -94,6 +135,12 @@ export class AuthenticationService {
     const ctx = { ...systemContext(orgId, origin), actor: { type: 'user' as const, id: result.user.id } };
     await this.users.setPassword(ctx, result.user, newPassword);
     return { ok: true, user: result.user };
+  }
+
+  /** Counts a failed second factor (a wrong TOTP code) like a wrong password; true when it locked the account. */
+  async recordFailure(orgId: OrgId, userId: User['id'], origin: Origin): Promise<boolean> {
+    const org = await this.users.org(orgId);
+    return this.countFailure(systemContext(orgId, origin), userId, org.settings.passwordPolicy, this.deps.clock());
   }
 
   private async countFailure(ctx: Context, userId: User['id'], policy: PasswordPolicy, now: Date): Promise<boolean> {

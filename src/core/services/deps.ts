@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import { invalid } from '../errors.js';
-import { RESOURCE_TYPES, type Association, type JournalEntryInput, type SubjectType } from '../model.js';
+import { RESOURCE_TYPES, type Association, type JournalEntryInput, type ResourceType, type SubjectType } from '../model.js';
 import type { Store, Transaction } from '../ports.js';
 import { checkFilter, checkSort, type FieldCatalog, type ListQuery } from '../query.js';
 import type { SecretBox } from '../secrets.js';
@@ -47,6 +47,14 @@ export function checkedQuery(query: ListQuery, catalog: FieldCatalog): ListQuery
 /** Removes every association of a user or group that is going away, journaling each. */
 export async function dissociateAll(tx: Transaction, ctx: Context, subjectType: SubjectType, subjectId: string): Promise<void> {
   for (const a of await tx.associations.ofSubjects(ctx.orgId, subjectType, [subjectId], RESOURCE_TYPES)) {
+    await tx.associations.remove(ctx.orgId, a);
+    journal(tx, ctx, associationEntry(a, 'dissociate'));
+  }
+}
+
+/** Removes every association of a resource that is going away, journaling each. */
+export async function dissociateResource(tx: Transaction, ctx: Context, resourceType: ResourceType, resourceId: string): Promise<void> {
+  for (const a of await tx.associations.ofResource(ctx.orgId, resourceType, resourceId, ['user', 'user_group'])) {
     await tx.associations.remove(ctx.orgId, a);
     journal(tx, ctx, associationEntry(a, 'dissociate'));
   }

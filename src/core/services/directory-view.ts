@@ -1,17 +1,17 @@
 import type { GroupId, OrgId, UserId } from '../ids.js';
-import type { Directory, DirectoryType, Organization, ResourceType, User, UserGroup } from '../model.js';
+import type { Directory, Organization, ResourceType, User, UserGroup } from '../model.js';
 import { foldCase, ALL_ROWS } from '../query.js';
-import type { JournalPosition } from '../ports.js';
+import type { JournalPosition, Repositories } from '../ports.js';
 import type { Deps } from './deps.js';
 
 /**
- * What one directory resource (the LDAP service) exposes of an org: the users connected to it
- * directly or through groups, the groups that connect them and the groups nested inside those,
- * with direct memberships restricted to what is exposed. A snapshot: never mutated once built.
+ * What one resource (the LDAP service, a RADIUS server) exposes of an org: the users connected
+ * to it directly or through groups, the groups that connect them and the groups nested inside
+ * those, with direct memberships restricted to what is exposed. A snapshot: never mutated once built.
  */
-export interface DirectoryView {
+export interface DirectoryView<R extends { id: string } = Directory> {
   readonly org: Organization;
-  readonly directory: Directory;
+  readonly resource: R;
   /** The journal position the snapshot reflects. */
   readonly seq: number;
   /** Changes on every full rebuild; incremental user refreshes keep it. */
@@ -31,43 +31,63 @@ export interface DirectoryView {
 
 /** Journal rows that cannot change what a directory exposes. */
 const IRRELEVANT = new Set<JournalPosition['objectType']>(['administrator', 'api_key', 'application']);
-const EVENTS = new Set<JournalPosition['operation']>(['ldap_bind', 'ldap_search']);
+const EVENTS = new Set<JournalPosition['operation']>(['ldap_bind', 'ldap_search', 'radius_auth', 'radius_accounting', 'mfa_enroll', 'mfa_reset']);
 /** User rows that change a user's attributes but not the graph. */
 const USER_REFRESH = new Set<JournalPosition['operation']>(['update', 'password_set', 'login_failed', 'lock', 'unlock', 'create']);
 const MAX_INCREMENTAL = 500;
 
-interface OrgState {
-  view?: DirectoryView;
+interface OrgState<R extends { id: string }> {
+  view?: DirectoryView<R>;
   /** How far the journal has been read; past `view.seq` when the rows since changed nothing exposed. */
   checked: number;
-  running?: Promise<DirectoryView | undefined>;
-  queued?: Promise<DirectoryView | undefined>;
+  running?: Promise<DirectoryView<R> | undefined>;
+  queued?: Promise<DirectoryView<R> | undefined>;
 }
+
+/** Finds the resource a view is of: the org's one LDAP service, or a RADIUS server by id. */
+export type ResourceLocator<R> = (repos: Repositories, orgId: OrgId, key: string | undefined) => Promise<R | undefined>;
+
+/** The org's directory of a type: there is one LDAP service per org. */
+export const directoryOfType =
+  (type: Directory['type']): ResourceLocator<Directory> =>
+  async (repos, orgId) =>
+    (
+      await repos.directories.list(orgId, {
+        filter: { kind: 'compare', field: 'type', op: 'eq', value: type },
+        sort: [],
+        page: { limit: 1, skip: 0 },
+      })
+    ).items[0];
 
 /**
  * Keeps each org's view of a directory resource current by following the journal: every caller
  * gets a view at least as new as the journal was when it called (read-your-writes across
  * processes sharing the store), while concurrent callers share one journal check.
  */
-export class DirectoryViewService {
-  private readonly states = new Map<string, OrgState>();
+export class DirectoryViewService<R extends { id: string } = Directory> {
+  private readonly states = new Map<string, OrgState<R>>();
   private generations = 0;
 
   constructor(
     private readonly deps: Deps,
-    private readonly type: Extract<DirectoryType, ResourceType>,
+    private readonly type: ResourceType,
+    private readonly locate: ResourceLocator<R>,
   ) {}
 
-  /** The current view of the org's directory of this type; undefined when the org or the directory is gone. */
-  current(orgId: OrgId): Promise<DirectoryView | undefined> {
-    let state = this.states.get(orgId);
+  /**
+   * The current view of the org's resource (`key` names it where an org has several); undefined
+   * when the org or the resource is gone.
+   */
+  current(orgId: OrgId, key?: string): Promise<DirectoryView<R> | undefined> {
+    const stateKey = key === undefined ? orgId : `${orgId}/${key}`;
+    let state = this.states.get(stateKey);
     if (!state) {
       state = { checked: 0 };
-      this.states.set(orgId, state);
+      this.states.set(stateKey, state);
     }
     const s = state;
     if (!s.running) {
-      s.running = this.refresh(orgId, s).finally(() => (s.running = undefined));
+      s.running = this.refresh(orgId, key, s).finally(() => (s.running = undefined));
       return s.running;
     }
     // A check already running may have read the journal before this call: wait for the next one.
@@ -75,25 +95,25 @@ export class DirectoryViewService {
       .catch(() => undefined)
       .then(() => {
         s.queued = undefined;
-        return this.current(orgId);
+        return this.current(orgId, key);
       });
     return s.queued;
   }
 
-  private async refresh(orgId: OrgId, state: OrgState): Promise<DirectoryView | undefined> {
+  private async refresh(orgId: OrgId, key: string | undefined, state: OrgState<R>): Promise<DirectoryView<R> | undefined> {
     const previous = state.view;
-    if (!previous) return this.rebuild(orgId, state);
+    if (!previous) return this.rebuild(orgId, key, state);
     const journal = this.deps.store.read.journal;
     // The head alone is the cheap common case: nothing happened since the last check.
     if ((await journal.head(orgId)) === state.checked) return previous;
     const rows = await journal.positions(orgId, state.checked, MAX_INCREMENTAL + 1);
     if (rows.length === 0) return previous;
-    if (rows.length > MAX_INCREMENTAL) return this.rebuild(orgId, state);
+    if (rows.length > MAX_INCREMENTAL) return this.rebuild(orgId, key, state);
     const userIds = new Set<UserId>();
     for (const row of rows) {
       if (IRRELEVANT.has(row.objectType) || EVENTS.has(row.operation)) continue;
       if (row.objectType === 'user' && USER_REFRESH.has(row.operation)) userIds.add(row.objectId as UserId);
-      else return this.rebuild(orgId, state);
+      else return this.rebuild(orgId, key, state);
     }
     const seq = rows.at(-1)!.seq;
     state.checked = seq;
@@ -102,14 +122,14 @@ export class DirectoryViewService {
     return (state.view = await this.refreshUsers(previous, userIds, seq));
   }
 
-  private async rebuild(orgId: OrgId, state: OrgState): Promise<DirectoryView | undefined> {
-    const view = await this.build(orgId);
+  private async rebuild(orgId: OrgId, key: string | undefined, state: OrgState<R>): Promise<DirectoryView<R> | undefined> {
+    const view = await this.build(orgId, key);
     state.view = view;
     state.checked = view?.seq ?? 0;
     return view;
   }
 
-  private async refreshUsers(view: DirectoryView, ids: Set<UserId>, seq: number): Promise<DirectoryView> {
+  private async refreshUsers(view: DirectoryView<R>, ids: Set<UserId>, seq: number): Promise<DirectoryView<R>> {
     const exposed = [...ids].filter((id) => view.users.has(id));
     const fresh = await this.deps.store.read.users.findByIds(view.org.id, exposed);
     const users = new Map(view.users);
@@ -126,22 +146,17 @@ export class DirectoryViewService {
     return { ...view, seq, users, userIdsByName: names, groupsOf: view.groupsOf };
   }
 
-  private async build(orgId: OrgId): Promise<DirectoryView | undefined> {
+  private async build(orgId: OrgId, key: string | undefined): Promise<DirectoryView<R> | undefined> {
     const repos = this.deps.store.read;
     // The head is read first: a change committed while loading is seen again at the next check.
     const seq = await repos.journal.head(orgId);
     const org = await repos.orgs.findById(orgId);
     if (!org) return undefined;
-    const directories = await repos.directories.list(orgId, {
-      filter: { kind: 'compare', field: 'type', op: 'eq', value: this.type },
-      sort: [],
-      page: { limit: 1, skip: 0 },
-    });
-    const directory = directories.items[0];
-    if (!directory) return undefined;
+    const resource = await this.locate(repos, orgId, key);
+    if (!resource) return undefined;
 
     const [associations, memberships, allGroups] = await Promise.all([
-      repos.associations.ofResource(orgId, this.type, directory.id, ['user', 'user_group']),
+      repos.associations.ofResource(orgId, this.type, resource.id, ['user', 'user_group']),
       repos.groups.allMemberships(orgId),
       repos.groups.list(orgId, { sort: [], page: ALL_ROWS }),
     ]);
@@ -221,7 +236,7 @@ export class DirectoryViewService {
 
     return {
       org,
-      directory,
+      resource,
       seq,
       generation: ++this.generations,
       users,

@@ -1,3 +1,4 @@
+import { parseReplyAttributes } from '../radius-reply.js';
 import { requirePermission, type Context } from '../context.js';
 import { conflict, invalid, notFound, type ErrorDetail } from '../errors.js';
 import { GROUP_FIELDS } from '../fields.js';
@@ -45,7 +46,13 @@ function checkGroupInput(input: GroupInput, requireName: boolean): { value: Grou
       errors.push({ field: 'attributes', reason: 'NOT_AN_OBJECT', message: 'attributes must be an object' });
     } else if (JSON.stringify(input.attributes).length > 64 * 1024) {
       errors.push({ field: 'attributes', reason: 'TOO_LONG', message: 'attributes must be at most 64 KiB' });
-    } else value.attributes = input.attributes;
+    } else {
+      const radius = (input.attributes as { radius?: unknown }).radius;
+      const reply = typeof radius === 'object' && radius !== null ? (radius as { reply?: unknown }).reply : radius;
+      const parsed = parseReplyAttributes(reply);
+      if (!parsed.ok) for (const message of parsed.errors) errors.push({ field: 'attributes.radius.reply', reason: 'INVALID_RADIUS_ATTRIBUTE', message });
+      else value.attributes = input.attributes;
+    }
   }
   return { value, errors };
 }

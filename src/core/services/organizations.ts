@@ -12,6 +12,7 @@ import { checkedQuery, journal, type Deps } from './deps.js';
 export const DEFAULT_SETTINGS: OrgSettings = {
   passwordPolicy: DEFAULT_PASSWORD_POLICY,
   newSystemUserStateDefaults: { manualEntry: 'ACTIVATED', csvImport: 'ACTIVATED' },
+  radius: { storeNtHashes: false },
 };
 
 /** Allowed range of each numeric password-policy setting; 0 turns a check off where it can be off. */
@@ -34,6 +35,7 @@ export interface OrganizationInput {
   logoUrl?: string;
   passwordPolicy?: Partial<PasswordPolicy>;
   newSystemUserStateDefaults?: Partial<OrgSettings['newSystemUserStateDefaults']>;
+  radius?: Partial<OrgSettings['radius']>;
 }
 
 function checkInput(input: OrganizationInput): ErrorDetail[] {
@@ -57,6 +59,10 @@ function checkInput(input: OrganizationInput): ErrorDetail[] {
     if (!['manualEntry', 'csvImport'].includes(key) || !['STAGED', 'ACTIVATED'].includes(value as string)) {
       errors.push({ field: `newSystemUserStateDefaults.${key}`, reason: 'INVALID', message: 'must be STAGED or ACTIVATED' });
     }
+  }
+  for (const [key, value] of Object.entries(input.radius ?? {})) {
+    if (key !== 'storeNtHashes') errors.push({ field: `radius.${key}`, reason: 'UNKNOWN', message: `${key} is not a RADIUS setting` });
+    else if (typeof value !== 'boolean') errors.push({ field: 'radius.storeNtHashes', reason: 'NOT_A_BOOLEAN', message: 'storeNtHashes must be true or false' });
   }
   return errors;
 }
@@ -113,11 +119,18 @@ export class OrganizationService {
         settings: {
           passwordPolicy: { ...before.settings.passwordPolicy, ...input.passwordPolicy },
           newSystemUserStateDefaults: { ...before.settings.newSystemUserStateDefaults, ...input.newSystemUserStateDefaults },
+          radius: { ...before.settings.radius, ...input.radius },
         },
         updated: this.deps.clock().toISOString(),
       };
       await tx.orgs.update(after);
-      journal(tx, ctx, { objectType: 'organization', objectId: after.id, operation: 'update', changes: changesBetween(before, after) });
+      const changes = changesBetween(before, after);
+      // NT hashes are password-equivalent: turning them off removes them, in the same transaction.
+      // Password writers lock the org row first, so none can add one after this delete.
+      if (before.settings.radius.storeNtHashes && !after.settings.radius.storeNtHashes) {
+        changes.ntHashes = { before: await tx.credentials.deleteAllNtHashes(after.id), after: 0 };
+      }
+      journal(tx, ctx, { objectType: 'organization', objectId: after.id, operation: 'update', changes });
       return after;
     });
   }

@@ -8,6 +8,7 @@ import type { TakenValues } from '../ports.js';
 import { foldCase } from '../query.js';
 import { checkUserInput, type UserInput } from '../user-input.js';
 import { journal, type Deps } from './deps.js';
+import { keepsNtHashes, sealNtHash } from './nt-hashes.js';
 import type { UserService } from './users.js';
 
 export interface ImportRowError {
@@ -172,11 +173,16 @@ export class UserImportService {
     const autoCount = good.filter(([, p]) => p.autoUid).length;
     let written = 0;
     await this.deps.store.transaction(async (tx) => {
+      const ntHashes = await keepsNtHashes(tx, ctx.orgId);
       let nextUid = autoCount > 0 ? await tx.orgs.allocateUnixIds(ctx.orgId, autoCount + explicitUids.size) : 0;
       let batch: Checked[] = [];
       const write = async () => {
         await this.hashPasswords(batch, org, now);
         await tx.users.insert(batch.map((c) => c.user), new Map(batch.flatMap((c) => (c.hash ? [[c.user.id, c.hash] as const] : []))));
+        if (ntHashes) {
+          const sealed = batch.flatMap((c) => (c.password !== undefined ? [[c.user.id, sealNtHash(this.deps.secrets, ctx.orgId, c.user.id, c.password)] as const] : []));
+          await tx.credentials.putNtHashes(ctx.orgId, new Map(sealed), now.toISOString());
+        }
         const entries: JournalEntryInput[] = batch.map((c) => {
           const changes = changesBetween(null, c.user);
           if (c.hash) changes.password = secretChange();

@@ -9,6 +9,7 @@ import type { Transaction } from '../ports.js';
 import { foldCase, type ListQuery, type ListResult } from '../query.js';
 import { checkUserInput, type CheckedUserInput, type UserInput } from '../user-input.js';
 import { checkedQuery, dissociateAll, journal, type Deps } from './deps.js';
+import { recordNtHash } from './nt-hashes.js';
 
 /** Every profile attribute a new user starts with, unless the input sets it (fresh lists each time). */
 export const emptyProfile = (): Omit<UserProfile, 'username' | 'email' | 'unixUid' | 'unixGuid'> => ({
@@ -112,6 +113,7 @@ export class UserService {
         if (value.profile.unixGuid === undefined) user.unixGuid = user.unixUid;
       }
       await tx.users.insert([user], hash ? new Map([[user.id, hash]]) : undefined);
+      if (hash) await recordNtHash(tx, this.deps.secrets, ctx.orgId, user.id, value.password!, user.created);
       const changes = changesBetween(null, user);
       if (hash) changes.password = secretChange();
       journal(tx, ctx, { objectType: 'user', objectId: user.id, operation: 'create', changes });
@@ -175,6 +177,7 @@ export class UserService {
       if (value.passwordExpirationDate !== undefined) after.passwordExpirationDate = value.passwordExpirationDate;
       if (hash) {
         await tx.users.setPasswordHash(ctx.orgId, before.id, hash, at.toISOString());
+        await recordNtHash(tx, this.deps.secrets, ctx.orgId, before.id, value.password!, at.toISOString());
         after.passwordSet = true;
         after.passwordDate = at.toISOString();
         if (value.passwordExpirationDate === undefined) {
@@ -269,6 +272,7 @@ export class UserService {
       const before = await tx.users.findById(ctx.orgId, user.id, { forUpdate: true });
       if (!before) throw userNotFound();
       await tx.users.setPasswordHash(ctx.orgId, before.id, hash, at.toISOString());
+      await recordNtHash(tx, this.deps.secrets, ctx.orgId, before.id, password, at.toISOString());
       const after: User = {
         ...before,
         passwordSet: true,

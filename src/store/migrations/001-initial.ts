@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { UNIQUE_KEYS } from '../unique-keys.js';
+import { uniqueKeysOf } from '../unique-keys.js';
 import { isPostgres } from '../dialect.js';
 
 // Kysely migrations run against an untyped database on purpose: the typed schema is what they produce.
@@ -182,7 +182,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('origin', 'text', (c) => c.notNull())
     .execute();
 
-  for (const key of UNIQUE_KEYS) {
+  for (const key of uniqueKeysOf('001-initial')) {
     await db.schema.createIndex(key.name).unique().on(key.table).columns(key.columns).execute();
   }
   const indexes: [string, string, string[]][] = [

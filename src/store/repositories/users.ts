@@ -81,8 +81,15 @@ export function userRepository(db: Kysely<Database>, postgres: boolean): UserRep
     },
 
     async delete(orgId, id) {
-      const result = await db.deleteFrom('users').where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
-      if (Number(result.numDeletedRows) > 0) await adjustCount(orgId, -1);
+      // The org row before the user's: the delete cascades to the user's NT hash, and turning NT
+      // hashes off locks the org row before deleting them all; the other order could deadlock.
+      await db
+        .updateTable('organizations')
+        .set({ user_count: sql`user_count - 1` })
+        .where('id', '=', orgId)
+        .where(({ exists, selectFrom }) => exists(selectFrom('users').select('id').where('id', '=', id).where('org_id', '=', orgId)))
+        .execute();
+      await db.deleteFrom('users').where('id', '=', id).where('org_id', '=', orgId).execute();
     },
 
     async findById(orgId, id, options?: ReadOptions) {

@@ -1,4 +1,4 @@
-import type { Actor } from '../core/context.js';
+import type { Actor, Origin } from '../core/context.js';
 import type { DirectoryCore } from '../core/directory.js';
 import type { OrgId } from '../core/ids.js';
 import type { JournalEntryInput } from '../core/model.js';
@@ -7,14 +7,17 @@ interface Pending {
   orgId: OrgId;
   actor: Actor;
   entry: JournalEntryInput;
+  /** Settled once the batch holding the event is written (events that must not be lost). */
+  written?: { resolve: () => void; reject: (e: unknown) => void };
 }
 
 const MAX_PENDING = 10_000;
 
 /**
- * Journals LDAP binds and searches as events. They are queued and written in one transaction per
- * second, so a busy directory does not pay a write per request; under overload the oldest queued
- * events are dropped and the drop is counted in the next batch.
+ * Journals protocol events (LDAP binds and searches, RADIUS accepts, rejects and accounting).
+ * They are queued and written in one transaction per interval, so a busy service does not pay a
+ * write per request; under overload the oldest queued best-effort events are dropped and the drop
+ * is counted in the next batch. Durable events are never dropped.
  */
 export class ActivityRecorder {
   private pending: Pending[] = [];
@@ -24,6 +27,7 @@ export class ActivityRecorder {
 
   constructor(
     private readonly core: DirectoryCore,
+    private readonly origin: Origin,
     private readonly onError: (error: unknown) => void,
     private readonly intervalMs = 1000,
   ) {}
@@ -31,11 +35,24 @@ export class ActivityRecorder {
   record(orgId: OrgId, actor: Actor, entry: JournalEntryInput, sampleRate = 1): void {
     if (sampleRate < 1 && Math.random() >= sampleRate) return;
     if (sampleRate < 1) entry = { ...entry, details: { ...entry.details, sampleRate } };
-    if (this.pending.length >= MAX_PENDING) {
-      this.pending.shift();
+    const oldest = this.pending.findIndex((p) => !p.written);
+    if (this.pending.length >= MAX_PENDING && oldest !== -1) {
+      this.pending.splice(oldest, 1);
       this.dropped++;
     }
     this.pending.push({ orgId, actor, entry });
+    this.schedule();
+  }
+
+  /** Queues an event that must not be lost (an accounting record); resolves once it is in the journal. */
+  recordDurable(orgId: OrgId, actor: Actor, entry: JournalEntryInput): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ orgId, actor, entry, written: { resolve, reject } });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
     this.timer ??= setTimeout(() => void this.flush(), this.intervalMs);
   }
 
@@ -57,8 +74,10 @@ export class ActivityRecorder {
       for (const [orgId, events] of byOrg) {
         if (dropped > 0) events[0]!.entry = { ...events[0]!.entry, details: { ...events[0]!.entry.details, droppedBefore: dropped } };
         try {
-          await this.core.journal.recordEvents(orgId, 'ldap', events);
+          await this.core.journal.recordEvents(orgId, this.origin, events);
+          for (const e of events) e.written?.resolve();
         } catch (e) {
+          for (const event of events) event.written?.reject(e);
           this.onError(e);
         }
       }

@@ -1,0 +1,83 @@
+import { Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { notFound } from '../../core/errors.js';
+import type { TotpStatus } from '../../core/services/credentials.js';
+import { ctxOf } from '../context.js';
+import { errorResponses, NullableString } from '../wire/common.js';
+
+const tags = ['Roster extensions'];
+const params = Type.Object({ user_id: Type.String({ description: 'User id' }) });
+
+const TotpStatusSchema = Type.Object(
+  {
+    enrolled: Type.Boolean({ description: 'The user has a TOTP enrollment, confirmed or not' }),
+    confirmed: Type.Boolean({ description: 'The user proved the enrollment with a code; RADIUS servers with mfa ENABLED then ask for codes' }),
+    enrolledAt: NullableString({ description: 'When the current enrollment began' }),
+  },
+  { $id: 'TotpStatus' },
+);
+const statusRef = Type.Unsafe<TotpStatus>({ $ref: 'TotpStatus#' });
+
+/** A user's second factor and NT-hash credential, managed by an administrator. JumpCloud has no equivalent. */
+export const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const core = app.core;
+  app.addSchema(TotpStatusSchema);
+
+  app.post('/users/:user_id/totp', {
+    schema: {
+      tags,
+      summary: "Enroll a user's TOTP second factor; the secret is in the response once and never again",
+      description:
+        'Replaces any earlier enrollment, confirmed or not, with a new unconfirmed one (RFC 6238: SHA-1, 6 digits, 30-second steps). ' +
+        'Give the user the secret or the otpauth URI (as a QR code), then confirm with a code from their app.',
+      params,
+      response: {
+        201: Type.Object({ secret: Type.String({ description: 'Base32 secret' }), otpauthUri: Type.String({ description: 'otpauth://totp/Roster:<username>?… for authenticator apps' }) }),
+        ...errorResponses(404),
+      },
+    },
+  }, async (request, reply) => reply.code(201).send(await core.credentials.enrollTotp(ctxOf(request), request.params.user_id)));
+
+  app.post('/users/:user_id/totp/confirm', {
+    schema: {
+      tags,
+      summary: "Confirm a user's TOTP enrollment with a current code",
+      description: 'A code of the current 30-second step or one step either side confirms the enrollment; a wrong code is 400 INVALID_TOTP.',
+      params,
+      body: Type.Object({ code: Type.String({ minLength: 1, maxLength: 16, description: 'The 6-digit code the app shows' }) }, { additionalProperties: true }),
+      response: { 200: statusRef, ...errorResponses(404, 409) },
+    },
+  }, async (request) => core.credentials.confirmTotp(ctxOf(request), request.params.user_id, request.body.code));
+
+  app.get('/users/:user_id/totp', {
+    schema: { tags, summary: "A user's TOTP state (never the secret)", params, response: { 200: statusRef, ...errorResponses(404) } },
+  }, async (request) => core.credentials.totpStatus(ctxOf(request), request.params.user_id));
+
+  app.delete('/users/:user_id/totp', {
+    schema: {
+      tags,
+      summary: "Remove a user's TOTP second factor",
+      description: 'As POST /api/systemusers/{id}/resetmfa, but 404 TOTP_NOT_ENROLLED when the user has none.',
+      params,
+      response: { 204: Type.Null(), ...errorResponses(404) },
+    },
+  }, async (request, reply) => {
+    if (!(await core.credentials.resetTotp(ctxOf(request), request.params.user_id))) throw notFound('TOTP_NOT_ENROLLED', 'The user has no TOTP enrollment');
+    return reply.code(204).send(null);
+  });
+
+  app.delete('/users/:user_id/nthash', {
+    schema: {
+      tags,
+      summary: "Remove a user's NT hash",
+      description:
+        'The NT hash (kept only when the organization sets settings.radius.storeNtHashes) lets the user sign in with PEAP-MSCHAPv2. ' +
+        'Without it MSCHAPv2 fails for the user until their next password change or successful password login. 404 NT_HASH_NOT_FOUND when there is none.',
+      params,
+      response: { 204: Type.Null(), ...errorResponses(404) },
+    },
+  }, async (request, reply) => {
+    if (!(await core.credentials.deleteNtHash(ctxOf(request), request.params.user_id))) throw notFound('NT_HASH_NOT_FOUND', 'The user has no NT hash');
+    return reply.code(204).send(null);
+  });
+};
