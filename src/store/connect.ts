@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 
@@ -50,10 +50,31 @@ export function connect(options: ConnectOptions): Connection {
   // column side must fold the same way (PostgreSQL's lower() already handles every script).
   database.function('lower', { deterministic: true }, (value: unknown) => (value === null ? null : String(value).toLowerCase()));
   return {
-    db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }),
     dialect: 'sqlite',
     description: file === ':memory:' ? 'SQLite in memory' : `SQLite ${file}`,
     sqlite: database,
+  };
+}
+
+/**
+ * Kysely prepares every query anew, and better-sqlite3 parses the SQL at each prepare: on a busy
+ * path (a RADIUS request, an LDAP bind) that parsing was the largest single cost. Statements are
+ * reused by their SQL text, the least recently used dropped past `size`. Reuse is safe because
+ * better-sqlite3 runs a statement to completion synchronously (Roster never streams a query).
+ */
+function withStatementCache(database: SqliteDatabase.Database, size = 1000): SqliteDialectConfig['database'] & object {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sql: string) {
+      let statement = cache.get(sql);
+      if (statement) cache.delete(sql);
+      else statement = database.prepare(sql);
+      cache.set(sql, statement);
+      if (cache.size > size) cache.delete(cache.keys().next().value!);
+      return statement;
+    },
   };
 }
 

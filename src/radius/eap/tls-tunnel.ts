@@ -1,5 +1,5 @@
 import { Duplex } from 'node:stream';
-import { TLSSocket, type SecureContext } from 'node:tls';
+import { TLSSocket, type PeerCertificate, type SecureContext } from 'node:tls';
 
 /**
  * A server-side TLS session driven by EAP messages instead of a socket: ciphertext from the peer
@@ -14,7 +14,8 @@ export class TlsTunnel {
   private failure: Error | undefined;
   private established = false;
 
-  constructor(context: SecureContext) {
+  /** `requestCert`: ask the peer for a certificate (EAP-TLS); it is checked against the context's CAs. */
+  constructor(context: SecureContext, requestCert = false) {
     const outgoing = this.outgoing;
     this.transport = new Duplex({
       read() {},
@@ -23,7 +24,8 @@ export class TlsTunnel {
         callback();
       },
     });
-    this.socket = new TLSSocket(this.transport, { isServer: true, secureContext: context, requestCert: false });
+    // A bad client certificate does not abort the handshake here: the method reads `peer` and decides.
+    this.socket = new TLSSocket(this.transport, { isServer: true, secureContext: context, requestCert, rejectUnauthorized: false });
     this.socket.on('secure', () => (this.established = true));
     this.socket.on('data', (chunk: Buffer) => this.plaintext.push(chunk));
     this.socket.on('error', (e: Error) => (this.failure ??= e));
@@ -36,6 +38,14 @@ export class TlsTunnel {
 
   get error(): Error | undefined {
     return this.failure;
+  }
+
+  /** The peer's certificate once established, and whether it chains to a trusted CA (and why not). */
+  get peer(): { certificate: PeerCertificate | undefined; authorized: boolean; error: string | undefined } {
+    const certificate = this.socket.getPeerCertificate();
+    const present = certificate && Object.keys(certificate).length > 0;
+    const error = this.socket.authorizationError;
+    return { certificate: present ? certificate : undefined, authorized: this.socket.authorized, error: error ? String(error) : undefined };
   }
 
   /** Hands TLS records from the peer to TLS and waits until it has answered them. */
