@@ -338,6 +338,10 @@ export interface RadiusServer {
   /** REMOVE (the default) rejects a user whose password has expired; MAINTAIN still accepts them. */
   userPasswordExpirationAction: (typeof PASSWORD_EXPIRATION_ACTIONS)[number];
   tagNames: string[];
+  /** EAP-TLS: users may sign in with a certificate issued by one of `caCert`'s CAs. */
+  userCertEnabled: boolean;
+  /** PEM certificates of the CAs that issue users' certificates for EAP-TLS; null when none. */
+  caCert: string | null;
   created: string;
   updated: string;
 }

@@ -1,6 +1,5 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { createSecureContext } from 'node:tls';
 import { ActivityRecorder } from '../app/activity.js';
 import type { DirectoryCore } from '../core/directory.js';
 import { MAX_PACKET_LENGTH } from './packet.js';
@@ -72,10 +71,9 @@ export class RadiusListener {
     private readonly options: RadiusServerOptions,
     private readonly log: Log,
   ) {
-    const tls = options.tls ? createSecureContext({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }) : undefined;
     this.activity = new ActivityRecorder(core, 'radius', (e) => log.error({ err: e }, 'could not journal RADIUS events'), 200);
     this.service = new RadiusService(core, this.activity, {
-      ...(tls ? { tls } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
       maxConversations: options.maxConversations,
       conversationTimeoutMs: 30_000,
     });

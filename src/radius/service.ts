@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { SecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { ActivityRecorder } from '../app/activity.js';
 import type { Actor } from '../core/context.js';
 import type { DirectoryCore } from '../core/directory.js';
@@ -11,6 +11,8 @@ import type { Credential, LoginResult } from '../core/services/authentication.js
 import type { DirectoryView } from '../core/services/directory-view.js';
 import { ClientRegistry, plainAddress, type RadiusClient } from './clients.js';
 import { EapCode, EapType, decodeEap, encodeEap, type EapPacket } from './eap/eap.js';
+import { EapTlsMethod } from './eap/eap-tls.js';
+import { TLS_VERSIONS } from './eap/tls-tunnel.js';
 import type { AuthResult, Authenticator, EapMethod, SessionKeys } from './eap/method.js';
 import { MsChapV2Method, PeapMethod } from './eap/peap.js';
 import { TtlsMethod } from './eap/ttls.js';
@@ -38,8 +40,8 @@ import {
 } from './packet.js';
 
 export interface RadiusServiceOptions {
-  /** The EAP server certificate's context; without it only PAP and EAP-MSCHAPv2 are offered. */
-  tls?: SecureContext;
+  /** The EAP server certificate; without it only PAP and EAP-MSCHAPv2 are offered. */
+  tls?: { cert: Buffer; key: Buffer };
   /** EAP conversations and MFA challenges in progress at once; more are refused until some end. */
   maxConversations: number;
   /** How long a conversation or an MFA challenge waits for the peer's next message. */
@@ -59,7 +61,7 @@ export interface RadiusCounters {
   dropped: number;
 }
 
-type Method = 'pap' | 'eap-ttls' | 'peap' | 'eap-mschapv2' | 'eap';
+type Method = 'pap' | 'eap-tls' | 'eap-ttls' | 'peap' | 'eap-mschapv2' | 'eap';
 
 /** What a request came to, before it is encoded and journaled. */
 interface Answer {
@@ -99,7 +101,7 @@ interface MfaChallenge {
 
 const TOTP_SUFFIX = /^([\s\S]+?)(\d{6})$/;
 const MAX_CHALLENGE_ATTEMPTS = 3;
-const METHOD_NAMES: Record<number, Method> = { [EapType.Ttls]: 'eap-ttls', [EapType.Peap]: 'peap', [EapType.MsChapV2]: 'eap-mschapv2' };
+const METHOD_NAMES: Record<number, Method> = { [EapType.Tls]: 'eap-tls', [EapType.Ttls]: 'eap-ttls', [EapType.Peap]: 'peap', [EapType.MsChapV2]: 'eap-mschapv2' };
 
 type PasswordOutcome =
   | { kind: 'accept'; user: User }
@@ -130,6 +132,9 @@ export class RadiusService {
   private readonly challenges = new Map<string, MfaChallenge>();
   private readonly replyCache = new WeakMap<UserGroup, ReplyAttribute[]>();
   private readonly sweeper: NodeJS.Timeout;
+  /** The TLS context of PEAP and EAP-TTLS (no client certificates). */
+  private readonly tunnelContext: SecureContext | undefined;
+
 
   constructor(
     private readonly core: DirectoryCore,
@@ -137,6 +142,7 @@ export class RadiusService {
     private readonly options: RadiusServiceOptions,
   ) {
     this.registry = new ClientRegistry(core);
+    this.tunnelContext = options.tls ? createSecureContext({ ...options.tls, ...TLS_VERSIONS }) : undefined;
     this.sweeper = setInterval(() => this.sweep(), Math.min(options.conversationTimeoutMs, 5000));
     this.sweeper.unref();
   }
@@ -442,8 +448,12 @@ export class RadiusService {
    */
   private offer(server: RadiusServer, found: { user?: User }, ntHashes: boolean, wanted?: number[]): EapMethod | undefined {
     const auth = this.authenticator(server, found);
-    const tls = this.options.tls;
+    const tls = this.tunnelContext;
     const available: [number, () => EapMethod][] = [];
+    if (this.options.tls && server.userCertEnabled && server.caCert) {
+      const credentials = { ...this.options.tls, ca: server.caCert };
+      available.push([EapType.Tls, () => new EapTlsMethod(credentials, auth)]);
+    }
     if (tls && ntHashes) available.push([EapType.Peap, () => new PeapMethod(tls, auth)]);
     if (tls) available.push([EapType.Ttls, () => new TtlsMethod(tls, auth)]);
     if (ntHashes) available.push([EapType.MsChapV2, () => new MsChapV2Method(auth)]);
@@ -469,6 +479,17 @@ export class RadiusService {
         const hasTotp = await this.core.credentials.totpConfirmed(server.orgId, result.user.id);
         if (hasTotp || server.mfa !== 'ENABLED') return settle({ kind: 'reject', reason: 'MFA_UNSUPPORTED_METHOD', user: result.user }, username);
         return settle(result, username);
+      },
+      // A certificate and its private key are a factor of their own: no TOTP code is asked for.
+      certificate: async (names) => {
+        const view = await this.view(server);
+        if (!view) return settle({ kind: 'reject', reason: 'SERVER_GONE' }, names.commonName ?? '');
+        const emails = new Set(names.emails.map(foldCase));
+        const byName = names.commonName === undefined ? undefined : view.userIdsByName.get(foldCase(names.commonName));
+        const byEmail = byName === undefined && emails.size > 0 ? [...view.users.values()].find((u) => emails.has(foldCase(u.email))) : undefined;
+        const username = byEmail?.username ?? names.commonName ?? names.emails[0];
+        if (username === undefined) return settle({ kind: 'reject', reason: 'CERTIFICATE_NAMES_NO_USER' }, '');
+        return settle(this.outcome(server, await this.login(view, username, { certificate: true })), username);
       },
     };
   }
@@ -589,6 +610,7 @@ export class RadiusService {
     });
   }
 }
+
 
 const ACCT_STATUS: Record<number, string> = { 1: 'Start', 2: 'Stop', 3: 'Interim-Update', 7: 'Accounting-On', 8: 'Accounting-Off' };
 

@@ -292,6 +292,8 @@ export const radiusServerFromRow = (r: Omit<Selectable<RadiusServersTable>, 'sha
   mfa: r.mfa as RadiusServer['mfa'],
   userPasswordExpirationAction: r.user_password_expiration_action as RadiusServer['userPasswordExpirationAction'],
   tagNames: parse(r.tag_names, []),
+  userCertEnabled: r.user_cert_enabled === 1,
+  caCert: r.ca_cert,
   created: r.created,
   updated: r.updated,
 });
@@ -305,6 +307,8 @@ export const radiusServerToRow = (s: RadiusServer): Omit<Insertable<RadiusServer
   mfa: s.mfa,
   user_password_expiration_action: s.userPasswordExpirationAction,
   tag_names: json(s.tagNames),
+  user_cert_enabled: bit(s.userCertEnabled),
+  ca_cert: s.caCert,
   created: s.created,
   updated: s.updated,
 });

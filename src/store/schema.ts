@@ -168,6 +168,9 @@ export interface RadiusServersTable {
   mfa: string;
   user_password_expiration_action: string;
   tag_names: string;
+  user_cert_enabled: number;
+  /** PEM CA certificates for EAP-TLS (public, not sealed). */
+  ca_cert: string | null;
   /** Sealed with the master key; read only by the RADIUS front-end. */
   shared_secret: string;
   created: string;

@@ -55,6 +55,7 @@ describeEachStore('API RADIUS servers, TOTP and NT hashes', (kind) => {
         authIdp: 'JUMPCLOUD',
         userPasswordEnabled: true,
         userCertEnabled: false,
+        caCert: '',
         deviceCertEnabled: false,
         created: expect.any(String),
         updated: expect.any(String),
@@ -98,7 +99,10 @@ describeEachStore('API RADIUS servers, TOTP and NT hashes', (kind) => {
         [{ ...base, userLockoutAction: 'MAINTAIN' }, 'userLockoutAction', 'INVALID_INPUT'],
         [{ ...base, userPasswordExpirationAction: 'EXPLODE' }, 'userPasswordExpirationAction', 'INVALID_INPUT'],
         [{ ...base, authIdp: 'AZURE' }, 'authIdp', 'INVALID_INPUT'],
-        [{ ...base, userCertEnabled: true }, 'userCertEnabled', 'INVALID_INPUT'],
+        [{ ...base, userCertEnabled: true }, 'caCert', 'INVALID_INPUT'],
+        [{ ...base, userCertEnabled: 'yes' }, 'userCertEnabled', 'INVALID_INPUT'],
+        [{ ...base, caCert: 'not a certificate' }, 'caCert', 'INVALID_INPUT'],
+        [{ ...base, caCert: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----' }, 'caCert', 'INVALID_INPUT'],
         [{ ...base, tagNames: 'wifi' }, 'tagNames', 'INVALID_INPUT'],
       ];
       for (const [body, field, reason] of cases) {

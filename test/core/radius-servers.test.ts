@@ -3,7 +3,9 @@ import { operatorContext, type Context } from '../../src/core/context.js';
 import type { RoleName } from '../../src/core/roles.js';
 import type { RadiusServerInput } from '../../src/core/services/radius-servers.js';
 import { asRole as withRole, failure, openTestCore, type TestCore } from '../support/core.js';
+import { tempDir } from '../support/roster-process.js';
 import { describeEachStore } from '../support/stores.js';
+import { makeTestCertificates, makeUserCertificates } from '../support/tls.js';
 
 const SECRET = 'correct-horse-battery-staple';
 
@@ -21,6 +23,24 @@ describeEachStore('RadiusServerService', (kind) => {
   const asRole = (role: RoleName, readOnly = false): Context => withRole(t.ctx, role, readOnly);
   const journal = () => t.core.journal.list(t.ctx, 0, 1000);
 
+  it('takes CA certificates for EAP-TLS: only CA certificates, and none while certificates are allowed', async () => {
+    const dir = tempDir('roster-radius-ca-');
+    try {
+      const server = await makeTestCertificates(dir.path);
+      const users = await makeUserCertificates(dir.path, []);
+      expect(await failure(create({ userCertEnabled: true }))).toMatchObject({ kind: 'invalid', details: [{ field: 'caCert', reason: 'REQUIRED' }] });
+      const leaf = await failure(create({ caCert: server.cert.toString() }));
+      expect(leaf).toMatchObject({ kind: 'invalid', details: [{ field: 'caCert', reason: 'INVALID_CA_CERT' }] });
+      expect(leaf.message).toContain('is not a CA certificate');
+      const withCa = await create({ userCertEnabled: true, caCert: `comment before\n${users.ca}\ntrailing text` });
+      expect(withCa).toMatchObject({ userCertEnabled: true, caCert: users.ca });
+      expect(await failure(t.core.radiusServers.update(t.ctx, withCa.id, { caCert: '' }))).toMatchObject({ kind: 'invalid' });
+      expect(await t.core.radiusServers.update(t.ctx, withCa.id, { userCertEnabled: false, caCert: null })).toMatchObject({ userCertEnabled: false, caCert: null });
+    } finally {
+      dir.remove();
+    }
+  });
+
   it('creates with defaults and normalized ranges, and reads it back', async () => {
     const server = await create({ name: '  Office Wi-Fi ', networkSourceIp: '10.0.0.0/8, 2001:DB8::/32,192.168.7.7/32', tagNames: ['wifi', 'wifi', ' hq '] });
     expect(server).toEqual({
@@ -31,6 +51,8 @@ describeEachStore('RadiusServerService', (kind) => {
       mfa: 'DISABLED',
       userPasswordExpirationAction: 'REMOVE',
       tagNames: ['wifi', 'hq'],
+      userCertEnabled: false,
+      caCert: null,
       created: '2025-03-01T12:00:00.000Z',
       updated: '2025-03-01T12:00:00.000Z',
     });

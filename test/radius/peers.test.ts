@@ -1,6 +1,10 @@
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRadiusRoster, type RadiusRoster } from '../support/radius-roster.js';
+import { tempDir } from '../support/roster-process.js';
+import { makeUserCertificates } from '../support/tls.js';
 import { eapMschapv2, eapolTest, radclient, radiusToolsUnavailable, radtest, tunnelled } from '../support/radius-tools.js';
 
 /**
@@ -180,6 +184,31 @@ describe.skipIf(reason !== undefined && !required)('RADIUS with FreeRADIUS tools
       await r.waitForJournal(['operation:eq:radius_auth'], (e) => e.details?.username === 'alice' && e.details.reason === 'MFA_UNSUPPORTED_METHOD');
     } finally {
       await r.updateRadiusServer(serverId, { mfa: 'DISABLED' });
+    }
+  });
+
+  it('EAP-TLS: a certificate from the server’s CA naming an associated user (by CN or email) gets in; others do not', async () => {
+    const dir = tempDir('roster-eap-tls-');
+    try {
+      const users = await makeUserCertificates(dir.path, [{ cn: 'alice' }, { cn: 'Carol Example', email: 'carol@radius-e2e.test' }, { cn: 'bob' }]);
+      const strangers = await makeUserCertificates(mkdtempSync(join(dir.path, 'other-')), [{ cn: 'alice' }]);
+      await r.updateRadiusServer(serverId, { userCertEnabled: true, caCert: users.ca });
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const tls = (files: { certFile: string; keyFile: string }, identity: string) =>
+        eap(['key_mgmt=WPA-EAP', 'eap=TLS', `identity="${identity}"`, `ca_cert="${r.certs.caFile}"`, `client_cert="${files.certFile}"`, `private_key="${files.keyFile}"`].join('\n'));
+      const alice = await tls(users.users.get('alice')!, 'alice');
+      expect(alice.success, alice.output.slice(-3000)).toBe(true);
+      expect(alice.mppeOk).toBe(true);
+      const carol = await tls(users.users.get('carol@radius-e2e.test')!, 'carol');
+      expect(carol.success, carol.output.slice(-3000)).toBe(true);
+      expect(carol.replyAttributes?.['User-Name']).toEqual(['carol']);
+      expect((await tls(users.users.get('bob')!, 'bob')).success).toBe(false);
+      expect((await tls(strangers.users.get('alice')!, 'alice')).success).toBe(false);
+      await r.waitForJournal(['operation:eq:radius_auth'], (e) => e.details?.method === 'eap-tls' && e.details.reason === 'NOT_ASSOCIATED');
+      await r.waitForJournal(['operation:eq:radius_auth'], (e) => e.details?.method === 'eap-tls' && e.details.reason === 'CERTIFICATE_UNTRUSTED');
+    } finally {
+      await r.updateRadiusServer(serverId, { userCertEnabled: false });
+      dir.remove();
     }
   });
 

@@ -138,6 +138,8 @@ export function makeRadiusServer(orgId: OrgId, overrides: Partial<RadiusServer> 
     name: `radius-${newId()}`,
     networkSourceIps: ['192.0.2.1'],
     mfa: 'DISABLED',
+    userCertEnabled: false,
+    caCert: null,
     userPasswordExpirationAction: 'REMOVE',
     tagNames: [],
     created: T0,

@@ -55,3 +55,50 @@ export async function makeTestCertificates(dir: string): Promise<TestCertificate
   const [ca, cert, key] = await Promise.all([readFile(caFile), readFile(certFile), readFile(keyFile)]);
   return { caFile, certFile, keyFile, ca, cert, key };
 }
+
+export interface UserCertificates {
+  /** The issuing CA, PEM: what a RADIUS server's caCert holds. */
+  ca: string;
+  caFile: string;
+  /** Per subject (its CN or email): the certificate and its key. */
+  users: Map<string, { certFile: string; keyFile: string }>;
+}
+
+/**
+ * A throwaway user CA and client certificates it signed (clientAuth), for EAP-TLS: each subject
+ * gets CN=<cn> and, when given, an email in subjectAltName. An unrelated CA can be made by
+ * calling this again with another directory.
+ */
+export async function makeUserCertificates(dir: string, subjects: { cn: string; email?: string }[]): Promise<UserCertificates> {
+  const caFile = join(dir, 'user-ca.pem');
+  const caKeyFile = join(dir, 'user-ca.key');
+  await run('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30',
+    '-subj', '/CN=Roster Test User CA',
+    '-addext', 'basicConstraints = critical, CA:TRUE',
+    '-addext', 'keyUsage = critical, keyCertSign, cRLSign',
+    '-keyout', caKeyFile, '-out', caFile,
+  ]);
+  const users = new Map<string, { certFile: string; keyFile: string }>();
+  for (const [i, subject] of subjects.entries()) {
+    const base = join(dir, `user-${i}`);
+    const extFile = `${base}.ext`;
+    await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${subject.cn}`, '-keyout', `${base}.key`, '-out', `${base}.csr`]);
+    await writeFile(extFile, [
+      'basicConstraints = critical, CA:FALSE',
+      'keyUsage = critical, digitalSignature, keyEncipherment',
+      'extendedKeyUsage = clientAuth',
+      ...(subject.email ? [`subjectAltName = email:${subject.email}`] : []),
+      '',
+    ].join('\n'));
+    await run('openssl', [
+      'x509', '-req', '-in', `${base}.csr`, '-days', '30',
+      '-CA', caFile, '-CAkey', caKeyFile, '-set_serial', `0x${randomBytes(8).toString('hex')}`,
+      '-extfile', extFile, '-out', `${base}.pem`,
+    ]);
+    await Promise.all([chmod(`${base}.key`, 0o600), rm(`${base}.csr`), rm(extFile)]);
+    users.set(subject.email ?? subject.cn, { certFile: `${base}.pem`, keyFile: `${base}.key` });
+  }
+  await chmod(caKeyFile, 0o600);
+  return { ca: await readFile(caFile, 'utf8'), caFile, users };
+}

@@ -27,7 +27,8 @@ export const RadiusServerSchema = Type.Object(
     tags: Type.Optional(Type.Array(Type.String())),
     authIdp: Type.Optional(Type.String({ enum: ['JUMPCLOUD'] })),
     userPasswordEnabled: Type.Optional(Type.Boolean()),
-    userCertEnabled: Type.Optional(Type.Boolean()),
+    userCertEnabled: Type.Optional(Type.Boolean({ description: 'EAP-TLS: users may sign in with certificates issued by caCert' })),
+    caCert: Type.Optional(Type.String({ description: 'PEM CA certificates for EAP-TLS ("" when none)' })),
     deviceCertEnabled: Type.Optional(Type.Boolean()),
     created: Type.Optional(Type.String({ description: 'Roster: creation time' })),
     updated: Type.Optional(Type.String({ description: 'Roster: time of the last change' })),
@@ -58,7 +59,12 @@ const writeProperties = {
   tagNames: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100 })),
   authIdp: Type.Optional(Type.Literal('JUMPCLOUD', { description: 'Users authenticate against Roster; AZURE is not supported' })),
   userPasswordEnabled: Type.Optional(Type.Literal(true, { description: 'Password authentication is always on' })),
-  userCertEnabled: Type.Optional(Type.Literal(false, { description: 'Certificate authentication of users is not supported' })),
+  userCertEnabled: Type.Optional(Type.Boolean({ description: 'EAP-TLS: let users sign in with certificates issued by caCert (which it needs)' })),
+  caCert: Type.Optional(
+    Type.Union([Type.String({ maxLength: 65536 }), Type.Null()], {
+      description: 'PEM certificates of the CAs that issue users\' certificates for EAP-TLS; "" or null removes them',
+    }),
+  ),
   deviceCertEnabled: Type.Optional(Type.Literal(false, { description: 'Certificate authentication of devices is not supported' })),
 };
 
@@ -75,7 +81,7 @@ export type RadiusServerBody = Static<typeof RadiusServerUpdateSchema>;
 
 export function toRadiusServerInput(body: RadiusServerBody): RadiusServerInput {
   const input: RadiusServerInput = {};
-  for (const key of ['name', 'networkSourceIp', 'sharedSecret', 'mfa', 'userLockoutAction', 'userPasswordExpirationAction', 'tagNames'] as const) {
+  for (const key of ['name', 'networkSourceIp', 'sharedSecret', 'mfa', 'userLockoutAction', 'userPasswordExpirationAction', 'tagNames', 'userCertEnabled', 'caCert'] as const) {
     if (body[key] !== undefined) (input as Record<string, unknown>)[key] = body[key];
   }
   return input;
@@ -93,7 +99,8 @@ export const toRadiusServer = (s: RadiusServer) => ({
   tags: [] as string[],
   authIdp: 'JUMPCLOUD',
   userPasswordEnabled: true,
-  userCertEnabled: false,
+  userCertEnabled: s.userCertEnabled,
+  caCert: s.caCert ?? '',
   deviceCertEnabled: false,
   created: s.created,
   updated: s.updated,

@@ -34,10 +34,11 @@ export interface VerifyOptions {
 }
 
 /**
- * What proves the user: a password, or (MS-CHAPv2) a check over the user's NT hash that says
- * whether the peer's challenge response proves knowledge of the password.
+ * What proves the user: a password; (MS-CHAPv2) a check over the user's NT hash that says whether
+ * the peer's challenge response proves knowledge of the password; or a client certificate the
+ * front-end has already verified (EAP-TLS), which leaves only the account checks to do.
  */
-export type Credential = { password: string } | { ntHash: (hash: Buffer) => boolean };
+export type Credential = { password: string } | { ntHash: (hash: Buffer) => boolean } | { certificate: true };
 
 export type LoginResult = { ok: true; user: User } | { ok: false; reason: LoginFailure; user?: User };
 
@@ -98,11 +99,11 @@ export class AuthenticationService {
         good = hash ? await verifyPassword(hash, credential.password) : await verifyAgainstNothing(credential.password);
         if (good && hash) this.cache.remember(user.id, hash, credential.password);
       }
-    } else {
+    } else if ('ntHash' in credential) {
       const ntHash = await this.credentials.ntHashOf(orgId, user.id);
       if (!ntHash) return { ok: false, reason: 'CREDENTIAL_UNAVAILABLE', user };
       good = credential.ntHash(ntHash);
-    }
+    } else good = true;
     if (!good) {
       if (options.countFailure === false) return { ok: false, reason: 'INVALID_CREDENTIALS', user };
       const locked = await this.countFailure(ctx, user.id, policy, now);
@@ -114,7 +115,8 @@ export class AuthenticationService {
 
     if (user.state === 'SUSPENDED') return { ok: false, reason: 'SUSPENDED', user };
     if (user.state === 'STAGED') return { ok: false, reason: 'NOT_ACTIVATED', user };
-    if (user.passwordExpirationDate && Date.parse(user.passwordExpirationDate) <= now.getTime()) {
+    // An expired password does not invalidate a certificate.
+    if (!('certificate' in credential) && user.passwordExpirationDate && Date.parse(user.passwordExpirationDate) <= now.getTime()) {
       return { ok: false, reason: 'PASSWORD_EXPIRED', user };
     }
     return { ok: true, user };

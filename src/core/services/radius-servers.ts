@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { requirePermission, type Context } from '../context.js';
 import { conflict, invalid, notFound, type ErrorDetail } from '../errors.js';
 import { RADIUS_SERVER_FIELDS } from '../fields.js';
@@ -20,6 +21,10 @@ export interface RadiusServerInput {
   /** Only REMOVE: a locked user is always rejected. */
   userLockoutAction?: string;
   tagNames?: string[];
+  /** EAP-TLS: users sign in with certificates from `caCert`'s CAs. */
+  userCertEnabled?: boolean;
+  /** PEM CA certificates for EAP-TLS; "" or null removes them. */
+  caCert?: string | null;
 }
 
 /** A server as the RADIUS front-end serves it: with its shared secret in the clear. */
@@ -43,7 +48,7 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[]): T | und
 }
 
 interface Checked {
-  changes: Partial<Pick<RadiusServer, 'name' | 'networkSourceIps' | 'mfa' | 'userPasswordExpirationAction' | 'tagNames'>>;
+  changes: Partial<Pick<RadiusServer, 'name' | 'networkSourceIps' | 'mfa' | 'userPasswordExpirationAction' | 'tagNames' | 'userCertEnabled' | 'caCert'>>;
   sharedSecret?: string;
 }
 
@@ -88,8 +93,49 @@ function checkInput(input: RadiusServerInput, creating: boolean): Checked {
       fail('tagNames', 'INVALID', `tagNames must be a list of at most ${MAX_TAGS} non-empty names`);
     } else out.changes.tagNames = [...new Set(tags.map((t) => t.trim()))];
   }
+  if (input.userCertEnabled !== undefined) {
+    if (typeof input.userCertEnabled !== 'boolean') fail('userCertEnabled', 'INVALID', 'userCertEnabled must be true or false');
+    else out.changes.userCertEnabled = input.userCertEnabled;
+  }
+  if (input.caCert !== undefined) {
+    const checked = checkCaCertificates(input.caCert);
+    if (!checked.ok) fail('caCert', 'INVALID_CA_CERT', `caCert: ${checked.error}`);
+    else out.changes.caCert = checked.pem;
+  }
   if (errors.length > 0) throw invalid('INVALID_INPUT', errors.map((e) => e.message).join('; '), errors);
   return out;
+}
+
+const MAX_CA_PEM = 64 * 1024;
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** PEM CA certificates, each parsed and required to be a CA, normalized to the certificates alone; null for none. */
+function checkCaCertificates(value: unknown): { ok: true; pem: string | null } | { ok: false; error: string } {
+  const error = (message: string) => ({ ok: false as const, error: message });
+  if (value === null || value === '') return { ok: true, pem: null };
+  if (typeof value !== 'string') return error('must be PEM text');
+  if (value.length > MAX_CA_PEM) return error(`must be at most ${MAX_CA_PEM / 1024} KiB`);
+  const blocks = value.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) return error('no PEM certificate (-----BEGIN CERTIFICATE-----) found');
+  for (const [i, pem] of blocks.entries()) {
+    let certificate: X509Certificate;
+    try {
+      certificate = new X509Certificate(pem);
+    } catch {
+      return error(`certificate ${i + 1} cannot be parsed`);
+    }
+    if (!certificate.ca) return error(`certificate ${i + 1} (${certificate.subject.replace(/\n/g, ', ')}) is not a CA certificate`);
+  }
+  return { ok: true, pem: blocks.join('\n') + '\n' };
+}
+
+/** EAP-TLS needs CAs to check users' certificates against. */
+function assertCertificateSetting(server: RadiusServer): void {
+  if (server.userCertEnabled && !server.caCert) {
+    throw invalid('INVALID_INPUT', 'userCertEnabled needs caCert: the CA certificates that issue users\' certificates', [
+      { field: 'caCert', reason: 'REQUIRED', message: 'is required when userCertEnabled is true' },
+    ]);
+  }
 }
 
 /**
@@ -141,9 +187,12 @@ export class RadiusServerService {
       mfa: changes.mfa ?? 'DISABLED',
       userPasswordExpirationAction: changes.userPasswordExpirationAction ?? 'REMOVE',
       tagNames: changes.tagNames ?? [],
+      userCertEnabled: changes.userCertEnabled ?? false,
+      caCert: changes.caCert ?? null,
       created: now,
       updated: now,
     };
+    assertCertificateSetting(server);
     return this.deps.store.transaction(async (tx) => {
       await assertRangesFree(tx, server);
       await tx.radiusServers.insert(server, this.deps.secrets.seal(sharedSecret!, secretContext(server.id)));
@@ -161,6 +210,7 @@ export class RadiusServerService {
       const before = await tx.radiusServers.findById(ctx.orgId, id as RadiusServerId, { forUpdate: true });
       if (!before) throw serverNotFound();
       const after: RadiusServer = { ...before, ...changes, updated: this.deps.clock().toISOString() };
+      assertCertificateSetting(after);
       if (changes.networkSourceIps) await assertRangesFree(tx, after);
       const sealed = sharedSecret === undefined ? undefined : this.deps.secrets.seal(sharedSecret, secretContext(after.id));
       await tx.radiusServers.update(after, sealed);

@@ -24,6 +24,8 @@ export interface Authenticator {
    * whether the peer's response proves knowledge of the password.
    */
   ntHash(username: string, check: (ntHash: Buffer) => boolean): Promise<AuthResult>;
+  /** A client certificate that chains to the server's CAs (EAP-TLS): which user it names, and whether they may in. */
+  certificate(names: { commonName?: string; emails: string[] }): Promise<AuthResult>;
 }
 
 export type MethodStep =

@@ -20,7 +20,7 @@ export class PeapMethod extends TunneledMethod {
   private innerId = 0;
 
   constructor(context: SecureContext, auth: Authenticator) {
-    super(EapType.Peap, context, 'client EAP encryption');
+    super(EapType.Peap, { context }, 'client EAP encryption');
     this.exchange = new MsChapV2Exchange(auth);
   }
 

@@ -62,7 +62,7 @@ export class TtlsMethod extends TunneledMethod {
     context: SecureContext,
     private readonly auth: Authenticator,
   ) {
-    super(EapType.Ttls, context, 'ttls keying material');
+    super(EapType.Ttls, { context }, 'ttls keying material');
   }
 
   protected async begin(): Promise<InnerStep | undefined> {

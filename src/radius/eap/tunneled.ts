@@ -1,7 +1,6 @@
-import type { SecureContext } from 'node:tls';
 import { EapCode, type EapPacket } from './eap.js';
 import type { AuthResult, EapMethod, MethodStep, SessionKeys } from './method.js';
-import { TlsTunnel } from './tls-tunnel.js';
+import { TlsTunnel, type TunnelCredentials } from './tls-tunnel.js';
 
 /** EAP-TLS style flags (RFC 5216 §3.1), shared by EAP-TTLS (RFC 5281 §9.1) and PEAP. */
 const LENGTH_INCLUDED = 0x80;
@@ -35,13 +34,18 @@ export abstract class TunneledMethod implements EapMethod {
 
   constructor(
     readonly type: number,
-    private readonly context: SecureContext,
+    private readonly credentials: TunnelCredentials,
     private readonly keyLabel: string,
   ) {}
 
   private get tunnel(): TlsTunnel {
-    this.tunnelInstance ??= new TlsTunnel(this.context);
+    this.tunnelInstance ??= new TlsTunnel(this.credentials);
     return this.tunnelInstance;
+  }
+
+  /** The peer's certificate and its verdict, once TLS is established. */
+  protected get peer(): TlsTunnel['peer'] {
+    return this.tunnel.peer;
   }
 
   /** Called once TLS is established and the peer has acknowledged or answered the server's Finished. */

@@ -17,6 +17,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('mfa', 'text', (c) => c.notNull().defaultTo('DISABLED'))
     .addColumn('user_password_expiration_action', 'text', (c) => c.notNull().defaultTo('REMOVE'))
     .addColumn('tag_names', 'text', (c) => c.notNull().defaultTo('[]'))
+    .addColumn('user_cert_enabled', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('ca_cert', 'text')
     .addColumn('shared_secret', 'text', (c) => c.notNull())
     .addColumn('created', 'text', (c) => c.notNull())
     .addColumn('updated', 'text', (c) => c.notNull())

@@ -13,7 +13,19 @@ export const RADIUS_SERVER_COLUMN_MAP: ColumnMap = {
   updated: { kind: 'date', column: 'updated' },
 };
 
-const COLUMNS = ['id', 'org_id', 'name', 'network_source_ips', 'mfa', 'user_password_expiration_action', 'tag_names', 'created', 'updated'] as const;
+const COLUMNS = [
+  'id',
+  'org_id',
+  'name',
+  'network_source_ips',
+  'mfa',
+  'user_password_expiration_action',
+  'tag_names',
+  'user_cert_enabled',
+  'ca_cert',
+  'created',
+  'updated',
+] as const;
 
 /** The meta row counting writes to any RADIUS server of any org. */
 export const RADIUS_VERSION_KEY = 'radius_servers.version';
