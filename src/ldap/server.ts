@@ -1,7 +1,7 @@
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer, type SecureContext } from 'node:tls';
 import type { DirectoryCore } from '../core/directory.js';
-import { ActivityRecorder } from '../app/activity.js';
+import { ActivityRecorder } from '../core/activity-recorder.js';
 import { LdapConnection, type ConnectionLimits } from './connection.js';
 import { LdapService } from './service.js';
 

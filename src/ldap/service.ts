@@ -1,7 +1,7 @@
 import type { DirectoryCore } from '../core/directory.js';
 import type { OrgId, UserId } from '../core/ids.js';
 import { ldapSettings, type LdapSettings } from '../core/ldap-settings.js';
-import type { ActivityRecorder } from '../app/activity.js';
+import type { ActivityRecorder } from '../core/activity-recorder.js';
 import { parseDn } from './dn.js';
 import type { Entry } from './entry.js';
 import { rootDse, subschemaEntry } from './root-dse.js';

@@ -1,6 +1,6 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { ActivityRecorder } from '../app/activity.js';
+import { ActivityRecorder } from '../core/activity-recorder.js';
 import type { DirectoryCore } from '../core/directory.js';
 import { MAX_PACKET_LENGTH } from './packet.js';
 import { RadiusService } from './service.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import type { ActivityRecorder } from '../app/activity.js';
+import type { ActivityRecorder } from '../core/activity-recorder.js';
 import type { Actor } from '../core/context.js';
 import type { DirectoryCore } from '../core/directory.js';
 import type { OrgId } from '../core/ids.js';
@@ -162,7 +162,7 @@ export class RadiusService {
     if (packet.code === Code.StatusServer) {
       // RFC 5997: Status-Server needs a Message-Authenticator and is answered with an Access-Accept.
       if (!verifyMessageAuthenticator(datagram, client.secret)) return this.drop('badAuthenticator');
-      return encodeResponse(packet, Code.AccessAccept, [], client.secret);
+      return this.respond(packet, Code.AccessAccept, [], client.secret);
     }
     if (packet.code !== Code.AccessRequest) return this.drop('malformed');
     // The BlastRADIUS hardening: every Access-Request must carry a valid Message-Authenticator.

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ActivityRecorder } from '../../src/app/activity.js';
+import { ActivityRecorder } from '../../src/core/activity-recorder.js';
 import { EapCode, EapType, decodeEap } from '../../src/radius/eap/eap.js';
 import { Attr, Code, attributes, decodePacket, splitAttribute, type Packet } from '../../src/radius/packet.js';
 import { RadiusListener } from '../../src/radius/server.js';

@@ -15,6 +15,17 @@ export interface TestCertificates {
   key: Buffer;
 }
 
+/** A self-signed CA certificate (RSA 2048, 30 days) and its key. */
+function makeCa(name: string, keyFile: string, certFile: string) {
+  return run('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30',
+    '-subj', `/CN=${name}`,
+    '-addext', 'basicConstraints = critical, CA:TRUE',
+    '-addext', 'keyUsage = critical, keyCertSign, cRLSign',
+    '-keyout', keyFile, '-out', certFile,
+  ]);
+}
+
 const SERVER_EXTENSIONS = [
   'basicConstraints = critical, CA:FALSE',
   'keyUsage = critical, digitalSignature, keyEncipherment',
@@ -36,13 +47,7 @@ export async function makeTestCertificates(dir: string): Promise<TestCertificate
   const csrFile = join(dir, 'server.csr');
   const extFile = join(dir, 'server.ext');
 
-  await run('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30',
-    '-subj', '/CN=Roster Test CA',
-    '-addext', 'basicConstraints = critical, CA:TRUE',
-    '-addext', 'keyUsage = critical, keyCertSign, cRLSign',
-    '-keyout', caKeyFile, '-out', caFile,
-  ]);
+  await makeCa('Roster Test CA', caKeyFile, caFile);
   await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', keyFile, '-out', csrFile]);
   await writeFile(extFile, SERVER_EXTENSIONS);
   await run('openssl', [
@@ -72,13 +77,7 @@ export interface UserCertificates {
 export async function makeUserCertificates(dir: string, subjects: { cn: string; email?: string }[]): Promise<UserCertificates> {
   const caFile = join(dir, 'user-ca.pem');
   const caKeyFile = join(dir, 'user-ca.key');
-  await run('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30',
-    '-subj', '/CN=Roster Test User CA',
-    '-addext', 'basicConstraints = critical, CA:TRUE',
-    '-addext', 'keyUsage = critical, keyCertSign, cRLSign',
-    '-keyout', caKeyFile, '-out', caFile,
-  ]);
+  await makeCa('Roster Test User CA', caKeyFile, caFile);
   const users = new Map<string, { certFile: string; keyFile: string }>();
   for (const [i, subject] of subjects.entries()) {
     const base = join(dir, `user-${i}`);

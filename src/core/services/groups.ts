@@ -1,4 +1,3 @@
-import { parseReplyAttributes } from '../radius-reply.js';
 import { requirePermission, type Context } from '../context.js';
 import { conflict, invalid, notFound, type ErrorDetail } from '../errors.js';
 import { GROUP_FIELDS } from '../fields.js';
@@ -8,6 +7,7 @@ import { changesBetween } from '../journal.js';
 import type { Membership, MemberType, Reached, UserGroup } from '../model.js';
 import type { Transaction } from '../ports.js';
 import { foldCase, type ListQuery, type ListResult, type Page } from '../query.js';
+import { parseReplyAttributes } from '../radius-reply.js';
 import { checkedQuery, dissociateAll, journal, type Deps } from './deps.js';
 import { checkQuery as checkUserQuery } from './users.js';
 

@@ -1,7 +1,7 @@
-import type { Actor, Origin } from '../core/context.js';
-import type { DirectoryCore } from '../core/directory.js';
-import type { OrgId } from '../core/ids.js';
-import type { JournalEntryInput } from '../core/model.js';
+import type { Actor, Origin } from './context.js';
+import type { DirectoryCore } from './directory.js';
+import type { OrgId } from './ids.js';
+import type { JournalEntryInput } from './model.js';
 
 interface Pending {
   orgId: OrgId;
