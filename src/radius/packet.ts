@@ -51,6 +51,8 @@ export const VENDOR_MICROSOFT = 311;
 export const MsAttr = {
   ChapError: 2,
   ChapChallenge: 11,
+  MppeEncryptionPolicy: 7,
+  MppeEncryptionTypes: 8,
   MppeSendKey: 16,
   MppeRecvKey: 17,
   Chap2Response: 25,

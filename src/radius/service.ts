@@ -16,7 +16,9 @@ import { TLS_VERSIONS } from './eap/tls-tunnel.js';
 import type { AuthResult, Authenticator, EapMethod, SessionKeys } from './eap/method.js';
 import { MsChapV2Method, PeapMethod } from './eap/peap.js';
 import { TtlsMethod } from './eap/ttls.js';
+import { failureCode, withoutDomain } from './eap/mschapv2-exchange.js';
 import { encryptMppeKey, mppeSalts } from './mppe.js';
+import { authenticatorResponse, eapMschapv2Keys, verifyNtResponse } from './mschapv2.js';
 import {
   Attr,
   Code,
@@ -33,6 +35,7 @@ import {
   splitAttribute,
   textAttribute,
   vendorAttribute,
+  vendorAttributes,
   verifyAccountingRequest,
   verifyMessageAuthenticator,
   type Attribute,
@@ -61,7 +64,7 @@ export interface RadiusCounters {
   dropped: number;
 }
 
-type Method = 'pap' | 'eap-tls' | 'eap-ttls' | 'peap' | 'eap-mschapv2' | 'eap';
+type Method = 'pap' | 'mschapv2' | 'eap-tls' | 'eap-ttls' | 'peap' | 'eap-mschapv2' | 'eap';
 
 /** What a request came to, before it is encoded and journaled. */
 interface Answer {
@@ -255,6 +258,10 @@ export class RadiusService {
     const eap = attributes(request.packet, Attr.EapMessage);
     if (eap.length > 0) return this.eap(request, Buffer.concat(eap));
     if (attribute(request.packet, Attr.UserPassword)) return this.pap(request);
+    const microsoft = vendorAttributes(request.packet, VENDOR_MICROSOFT);
+    const challenge = microsoft.find((a) => a.type === MsAttr.ChapChallenge)?.value;
+    const response = microsoft.find((a) => a.type === MsAttr.Chap2Response)?.value;
+    if (challenge && response) return this.msChapV2(request, challenge, response);
     const username = textAttribute(request.packet, Attr.UserName);
     return this.reject('AUTH_METHOD_UNSUPPORTED', 'pap', username);
   }
@@ -361,6 +368,46 @@ export class RadiusService {
       };
     }
     return this.reject(outcome.kind === 'reject' ? outcome.reason : 'INVALID_TOTP', 'pap', username, now);
+  }
+
+  // ---- MS-CHAPv2 in RADIUS attributes (VPNs: RFC 2548) ------------------------------------------
+
+  /**
+   * MS-CHAPv2 as a VPN server relays it: the NAS sends its challenge (MS-CHAP-Challenge) and the
+   * peer's MS-CHAP2-Response; the answer carries MS-CHAP2-Success with the authenticator response
+   * and the MPPE keys (RFC 2548 §2.3.3, §2.4; RFC 3079), or MS-CHAP-Error.
+   */
+  private async msChapV2(request: Request, challenge: Buffer, response: Buffer): Promise<Answer> {
+    const { packet, client } = request;
+    const given = textAttribute(packet, Attr.UserName);
+    if (!given) return this.reject('NO_USER_NAME', 'mschapv2');
+    if (challenge.length !== 16 || response.length !== 50) return this.reject('MSCHAPV2_MALFORMED', 'mschapv2', given);
+    const ident = response.subarray(0, 1);
+    const peerChallenge = response.subarray(2, 18);
+    const ntResponse = response.subarray(26, 50);
+    const username = withoutDomain(given);
+    let success: string | undefined;
+    let keys: SessionKeys | undefined;
+    const found: { user?: User } = {};
+    const result = await this.authenticator(client.server, found).ntHash(username, (ntHash) => {
+      if (!verifyNtResponse(challenge, peerChallenge, username, ntHash, ntResponse)) return false;
+      success = authenticatorResponse(ntHash, ntResponse, peerChallenge, challenge, username);
+      keys = eapMschapv2Keys(ntHash, ntResponse);
+      return true;
+    });
+    if (!result.ok || !found.user || success === undefined || !keys) {
+      const reason = result.ok ? 'INVALID_CREDENTIALS' : result.reason;
+      const error = Buffer.concat([ident, Buffer.from(`E=${failureCode(reason)} R=0 C=${randomBytes(16).toString('hex').toUpperCase()} V=3`)]);
+      const answer = this.reject(reason, 'mschapv2', username, found.user);
+      return { ...answer, attributes: [vendorAttribute(VENDOR_MICROSOFT, MsAttr.ChapError, error)] };
+    }
+    return this.accept(client.server, found.user, 'mschapv2', username, [
+      vendorAttribute(VENDOR_MICROSOFT, MsAttr.Chap2Success, Buffer.concat([ident, Buffer.from(success)])),
+      ...this.mppe(request, keys),
+      // Encryption allowed (1), RC4 40- or 128-bit (2 | 4), as RFC 2548 §2.4.4–2.4.5 encode them.
+      vendorAttribute(VENDOR_MICROSOFT, MsAttr.MppeEncryptionPolicy, integerValue(1)),
+      vendorAttribute(VENDOR_MICROSOFT, MsAttr.MppeEncryptionTypes, integerValue(6)),
+    ]);
   }
 
   // ---- EAP -----------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ntHash } from '../../src/core/nt-hash.js';
+import { authenticatorResponse, eapMschapv2Keys, ntChallengeResponse } from '../../src/radius/mschapv2.js';
 import { startRadiusRoster, type RadiusRoster } from '../support/radius-roster.js';
 import { tempDir } from '../support/roster-process.js';
 import { makeUserCertificates } from '../support/tls.js';
@@ -58,13 +61,16 @@ describe.skipIf(reason !== undefined && !required)('RADIUS with FreeRADIUS tools
     await r?.stop();
   });
 
-  const auth = (username: string, password: string, extra: Record<string, string | number> = {}, secret = SECRET) =>
+  /** A request with a Message-Authenticator; PAP when a password is given. */
+  const auth = (username: string, password: string | undefined, extra: Record<string, string | number> = {}, secret = SECRET) =>
     radclient({
       host: '127.0.0.1',
       port: r.authPort,
       secret,
       code: 'auth',
-      attributes: [{ 'User-Name': username, 'User-Password': password, 'Message-Authenticator': '0x00', 'NAS-Identifier': 'ap-lobby', ...extra }],
+      attributes: [
+        { 'User-Name': username, ...(password === undefined ? {} : { 'User-Password': password }), 'Message-Authenticator': '0x00', 'NAS-Identifier': 'ap-lobby', ...extra },
+      ],
       retries: 1,
       timeoutSeconds: 1,
     });
@@ -152,6 +158,30 @@ describe.skipIf(reason !== undefined && !required)('RADIUS with FreeRADIUS tools
     const result = await eap(eapMschapv2('alice', PW.alice));
     expect(result.success, result.output.slice(-3000)).toBe(true);
     expect(result.mppeOk).toBe(true);
+  });
+
+  it('MS-CHAPv2 in RADIUS attributes (as VPN servers send it): MS-CHAP2-Success and the MPPE keys, or MS-CHAP-Error', async () => {
+    const challenge = randomBytes(16);
+    const peerChallenge = randomBytes(16);
+    const ident = 7;
+    const attempt = (password: string) => {
+      const ntResponse = ntChallengeResponse(challenge, peerChallenge, 'alice', ntHash(password));
+      const response = Buffer.concat([Buffer.from([ident, 0]), peerChallenge, Buffer.alloc(8), ntResponse]);
+      const hex = (b: Buffer) => `0x${b.toString('hex')}`;
+      return { ntResponse, reply: auth('alice', undefined, { 'MS-CHAP-Challenge': hex(challenge), 'MS-CHAP2-Response': hex(response) }) };
+    };
+    const good = attempt(PW.alice);
+    const accepted = (await good.reply).replies[0]!;
+    expect(accepted.code).toBe('Access-Accept');
+    const success = authenticatorResponse(ntHash(PW.alice), good.ntResponse, peerChallenge, challenge, 'alice');
+    expect(accepted.attributes['MS-CHAP2-Success']).toEqual([`0x${Buffer.concat([Buffer.from([ident]), Buffer.from(success)]).toString('hex')}`]);
+    const keys = eapMschapv2Keys(ntHash(PW.alice), good.ntResponse);
+    expect(accepted.attributes['MS-MPPE-Recv-Key']).toEqual([`0x${keys.recvKey.toString('hex')}`]);
+    expect(accepted.attributes['MS-MPPE-Send-Key']).toEqual([`0x${keys.sendKey.toString('hex')}`]);
+    const rejected = (await attempt('wrong-password').reply).replies[0]!;
+    expect(rejected.code).toBe('Access-Reject');
+    // radclient prints it as a string: the ident octet, then the error.
+    expect(rejected.attributes['MS-CHAP-Error']).toEqual([expect.stringMatching(/^\x07E=691 R=0 C=[0-9A-F]{32} V=3$/)]);
   });
 
   it('rejects a suspended user at once, over PAP and PEAP', async () => {

@@ -9,8 +9,8 @@ const OP_FAILURE = 4;
 const RESPONSE_VALUE_SIZE = 49;
 const SERVER_NAME = Buffer.from('roster');
 
-/** MS-CHAP error codes a Failure request carries (RFC 2759 §6). */
-const failureCode = (reason: string) => (reason === 'SUSPENDED' || reason === 'NOT_ACTIVATED' ? 647 : reason === 'PASSWORD_EXPIRED' ? 648 : 691);
+/** MS-CHAP error codes a Failure request or an MS-CHAP-Error carries (RFC 2759 §6). */
+export const failureCode = (reason: string) => (reason === 'SUSPENDED' || reason === 'NOT_ACTIVATED' ? 647 : reason === 'PASSWORD_EXPIRED' ? 648 : 691);
 
 /** "DOMAIN\\user" → "user": MS-CHAPv2 hashes the name without its domain (RFC 2759 §4). */
 export const withoutDomain = (name: string) => name.slice(name.lastIndexOf('\\') + 1);
