@@ -15,6 +15,7 @@ import { extensionRoutes } from './routes/extensions.js';
 import { graphRoutes } from './routes/graph.js';
 import { healthRoutes } from './routes/health.js';
 import { organizationRoutes } from './routes/organizations.js';
+import { scimSourceRoutes } from './routes/scim-sources.js';
 import { radiusServerRoutes } from './routes/radiusservers.js';
 import { systemUserRoutes } from './routes/systemusers.js';
 import { userGroupRoutes } from './routes/usergroups.js';
@@ -125,6 +126,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     await api.register(directoryRoutes, { prefix: '/api/v2' });
     await api.register(extensionRoutes, { prefix: '/api/v2' });
     await api.register(credentialRoutes, { prefix: '/api/v2' });
+    await api.register(scimSourceRoutes, { prefix: '/api/v2' });
   });
   return app;
 }

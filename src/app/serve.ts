@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { buildApi, type Api } from '../api/server.js';
 import { LdapServer } from '../ldap/server.js';
 import { RadiusListener, type RadiusListening } from '../radius/server.js';
+import { registerScim } from '../scim/routes.js';
 import type { FirstRun } from '../core/services/bootstrap.js';
 import type { Config } from './config.js';
 import { openRuntime } from './runtime.js';
@@ -56,6 +57,7 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
       redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', '*.password'], censor: '[REDACTED]' },
     },
   });
+  await registerScim(app, runtime.core);
   const ldap = new LdapServer(
     runtime.core,
     { ...config.ldap, ...(https ? { tls: https } : {}), maxQueued: 64, version: rosterVersion() },

@@ -17,6 +17,7 @@ import { GroupService } from './services/groups.js';
 import { JournalService } from './services/journal.js';
 import { OrganizationService } from './services/organizations.js';
 import { RadiusServerService } from './services/radius-servers.js';
+import { ScimSourceService } from './services/scim-sources.js';
 import { UserImportService } from './services/user-import.js';
 import { UserService } from './services/users.js';
 
@@ -41,6 +42,8 @@ export class DirectoryCore {
   readonly radiusServers: RadiusServerService;
   /** TOTP second factors and NT hashes. */
   readonly credentials: CredentialService;
+  /** SCIM sources and their bearer tokens. */
+  readonly scimSources: ScimSourceService;
   /** What the LDAP service exposes, kept current from the journal. */
   readonly ldapView: DirectoryViewService;
   /** Who each RADIUS server admits (by server id), kept current the same way. */
@@ -62,6 +65,7 @@ export class DirectoryCore {
     this.journal = new JournalService(deps);
     this.radiusServers = new RadiusServerService(deps);
     this.credentials = new CredentialService(deps);
+    this.scimSources = new ScimSourceService(deps, this.directories);
     this.authentication = new AuthenticationService(deps, this.users, this.credentials, new VerificationCache(options.passwordCacheSeconds * 1000));
     this.radiusView = new DirectoryViewService(deps, 'radius_server', (repos, orgId, id) => repos.radiusServers.findById(orgId, id as RadiusServerId));
     this.ldapView = new DirectoryViewService(deps, 'ldap_server', directoryOfType('ldap_server'));

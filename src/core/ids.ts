@@ -11,6 +11,7 @@ export type ApiKeyId = Brand<string, 'ApiKeyId'>;
 export type ApplicationId = Brand<string, 'ApplicationId'>;
 export type DirectoryId = Brand<string, 'DirectoryId'>;
 export type RadiusServerId = Brand<string, 'RadiusServerId'>;
+export type ScimTokenId = Brand<string, 'ScimTokenId'>;
 
 const processPart = randomBytes(5);
 // Starts in the lower half so a process does not wrap the counter within its first second.

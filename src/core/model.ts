@@ -4,6 +4,7 @@ import type {
   ApplicationId,
   DirectoryId,
   RadiusServerId,
+  ScimTokenId,
   GroupId,
   OrgId,
   UserId,
@@ -206,6 +207,8 @@ export const DIRECTORY_TYPES = [
   'g_suite',
   'office_365',
   'workday',
+  /** A SCIM source: an HR system or identity provider that pushes users and groups into Roster. */
+  'scim',
 ] as const;
 export type DirectoryType = (typeof DIRECTORY_TYPES)[number];
 
@@ -287,6 +290,7 @@ export type JournalObjectType =
   | 'application'
   | 'directory'
   | 'radius_server'
+  | 'scim_token'
   | 'association';
 
 export interface AttributeChange {
@@ -356,4 +360,22 @@ export interface TotpEnrollment {
   lastUsedStep: number;
   created: string;
   updated: string;
+}
+
+/**
+ * A bearer token a SCIM source presents (RFC 6750). Only the SHA-256 digest of the token is
+ * stored; the token itself is shown once, when it is issued.
+ */
+export interface ScimToken {
+  id: ScimTokenId;
+  orgId: OrgId;
+  /** The SCIM source (a directory of type scim) the token speaks for. */
+  directoryId: DirectoryId;
+  name: string;
+  /** The first characters of the token, enough to recognise it in a list. */
+  prefix: string;
+  expiresAt: string | null;
+  created: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
 }

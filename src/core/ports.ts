@@ -1,4 +1,4 @@
-import type { AdminId, ApiKeyId, ApplicationId, DirectoryId, GroupId, OrgId, RadiusServerId, UserId } from './ids.js';
+import type { AdminId, ApiKeyId, ApplicationId, DirectoryId, GroupId, OrgId, RadiusServerId, ScimTokenId, UserId } from './ids.js';
 import type {
   Administrator,
   ApiKey,
@@ -11,6 +11,7 @@ import type {
   MemberType,
   Organization,
   RadiusServer,
+  ScimToken,
   ResourceType,
   SubjectType,
   TotpEnrollment,
@@ -219,6 +220,16 @@ export interface CredentialRepository {
   countNtHashes(orgId: OrgId): Promise<number>;
 }
 
+export interface ScimTokenRepository {
+  insert(token: ScimToken, secretHash: string): Promise<void>;
+  findBySecretHash(secretHash: string): Promise<ScimToken | undefined>;
+  findById(orgId: OrgId, id: ScimTokenId): Promise<ScimToken | undefined>;
+  listByDirectory(orgId: OrgId, directoryId: DirectoryId): Promise<ScimToken[]>;
+  revoke(orgId: OrgId, id: ScimTokenId, at: string): Promise<void>;
+  /** Records use; a no-op when the recorded use is newer than `notBefore`. */
+  touch(id: ScimTokenId, at: string, notBefore: string): Promise<void>;
+}
+
 export interface JournalQuery {
   since: number;
   limit: number;
@@ -262,6 +273,7 @@ export interface Repositories {
   directories: DirectoryRepository;
   radiusServers: RadiusServerRepository;
   credentials: CredentialRepository;
+  scimTokens: ScimTokenRepository;
   journal: JournalRepository;
 }
 

@@ -64,12 +64,15 @@ export class SecretBox {
   }
 }
 
-/** API keys: 256 random bits, shown once; only the SHA-256 digest is stored. */
+/** API keys and SCIM bearer tokens: 256 random bits after a prefix, shown once; only the SHA-256 digest is stored. */
 export const API_KEY_PREFIX = 'rst_';
+export const SCIM_TOKEN_PREFIX = 'rsc_';
 
-export function newApiKeySecret(): string {
-  return API_KEY_PREFIX + randomBytes(32).toString('base64url');
+export function newBearerSecret(prefix: string): string {
+  return prefix + randomBytes(32).toString('base64url');
 }
+
+export const newApiKeySecret = (): string => newBearerSecret(API_KEY_PREFIX);
 
 export function digestSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');

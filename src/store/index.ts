@@ -14,6 +14,7 @@ import { groupRepository } from './repositories/groups.js';
 import { metaRepository } from './repositories/meta.js';
 import { appendJournal, journalRepository, pendingRows, type PendingJournalRow } from './repositories/journal.js';
 import { organizationRepository } from './repositories/organizations.js';
+import { scimTokenRepository } from './repositories/scim-tokens.js';
 import { radiusServerRepository } from './repositories/radius-servers.js';
 import { reachRepository } from './repositories/reach.js';
 import { userRepository } from './repositories/users.js';
@@ -33,6 +34,7 @@ function repositories(db: Kysely<Database>, postgres: boolean): Repositories {
     directories: directoryRepository(db, postgres),
     radiusServers: radiusServerRepository(db, postgres),
     credentials: credentialRepository(db),
+    scimTokens: scimTokenRepository(db),
     journal: journalRepository(db),
   };
 }

@@ -1,5 +1,5 @@
 import type { Insertable, Selectable } from 'kysely';
-import type { AdminId, ApiKeyId, ApplicationId, DirectoryId, GroupId, OrgId, RadiusServerId, UserId } from '../core/ids.js';
+import type { AdminId, ApiKeyId, ApplicationId, DirectoryId, GroupId, OrgId, RadiusServerId, ScimTokenId, UserId } from '../core/ids.js';
 import type {
   Administrator,
   ApiKey,
@@ -10,6 +10,7 @@ import type {
   Organization,
   OrgSettings,
   RadiusServer,
+  ScimToken,
   User,
   UserGroup,
   UserState,
@@ -24,6 +25,7 @@ import type {
   JournalTable,
   OrganizationsTable,
   RadiusServersTable,
+  ScimTokensTable,
   UserGroupsTable,
   UsersTable,
 } from './schema.js';
@@ -222,6 +224,18 @@ export const apiKeyFromRow = (r: Selectable<ApiKeysTable>): ApiKey => ({
   name: r.name,
   prefix: r.prefix,
   readOnly: r.read_only === 1,
+  expiresAt: r.expires_at,
+  created: r.created,
+  lastUsedAt: r.last_used_at,
+  revokedAt: r.revoked_at,
+});
+
+export const scimTokenFromRow = (r: Selectable<ScimTokensTable>): ScimToken => ({
+  id: r.id as ScimTokenId,
+  orgId: r.org_id as OrgId,
+  directoryId: r.directory_id as DirectoryId,
+  name: r.name,
+  prefix: r.prefix,
   expiresAt: r.expires_at,
   created: r.created,
   lastUsedAt: r.last_used_at,

@@ -130,6 +130,19 @@ export interface ApiKeysTable {
   revoked_at: string | null;
 }
 
+export interface ScimTokensTable {
+  id: string;
+  org_id: string;
+  directory_id: string;
+  name: string;
+  prefix: string;
+  secret_hash: string;
+  expires_at: string | null;
+  created: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
 export interface ApplicationsTable {
   id: string;
   org_id: string;
@@ -228,6 +241,7 @@ export interface Database {
   administrators: AdministratorsTable;
   admin_orgs: AdminOrgsTable;
   api_keys: ApiKeysTable;
+  scim_tokens: ScimTokensTable;
   applications: ApplicationsTable;
   directories: DirectoriesTable;
   radius_servers: RadiusServersTable;

@@ -1,0 +1,79 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { DirectoryCore } from '../core/directory.js';
+import type { Directory, ScimToken } from '../core/model.js';
+import { scimError, scimErrorHandler } from './errors.js';
+import { resourceTypes, schemas, serviceProviderConfig } from './schemas.js';
+
+const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
+/** What the server promises in /ServiceProviderConfig. */
+export const SCIM_LIMITS = { maxOperations: 1000, maxPayloadSize: 1024 * 1024, maxResults: 1000 };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    scim: { source: Directory; token: ScimToken } | null;
+  }
+}
+
+const listResponse = <T>(resources: T[]) => ({
+  schemas: [LIST_RESPONSE],
+  totalResults: resources.length,
+  startIndex: 1,
+  itemsPerPage: resources.length,
+  Resources: resources,
+});
+
+/** The service's base URL as the client addressed it (behind a proxy when trustProxy is set). */
+const baseUrl = (request: FastifyRequest) => `${request.protocol}://${request.host}/scim/v2`;
+
+/**
+ * The SCIM 2.0 front-end at /scim/v2 (RFC 7644): bearer tokens of SCIM sources, SCIM errors and
+ * media type, and the discovery endpoints. Every request needs a source's token.
+ */
+export async function scimRoutes(app: FastifyInstance, core: DirectoryCore): Promise<void> {
+  app.decorateRequest('scim', null);
+  app.setErrorHandler(scimErrorHandler);
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).type('application/scim+json').send(scimError(404, `No SCIM resource at ${request.method} ${request.url}`));
+  });
+  app.addContentTypeParser(['application/scim+json'], { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  app.addHook('onSend', async (_request, reply) => {
+    if (String(reply.getHeader('content-type') ?? '').startsWith('application/json')) reply.type('application/scim+json');
+  });
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const header = request.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const found = match ? await core.scimSources.authenticate(match[1]!) : undefined;
+    if (!found) {
+      void reply
+        .code(401)
+        .header('www-authenticate', 'Bearer realm="Roster SCIM"')
+        .type('application/scim+json')
+        .send(scimError(401, match ? 'The bearer token is not valid' : 'A SCIM source bearer token is required'));
+      return reply;
+    }
+    request.scim = found;
+    return undefined;
+  });
+
+  const config = (request: FastifyRequest) => serviceProviderConfig(baseUrl(request), SCIM_LIMITS);
+  app.get('/ServiceProviderConfig', async (request) => config(request));
+  // Entra ID's provisioning also reads this older name.
+  app.get('/serviceConfiguration', async (request) => config(request));
+
+  app.get('/ResourceTypes', async (request) => listResponse(resourceTypes(baseUrl(request))));
+  app.get<{ Params: { id: string } }>('/ResourceTypes/:id', async (request, reply) => {
+    const found = resourceTypes(baseUrl(request)).find((r) => r.id.toLowerCase() === request.params.id.toLowerCase());
+    return found ?? reply.code(404).type('application/scim+json').send(scimError(404, `No resource type ${request.params.id}`));
+  });
+
+  app.get('/Schemas', async (request) => listResponse(schemas(baseUrl(request))));
+  app.get<{ Params: { id: string } }>('/Schemas/:id', async (request, reply) => {
+    const found = schemas(baseUrl(request)).find((s) => s.id.toLowerCase() === request.params.id.toLowerCase());
+    return found ?? reply.code(404).type('application/scim+json').send(scimError(404, `No schema ${request.params.id}`));
+  });
+}
+
+/** Mounts the SCIM front-end on the HTTP server at /scim/v2. */
+export async function registerScim(app: FastifyInstance, core: DirectoryCore): Promise<void> {
+  await app.register(async (scim) => scimRoutes(scim, core), { prefix: '/scim/v2' });
+}
