@@ -3,10 +3,9 @@ import { conflict, forbidden, invalid, notFound, unauthenticated } from '../erro
 import { isWellFormedId, newId, type AdminId, type ApiKeyId, type OrgId } from '../ids.js';
 import { changesBetween } from '../journal.js';
 import type { ApiKey } from '../model.js';
-import { parseTimestamp } from '../query.js';
 import { permissionsFor } from '../roles.js';
 import { API_KEY_PREFIX, digestSecret, newApiKeySecret } from '../secrets.js';
-import { journal, type Deps } from './deps.js';
+import { checkExpiry, journal, type Deps } from './deps.js';
 
 export interface ApiKeyInput {
   name?: string;
@@ -50,13 +49,7 @@ export class ApiKeyService {
     const name = input.name ?? '';
     if (typeof name !== 'string' || name.length > 256) throw invalid('INVALID_INPUT', 'name must be at most 256 characters');
     if (input.readOnly !== undefined && typeof input.readOnly !== 'boolean') throw invalid('INVALID_INPUT', 'readOnly must be true or false');
-    let expiresAt: string | null = null;
-    if (input.expiresAt !== undefined && input.expiresAt !== null) {
-      const parsed = parseTimestamp(String(input.expiresAt));
-      if (!parsed.ok) throw invalid('INVALID_INPUT', `expiresAt: ${parsed.error}`);
-      if (Date.parse(parsed.value) <= this.deps.clock().getTime()) throw invalid('INVALID_INPUT', 'expiresAt must be in the future');
-      expiresAt = parsed.value;
-    }
+    const expiresAt = checkExpiry(input.expiresAt, this.deps.clock());
     const secret = newApiKeySecret();
     const key: ApiKey = {
       id: newId<ApiKeyId>(),

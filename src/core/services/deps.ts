@@ -2,7 +2,7 @@ import type { Context } from '../context.js';
 import { invalid } from '../errors.js';
 import { RESOURCE_TYPES, type Association, type JournalEntryInput, type ResourceType, type SubjectType } from '../model.js';
 import type { Store, Transaction } from '../ports.js';
-import { checkFilter, checkSort, type FieldCatalog, type ListQuery } from '../query.js';
+import { checkFilter, checkSort, parseTimestamp, type FieldCatalog, type ListQuery } from '../query.js';
 import type { SecretBox } from '../secrets.js';
 
 /** What every core service is built from. */
@@ -33,6 +33,15 @@ export function associationEntry(a: Association, operation: 'associate' | 'disso
             : { before: view(before ?? a), after: view(a) },
     },
   };
+}
+
+/** An optional expiry (of a key or token): null when absent, else an ISO 8601 time in the future. */
+export function checkExpiry(value: unknown, now: Date): string | null {
+  if (value === undefined || value === null) return null;
+  const parsed = parseTimestamp(String(value));
+  if (!parsed.ok) throw invalid('INVALID_INPUT', `expiresAt: ${parsed.error}`);
+  if (Date.parse(parsed.value) <= now.getTime()) throw invalid('INVALID_INPUT', 'expiresAt must be in the future');
+  return parsed.value;
 }
 
 /** A list query checked against a field catalog: unknown fields and bad values become 400s. */

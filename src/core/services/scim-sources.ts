@@ -3,10 +3,10 @@ import { conflict, invalid, notFound } from '../errors.js';
 import { newId, type DirectoryId, type ScimTokenId } from '../ids.js';
 import { changesBetween } from '../journal.js';
 import type { Directory, ScimToken } from '../model.js';
-import { parseTimestamp, type ListQuery, type ListResult } from '../query.js';
+import type { ListQuery, ListResult } from '../query.js';
 import { digestSecret, newBearerSecret, SCIM_TOKEN_PREFIX } from '../secrets.js';
 import type { DirectoryService } from './directories.js';
-import { journal, type Deps } from './deps.js';
+import { checkExpiry, journal, type Deps } from './deps.js';
 
 export interface IssuedScimToken {
   token: ScimToken;
@@ -79,13 +79,7 @@ export class ScimSourceService {
   async issueToken(ctx: Context, sourceId: string, input: { name?: unknown; expiresAt?: unknown }): Promise<IssuedScimToken> {
     requirePermission(ctx, 'directories:write');
     const name = checkName(input.name ?? 'SCIM token', false) ?? '';
-    let expiresAt: string | null = null;
-    if (input.expiresAt !== undefined && input.expiresAt !== null) {
-      const parsed = parseTimestamp(String(input.expiresAt));
-      if (!parsed.ok) throw invalid('INVALID_INPUT', `expiresAt: ${parsed.error}`);
-      if (Date.parse(parsed.value) <= this.deps.clock().getTime()) throw invalid('INVALID_INPUT', 'expiresAt must be in the future');
-      expiresAt = parsed.value;
-    }
+    const expiresAt = checkExpiry(input.expiresAt, this.deps.clock());
     const secret = newBearerSecret(SCIM_TOKEN_PREFIX);
     return this.deps.store.transaction(async (tx) => {
       const source = await tx.directories.findById(ctx.orgId, sourceId as DirectoryId, { forUpdate: true });
