@@ -61,6 +61,22 @@ export function operatorContext(orgId: OrgId, origin: Origin = 'cli'): Context {
   };
 }
 
+/**
+ * A directory that pushes into the org (a SCIM source): it reads and writes users and groups,
+ * never administrators, settings or resources. Journaled as the system with the directory's id.
+ */
+export function directoryContext(orgId: OrgId, directoryId: string, origin: Origin): Context {
+  return {
+    orgId,
+    actor: { type: 'system', id: directoryId },
+    origin,
+    role: null,
+    permissions: new Set<Permission>(['users:read', 'users:write', 'groups:read', 'groups:write']),
+    readOnlyKey: false,
+    orgIds: [orgId],
+  };
+}
+
 /** The system itself acting on a user (lockout counters, scheduled expiry). */
 export function systemContext(orgId: OrgId, origin: Origin): Context {
   return { ...operatorContext(orgId, origin), actor: { type: 'system', id: null } };

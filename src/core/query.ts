@@ -13,7 +13,8 @@ export type FieldCatalog = Readonly<Record<string, FieldSpec>>;
 
 export type Scalar = string | number | boolean | null;
 export type CompareOp = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
-export type TextOp = 'contains' | 'startsWith' | 'endsWith';
+/** Case-insensitive text matching; `equals` is the whole value, as SCIM compares strings. */
+export type TextOp = 'equals' | 'contains' | 'startsWith' | 'endsWith';
 
 export type Condition =
   | { kind: 'compare'; field: string; op: CompareOp; value: Scalar }

@@ -35,7 +35,7 @@ export function scimErrorHandler(error: FastifyError | Error, request: FastifyRe
   if (error instanceof DirectoryError) {
     const [code, scimType] = BY_KIND[error.kind];
     status = code;
-    body = scimError(code, error.message, scimType);
+    body = scimError(code, error.message, error.code === 'SCIM_INVALID_FILTER' || error.code === 'INVALID_FILTER' ? 'invalidFilter' : scimType);
   } else if ('statusCode' in error && typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
     status = error.statusCode;
     body = scimError(status, error.message, status === 400 ? 'invalidSyntax' : undefined);

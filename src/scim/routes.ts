@@ -1,8 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DirectoryCore } from '../core/directory.js';
 import type { Directory, ScimToken } from '../core/model.js';
+import { directoryContext } from '../core/context.js';
+import { invalid } from '../core/errors.js';
 import { scimError, scimErrorHandler } from './errors.js';
+import { parseFilter } from './filter.js';
 import { resourceTypes, schemas, serviceProviderConfig } from './schemas.js';
+import { toScimUser, userFilter, versionOf } from './users.js';
 
 const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 /** What the server promises in /ServiceProviderConfig. */
@@ -13,6 +17,12 @@ declare module 'fastify' {
     scim: { source: Directory; token: ScimToken } | null;
   }
 }
+
+/** The core context of the source whose token the request carries; writes are journaled as `scim:<source id>`. */
+const contextOf = (request: FastifyRequest) => {
+  const { source } = request.scim!;
+  return directoryContext(source.orgId, source.id, `scim:${source.id}`);
+};
 
 const listResponse = <T>(resources: T[]) => ({
   schemas: [LIST_RESPONSE],
@@ -64,6 +74,32 @@ export async function scimRoutes(app: FastifyInstance, core: DirectoryCore): Pro
   app.get<{ Params: { id: string } }>('/ResourceTypes/:id', async (request, reply) => {
     const found = resourceTypes(baseUrl(request)).find((r) => r.id.toLowerCase() === request.params.id.toLowerCase());
     return found ?? reply.code(404).type('application/scim+json').send(scimError(404, `No resource type ${request.params.id}`));
+  });
+
+  app.get<{ Querystring: { filter?: string; startIndex?: string; count?: string } }>('/Users', async (request) => {
+    const ctx = contextOf(request);
+    const { filter, startIndex, count } = request.query;
+    let coreFilter;
+    if (filter !== undefined) {
+      const parsed = parseFilter(filter);
+      if (!parsed.ok) throw invalid('SCIM_INVALID_FILTER', parsed.error);
+      coreFilter = userFilter(parsed.value);
+    }
+    const start = Math.max(1, Number.parseInt(startIndex ?? '1', 10) || 1);
+    const size = count === undefined ? SCIM_LIMITS.maxResults : Math.min(SCIM_LIMITS.maxResults, Math.max(0, Number.parseInt(count, 10) || 0));
+    const page = await core.users.list(ctx, { ...(coreFilter ? { filter: coreFilter } : {}), sort: [], page: { limit: size, skip: start - 1 } });
+    return {
+      schemas: [LIST_RESPONSE],
+      totalResults: page.total,
+      startIndex: start,
+      itemsPerPage: page.items.length,
+      Resources: page.items.map((u) => toScimUser(u, baseUrl(request))),
+    };
+  });
+
+  app.get<{ Params: { id: string } }>('/Users/:id', async (request, reply) => {
+    const user = await core.users.get(contextOf(request), request.params.id);
+    return reply.header('etag', versionOf(user.updated)).send(toScimUser(user, baseUrl(request)));
   });
 
   app.get('/Schemas', async (request) => listResponse(schemas(baseUrl(request))));

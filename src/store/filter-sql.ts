@@ -84,7 +84,7 @@ export function filterToSql(filter: Filter, map: ColumnMap): RawBuilder<SqlBool>
       return sql<SqlBool>`${col} between ${sqlValue(spec, filter.low)} and ${sqlValue(spec, filter.high)}`;
     case 'text': {
       const raw = escapeLike(spec.kind === 'ci' ? foldCase(filter.value) : filter.value.toLowerCase());
-      const pattern = filter.op === 'contains' ? `%${raw}%` : filter.op === 'startsWith' ? `${raw}%` : `%${raw}`;
+      const pattern = filter.op === 'equals' ? raw : filter.op === 'contains' ? `%${raw}%` : filter.op === 'startsWith' ? `${raw}%` : `%${raw}`;
       const target = spec.kind === 'ci' ? col : sql`lower(${col})`;
       return sql<SqlBool>`${target} like ${pattern} escape '\\'`;
     }

@@ -1,36 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { operatorContext } from '../../src/core/context.js';
-import { createDirectoryCore, type DirectoryCore } from '../../src/core/directory.js';
-import { SecretBox } from '../../src/core/secrets.js';
-import { buildApi, type Api } from '../../src/api/server.js';
-import { registerScim } from '../../src/scim/routes.js';
-import { describeEachStore, openTestStore, type TestStore } from '../support/stores.js';
+import { openTestScim, type TestScim } from '../support/scim.js';
+import { describeEachStore } from '../support/stores.js';
 
 describeEachStore('SCIM front-end: bearer tokens, errors and discovery', (kind) => {
-  let store: TestStore;
-  let core: DirectoryCore;
-  let app: Api;
-  let token: string;
-
+  let t: TestScim;
   beforeAll(async () => {
-    store = await openTestStore(kind);
-    core = createDirectoryCore(store.store, SecretBox.fromKey(randomBytes(32)));
-    const org = await core.organizations.create('Acme');
-    const ctx = operatorContext(org.id);
-    const source = await core.scimSources.create(ctx, { name: 'Entra ID' });
-    token = (await core.scimSources.issueToken(ctx, source.id, {})).secret;
-    app = await buildApi({ core, version: 'test' });
-    await registerScim(app, core);
-    await app.ready();
+    t = await openTestScim(kind);
   });
-  afterAll(async () => {
-    await app?.close();
-    await store?.dispose();
-  });
+  afterAll(() => t?.dispose());
 
-  const get = (url: string, bearer: string | null = token) =>
-    app.inject({ method: 'GET', url, headers: bearer === null ? {} : { authorization: `Bearer ${bearer}` } });
+  const get = (url: string, bearer?: string | null) => t.get(url, bearer);
 
   it('refuses requests without a valid source token with a SCIM 401', async () => {
     for (const bearer of [null, 'rsc_not-a-token', 'rst_an-api-key-is-not-a-scim-token']) {

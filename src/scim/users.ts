@@ -1,0 +1,145 @@
+import { invalid } from '../core/errors.js';
+import type { User } from '../core/model.js';
+import type { Filter as CoreFilter } from '../core/query.js';
+import { pathKey, type Filter, type ValueFilter } from './filter.js';
+import { SCHEMA_URNS } from './schemas.js';
+
+const ENTERPRISE = SCHEMA_URNS.enterpriseUser;
+
+/** A weak entity tag from the last change (RFC 7644 §3.14). */
+export const versionOf = (updated: string) => `W/"${Buffer.from(updated).toString('base64url')}"`;
+
+const compact = <T extends Record<string, unknown>>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null && v !== '')) as Partial<T>;
+
+/** A Roster user as a SCIM User (the mapping is documented in schemas.ts). */
+export function toScimUser(user: User, baseUrl: string): Record<string, unknown> {
+  const name = compact({
+    givenName: user.firstname,
+    middleName: user.middlename,
+    familyName: user.lastname,
+    formatted: [user.firstname, user.middlename, user.lastname].filter((p) => p).join(' '),
+  });
+  const enterprise = compact({
+    employeeNumber: user.employeeIdentifier,
+    costCenter: user.costCenter,
+    organization: user.company,
+    department: user.department,
+    manager: user.manager ? { value: user.manager, $ref: `${baseUrl}/Users/${user.manager}` } : undefined,
+  });
+  const emails = [
+    ...(user.email ? [{ value: user.email, type: 'work', primary: true }] : []),
+    ...(user.alternateEmail ? [{ value: user.alternateEmail, type: 'other', primary: false }] : []),
+  ];
+  const phoneNumbers = user.phoneNumbers.filter((p) => p.number).map((p, i) => compact({ value: p.number, type: p.type, primary: i === 0 }));
+  const addresses = user.addresses.map((a, i) =>
+    compact({ type: a.type, streetAddress: a.streetAddress, locality: a.locality, region: a.region, postalCode: a.postalCode, country: a.country, primary: i === 0 }),
+  );
+  return {
+    schemas: [SCHEMA_URNS.user, ...(Object.keys(enterprise).length > 0 ? [ENTERPRISE] : [])],
+    id: user.id,
+    userName: user.username,
+    ...(Object.keys(name).length > 0 ? { name } : {}),
+    ...compact({ displayName: user.displayname, title: user.jobTitle, userType: user.employeeType }),
+    active: user.state === 'ACTIVATED',
+    ...(emails.length > 0 ? { emails } : {}),
+    ...(phoneNumbers.length > 0 ? { phoneNumbers } : {}),
+    ...(addresses.length > 0 ? { addresses } : {}),
+    ...(Object.keys(enterprise).length > 0 ? { [ENTERPRISE]: enterprise } : {}),
+    meta: { resourceType: 'User', created: user.created, lastModified: user.updated, location: `${baseUrl}/Users/${user.id}`, version: versionOf(user.updated) },
+  };
+}
+
+/** SCIM attribute (pathKey form) → the core's user field, and how the field compares. */
+const USER_FIELD: Record<string, { field: string; exact?: boolean } | undefined> = {
+  id: { field: 'id', exact: true },
+  username: { field: 'username' },
+  displayname: { field: 'displayname' },
+  'name.givenname': { field: 'firstname' },
+  'name.middlename': { field: 'middlename' },
+  'name.familyname': { field: 'lastname' },
+  title: { field: 'jobTitle' },
+  usertype: { field: 'employeeType' },
+  'meta.created': { field: 'created', exact: true },
+  'meta.lastmodified': { field: 'updated', exact: true },
+  [`${ENTERPRISE}:employeenumber`.toLowerCase()]: { field: 'employeeIdentifier' },
+  [`${ENTERPRISE}:costcenter`.toLowerCase()]: { field: 'costCenter' },
+  [`${ENTERPRISE}:organization`.toLowerCase()]: { field: 'company' },
+  [`${ENTERPRISE}:department`.toLowerCase()]: { field: 'department' },
+  [`${ENTERPRISE}:manager.value`.toLowerCase()]: { field: 'manager', exact: true },
+  [`${ENTERPRISE}:manager`.toLowerCase()]: { field: 'manager', exact: true },
+};
+
+const unsupported = (what: string) => invalid('SCIM_INVALID_FILTER', `Filtering on ${what} is not supported`);
+
+/**
+ * A SCIM filter on Users as the core's filter, so the store does the work at any size: strings
+ * compare case-insensitively (their SCIM definition is not caseExact), `emails` matches the email
+ * and the alternate email, `active` the state. Throws an invalid error (→ 400 invalidFilter) for
+ * attributes Roster cannot filter on.
+ */
+export function userFilter(filter: Filter | ValueFilter, parent?: string): CoreFilter {
+  switch (filter.kind) {
+    case 'and':
+    case 'or':
+      return { kind: filter.kind, filters: filter.filters.map((f) => userFilter(f, parent)) };
+    case 'not':
+      return { kind: 'not', filter: userFilter(filter.filter, parent) };
+    case 'valuePath': {
+      if (pathKey(filter.path) !== 'emails') throw unsupported(`${pathKey(filter.path)}[…]`);
+      return userFilter(filter.filter, 'emails');
+    }
+    case 'present':
+      return presence(pathKey(filter.path, parent));
+    case 'compare': {
+      const key = pathKey(filter.path, parent);
+      if (key === 'active') {
+        if (typeof filter.value !== 'boolean' || (filter.op !== 'eq' && filter.op !== 'ne')) throw unsupported('active other than eq/ne true/false');
+        const active: CoreFilter = { kind: 'compare', field: 'state', op: 'eq', value: 'ACTIVATED' };
+        return filter.value === (filter.op === 'eq') ? active : { kind: 'not', filter: active };
+      }
+      if (key === 'emails' || key === 'emails.value') {
+        return { kind: 'or', filters: ['email', 'alternateEmail'].map((field) => compare(field, false, filter.op, filter.value)) };
+      }
+      const target = USER_FIELD[key];
+      if (!target) throw unsupported(key);
+      return compare(target.field, target.exact === true, filter.op, filter.value);
+    }
+  }
+}
+
+/** `pr`: a value that is neither null nor empty (Roster keeps unset text as ""). */
+function presence(key: string): CoreFilter {
+  const target = key === 'emails' || key === 'emails.value' ? { field: 'email' } : USER_FIELD[key];
+  if (!target) throw unsupported(key);
+  const field = target.field;
+  // Ids and times are null when unset, never empty.
+  if (target.exact) return { kind: 'compare', field, op: 'ne', value: null };
+  return {
+    kind: 'and',
+    filters: [
+      { kind: 'compare', field, op: 'ne', value: null },
+      { kind: 'not', filter: { kind: 'compare', field, op: 'eq', value: '' } },
+    ],
+  };
+}
+
+function compare(field: string, exact: boolean, op: string, value: unknown): CoreFilter {
+  if (value === null) return { kind: 'compare', field, op: op === 'ne' ? 'ne' : 'eq', value: null };
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') throw unsupported(field);
+  switch (op) {
+    case 'eq':
+    case 'ne': {
+      const equal: CoreFilter =
+        typeof value === 'string' && !exact ? { kind: 'text', field, op: 'equals', value } : { kind: 'compare', field, op: 'eq', value };
+      return op === 'eq' ? equal : { kind: 'not', filter: equal };
+    }
+    case 'co':
+    case 'sw':
+    case 'ew':
+      if (typeof value !== 'string') throw unsupported(`${op} with a non-string value`);
+      return { kind: 'text', field, op: op === 'co' ? 'contains' : op === 'sw' ? 'startsWith' : 'endsWith', value };
+    default:
+      return { kind: 'compare', field, op: op as 'gt' | 'ge' | 'lt' | 'le', value };
+  }
+}
