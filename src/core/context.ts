@@ -71,7 +71,7 @@ export function directoryContext(orgId: OrgId, directoryId: string, origin: Orig
     actor: { type: 'system', id: directoryId },
     origin,
     role: null,
-    permissions: new Set<Permission>(['users:read', 'users:write', 'groups:read', 'groups:write']),
+    permissions: new Set<Permission>(['users:read', 'users:write', 'users:delete', 'groups:read', 'groups:write']),
     readOnlyKey: false,
     orgIds: [orgId],
   };

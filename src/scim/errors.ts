@@ -35,7 +35,8 @@ export function scimErrorHandler(error: FastifyError | Error, request: FastifyRe
   if (error instanceof DirectoryError) {
     const [code, scimType] = BY_KIND[error.kind];
     status = code;
-    body = scimError(code, error.message, error.code === 'SCIM_INVALID_FILTER' || error.code === 'INVALID_FILTER' ? 'invalidFilter' : scimType);
+    const special: Record<string, string> = { SCIM_INVALID_FILTER: 'invalidFilter', INVALID_FILTER: 'invalidFilter', SCIM_INVALID_SYNTAX: 'invalidSyntax' };
+    body = scimError(code, error.message, special[error.code] ?? scimType);
   } else if ('statusCode' in error && typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
     status = error.statusCode;
     body = scimError(status, error.message, status === 400 ? 'invalidSyntax' : undefined);

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DirectoryCore } from '../core/directory.js';
-import type { Directory, ScimToken } from '../core/model.js';
+import type { Directory, ScimToken, User } from '../core/model.js';
 import { directoryContext } from '../core/context.js';
 import { invalid } from '../core/errors.js';
 import { scimError, scimErrorHandler } from './errors.js';
 import { parseFilter } from './filter.js';
 import { resourceTypes, schemas, serviceProviderConfig } from './schemas.js';
-import { toScimUser, userFilter, versionOf } from './users.js';
+import { fromScimUser, toScimUser, userFilter, versionOf } from './users.js';
 
 const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 /** What the server promises in /ServiceProviderConfig. */
@@ -45,7 +45,12 @@ export async function scimRoutes(app: FastifyInstance, core: DirectoryCore): Pro
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).type('application/scim+json').send(scimError(404, `No SCIM resource at ${request.method} ${request.url}`));
   });
-  app.addContentTypeParser(['application/scim+json'], { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  // SCIM clients label bodiless requests (DELETE) with the media type too: an empty body is no body.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser(['application/scim+json'], { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined);
+    else parseJson(request, body as string, done);
+  });
   app.addHook('onSend', async (_request, reply) => {
     if (String(reply.getHeader('content-type') ?? '').startsWith('application/json')) reply.type('application/scim+json');
   });
@@ -100,6 +105,28 @@ export async function scimRoutes(app: FastifyInstance, core: DirectoryCore): Pro
   app.get<{ Params: { id: string } }>('/Users/:id', async (request, reply) => {
     const user = await core.users.get(contextOf(request), request.params.id);
     return reply.header('etag', versionOf(user.updated)).send(toScimUser(user, baseUrl(request)));
+  });
+
+  const sendUser = (request: FastifyRequest, reply: FastifyReply, user: User, code = 200) =>
+    reply
+      .code(code)
+      .header('etag', versionOf(user.updated))
+      .header(code === 201 ? 'location' : 'content-location', `${baseUrl(request)}/Users/${user.id}`)
+      .send(toScimUser(user, baseUrl(request)));
+
+  app.post('/Users', async (request, reply) => {
+    const input = fromScimUser(request.body, false);
+    if (!input.username) throw invalid('SCIM_INVALID_VALUE', 'userName is required');
+    return sendUser(request, reply, await core.users.create(contextOf(request), input), 201);
+  });
+
+  app.put<{ Params: { id: string } }>('/Users/:id', async (request, reply) =>
+    sendUser(request, reply, await core.users.update(contextOf(request), request.params.id, fromScimUser(request.body, true))),
+  );
+
+  app.delete<{ Params: { id: string } }>('/Users/:id', async (request, reply) => {
+    await core.users.delete(contextOf(request), request.params.id);
+    return reply.code(204).send();
   });
 
   app.get('/Schemas', async (request) => listResponse(schemas(baseUrl(request))));

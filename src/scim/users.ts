@@ -1,5 +1,6 @@
 import { invalid } from '../core/errors.js';
 import type { User } from '../core/model.js';
+import type { UserInput } from '../core/user-input.js';
 import type { Filter as CoreFilter } from '../core/query.js';
 import { pathKey, type Filter, type ValueFilter } from './filter.js';
 import { SCHEMA_URNS } from './schemas.js';
@@ -48,6 +49,73 @@ export function toScimUser(user: User, baseUrl: string): Record<string, unknown>
     ...(Object.keys(enterprise).length > 0 ? { [ENTERPRISE]: enterprise } : {}),
     meta: { resourceType: 'User', created: user.created, lastModified: user.updated, location: `${baseUrl}/Users/${user.id}`, version: versionOf(user.updated) },
   };
+}
+
+const get = (o: unknown, key: string): unknown => {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return undefined;
+  const found = Object.keys(o).find((k) => k.toLowerCase() === key.toLowerCase());
+  return found === undefined ? undefined : (o as Record<string, unknown>)[found];
+};
+const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+/** Entra ID sends booleans as "True" and "False". */
+const bool = (v: unknown): boolean | undefined =>
+  typeof v === 'boolean' ? v : typeof v === 'string' && /^(true|false)$/i.test(v) ? v.toLowerCase() === 'true' : undefined;
+
+/**
+ * A SCIM User body (POST, PUT) as the core's user input, attribute names case-insensitive. Under
+ * PUT's replace semantics every writable attribute the body leaves out is cleared. Unknown and
+ * readOnly attributes are ignored (RFC 7644 §3.3, §3.5.1); `externalId` has nowhere to go yet.
+ */
+export function fromScimUser(body: unknown, replace: boolean): UserInput {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('SCIM_INVALID_SYNTAX', 'The body must be a SCIM User object');
+  const clear = <T>(value: T | undefined, empty: T): T | undefined => (value !== undefined ? value : replace ? empty : undefined);
+  const name = get(body, 'name');
+  const enterprise = get(body, ENTERPRISE);
+  const emails = list(get(body, 'emails'));
+  const primary = emails.find((e) => bool(get(e, 'primary')) === true) ?? emails.find((e) => text(get(e, 'type'))?.toLowerCase() === 'work') ?? emails[0];
+  const other = emails.find((e) => e !== primary);
+  const active = get(body, 'active');
+  const manager = get(enterprise, 'manager');
+  const input: UserInput = {
+    username: text(get(body, 'userName')),
+    email: text(get(primary, 'value')),
+    firstname: clear(text(get(name, 'givenName')), ''),
+    middlename: clear(text(get(name, 'middleName')), ''),
+    lastname: clear(text(get(name, 'familyName')), ''),
+    displayname: clear(text(get(body, 'displayName')), ''),
+    jobTitle: clear(text(get(body, 'title')), ''),
+    employeeType: clear(text(get(body, 'userType')), ''),
+    alternateEmail: clear(text(get(other, 'value')), ''),
+    employeeIdentifier: clear(text(get(enterprise, 'employeeNumber')), null),
+    costCenter: clear(text(get(enterprise, 'costCenter')), ''),
+    company: clear(text(get(enterprise, 'organization')), ''),
+    department: clear(text(get(enterprise, 'department')), ''),
+    manager: clear(text(get(manager, 'value')) ?? (typeof manager === 'string' ? manager : undefined), null),
+    phoneNumbers: clear(
+      list(get(body, 'phoneNumbers')).flatMap((p) => (text(get(p, 'value')) ? [{ number: text(get(p, 'value'))!, type: text(get(p, 'type')) ?? 'work' }] : [])),
+      [],
+    ),
+    addresses: clear(
+      list(get(body, 'addresses')).map((a) => ({
+        type: text(get(a, 'type')) ?? 'work',
+        streetAddress: text(get(a, 'streetAddress')) ?? '',
+        locality: text(get(a, 'locality')) ?? '',
+        region: text(get(a, 'region')) ?? '',
+        postalCode: text(get(a, 'postalCode')) ?? '',
+        country: text(get(a, 'country')) ?? '',
+      })),
+      [],
+    ),
+    password: text(get(body, 'password')),
+  };
+  if (active !== undefined) {
+    const value = bool(active);
+    if (value === undefined) throw invalid('SCIM_INVALID_VALUE', 'active must be true or false');
+    input.state = value ? 'ACTIVATED' : 'SUSPENDED';
+  } else if (replace) input.state = 'ACTIVATED';
+  for (const key of Object.keys(input) as (keyof UserInput)[]) if (input[key] === undefined) delete input[key];
+  return input;
 }
 
 /** SCIM attribute (pathKey form) → the core's user field, and how the field compares. */

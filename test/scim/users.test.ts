@@ -79,3 +79,56 @@ describeEachStore('SCIM Users: reading', (kind) => {
     expect(await names('userName eq "stranger"')).toEqual([]);
   });
 });
+
+describeEachStore('SCIM Users: writing', (kind) => {
+  let t: TestScim;
+  beforeAll(async () => {
+    t = await openTestScim(kind);
+  });
+  afterAll(() => t?.dispose());
+
+  const send = (method: 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) =>
+    t.app.inject({ method, url, headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/scim+json' }, ...(body === undefined ? {} : { payload: JSON.stringify(body) }) });
+  const user = (userName: string, extra: Record<string, unknown> = {}) => ({
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+    userName,
+    name: { givenName: 'Test', familyName: 'User' },
+    emails: [{ value: `${userName}@example.com`, type: 'work', primary: true }],
+    active: true,
+    ...extra,
+  });
+
+  it('creates a user (201, Location), journaled with the source as origin; a password set over SCIM logs in', async () => {
+    const res = await send('POST', '/scim/v2/Users', user('new.hire', { title: 'Analyst', password: 'Scim-Set-Pw-42x', nickName: 'ignored', roles: [] }));
+    expect(res.statusCode, res.body).toBe(201);
+    const created = res.json();
+    expect(res.headers.location).toBe(`http://localhost:80/scim/v2/Users/${created.id}`);
+    expect(created).toMatchObject({ userName: 'new.hire', title: 'Analyst', active: true, emails: [{ value: 'new.hire@example.com', primary: true }] });
+    const entry = (await t.core.journal.list(t.ctx, 0, 1000)).find((e) => e.objectId === created.id && e.operation === 'create');
+    expect(entry).toMatchObject({ origin: `scim:${t.sourceId}`, actorType: 'system', actorId: t.sourceId });
+    expect((await t.core.authentication.verify(t.ctx.orgId, 'new.hire', 'Scim-Set-Pw-42x', 'api')).ok).toBe(true);
+  });
+
+  it('answers a taken userName with 409 uniqueness and a missing one with 400, changing nothing', async () => {
+    expect((await send('POST', '/scim/v2/Users', user('dup'))).statusCode).toBe(201);
+    const again = await send('POST', '/scim/v2/Users', user('DUP', { emails: [{ value: 'other@example.com' }] }));
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ status: '409', scimType: 'uniqueness' });
+    const missing = await send('POST', '/scim/v2/Users', { ...user('x'), userName: undefined });
+    expect(missing.statusCode).toBe(400);
+    expect((await send('POST', '/scim/v2/Users', '[1,2]')).statusCode).toBe(400);
+  });
+
+  it('replaces a user with PUT (left-out attributes cleared; "False" as Entra sends it suspends) and deletes it', async () => {
+    const created = (await send('POST', '/scim/v2/Users', user('mover', { title: 'Clerk', displayName: 'M. Over' }))).json();
+    const replaced = await send('PUT', `/scim/v2/Users/${created.id}`, user('mover', { active: 'False' }));
+    expect(replaced.statusCode, replaced.body).toBe(200);
+    expect(replaced.json()).toMatchObject({ userName: 'mover', active: false });
+    expect(replaced.json().title).toBeUndefined();
+    expect(replaced.json().displayName).toBeUndefined();
+    expect((await t.core.users.get(t.ctx, created.id)).state).toBe('SUSPENDED');
+    expect((await send('DELETE', `/scim/v2/Users/${created.id}`)).statusCode).toBe(204);
+    expect((await t.get(`/scim/v2/Users/${created.id}`)).statusCode).toBe(404);
+    expect((await send('DELETE', `/scim/v2/Users/${created.id}`)).statusCode).toBe(404);
+  });
+});
