@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { DirectoryError, type ErrorKind } from '../core/errors.js';
+import { DirectoryError, invalid, type ErrorKind } from '../core/errors.js';
 
 export const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
@@ -18,6 +18,15 @@ export const scimError = (status: number, detail: string, scimType?: string): Sc
   detail,
 });
 
+/** RFC 7644 §3.12 scimType values of 400 errors, and the core error codes that carry them. */
+const SCIM_TYPES = ['invalidFilter', 'invalidSyntax', 'invalidPath', 'noTarget', 'invalidValue', 'mutability', 'tooMany', 'sensitive', 'invalidVers'] as const;
+export type ScimType = (typeof SCIM_TYPES)[number];
+const codeOf = (scimType: ScimType) => `SCIM_${scimType.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+const TYPE_BY_CODE = new Map<string, ScimType>([...SCIM_TYPES.map((t) => [codeOf(t), t] as const), ['INVALID_FILTER', 'invalidFilter']]);
+
+/** A 400 with a scimType, as the core's invalid-input error so it travels like any other. */
+export const scimInvalid = (scimType: ScimType, detail: string) => invalid(codeOf(scimType), detail);
+
 const BY_KIND: Record<ErrorKind, [number, string | undefined]> = {
   invalid: [400, 'invalidValue'],
   unauthenticated: [401, undefined],
@@ -35,8 +44,7 @@ export function scimErrorHandler(error: FastifyError | Error, request: FastifyRe
   if (error instanceof DirectoryError) {
     const [code, scimType] = BY_KIND[error.kind];
     status = code;
-    const special: Record<string, string> = { SCIM_INVALID_FILTER: 'invalidFilter', INVALID_FILTER: 'invalidFilter', SCIM_INVALID_SYNTAX: 'invalidSyntax' };
-    body = scimError(code, error.message, special[error.code] ?? scimType);
+    body = scimError(code, error.message, TYPE_BY_CODE.get(error.code) ?? scimType);
   } else if ('statusCode' in error && typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
     status = error.statusCode;
     body = scimError(status, error.message, status === 400 ? 'invalidSyntax' : undefined);

@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DirectoryCore } from '../core/directory.js';
 import type { Directory, ScimToken, User } from '../core/model.js';
 import { directoryContext } from '../core/context.js';
-import { invalid } from '../core/errors.js';
-import { scimError, scimErrorHandler } from './errors.js';
+import { scimError, scimErrorHandler, scimInvalid } from './errors.js';
 import { parseFilter } from './filter.js';
+import { applyPatch } from './patch.js';
 import { resourceTypes, schemas, serviceProviderConfig } from './schemas.js';
 import { fromScimUser, toScimUser, userFilter, versionOf } from './users.js';
 
@@ -87,7 +87,7 @@ export async function scimRoutes(app: FastifyInstance, core: DirectoryCore): Pro
     let coreFilter;
     if (filter !== undefined) {
       const parsed = parseFilter(filter);
-      if (!parsed.ok) throw invalid('SCIM_INVALID_FILTER', parsed.error);
+      if (!parsed.ok) throw scimInvalid('invalidFilter', parsed.error);
       coreFilter = userFilter(parsed.value);
     }
     const start = Math.max(1, Number.parseInt(startIndex ?? '1', 10) || 1);
@@ -116,13 +116,20 @@ export async function scimRoutes(app: FastifyInstance, core: DirectoryCore): Pro
 
   app.post('/Users', async (request, reply) => {
     const input = fromScimUser(request.body, false);
-    if (!input.username) throw invalid('SCIM_INVALID_VALUE', 'userName is required');
+    if (!input.username) throw scimInvalid('invalidValue', 'userName is required');
     return sendUser(request, reply, await core.users.create(contextOf(request), input), 201);
   });
 
   app.put<{ Params: { id: string } }>('/Users/:id', async (request, reply) =>
     sendUser(request, reply, await core.users.update(contextOf(request), request.params.id, fromScimUser(request.body, true))),
   );
+
+  app.patch<{ Params: { id: string } }>('/Users/:id', async (request, reply) => {
+    const ctx = contextOf(request);
+    const current = toScimUser(await core.users.get(ctx, request.params.id), baseUrl(request));
+    const patched = applyPatch('User', current, request.body);
+    return sendUser(request, reply, await core.users.update(ctx, request.params.id, fromScimUser(patched, true)));
+  });
 
   app.delete<{ Params: { id: string } }>('/Users/:id', async (request, reply) => {
     await core.users.delete(contextOf(request), request.params.id);

@@ -1,7 +1,7 @@
-import { invalid } from '../core/errors.js';
 import type { User } from '../core/model.js';
 import type { UserInput } from '../core/user-input.js';
 import type { Filter as CoreFilter } from '../core/query.js';
+import { scimInvalid } from './errors.js';
 import { pathKey, type Filter, type ValueFilter } from './filter.js';
 import { SCHEMA_URNS } from './schemas.js';
 
@@ -68,7 +68,7 @@ const bool = (v: unknown): boolean | undefined =>
  * readOnly attributes are ignored (RFC 7644 §3.3, §3.5.1); `externalId` has nowhere to go yet.
  */
 export function fromScimUser(body: unknown, replace: boolean): UserInput {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('SCIM_INVALID_SYNTAX', 'The body must be a SCIM User object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw scimInvalid('invalidSyntax', 'The body must be a SCIM User object');
   const clear = <T>(value: T | undefined, empty: T): T | undefined => (value !== undefined ? value : replace ? empty : undefined);
   const name = get(body, 'name');
   const enterprise = get(body, ENTERPRISE);
@@ -111,7 +111,7 @@ export function fromScimUser(body: unknown, replace: boolean): UserInput {
   };
   if (active !== undefined) {
     const value = bool(active);
-    if (value === undefined) throw invalid('SCIM_INVALID_VALUE', 'active must be true or false');
+    if (value === undefined) throw scimInvalid('invalidValue', 'active must be true or false');
     input.state = value ? 'ACTIVATED' : 'SUSPENDED';
   } else if (replace) input.state = 'ACTIVATED';
   for (const key of Object.keys(input) as (keyof UserInput)[]) if (input[key] === undefined) delete input[key];
@@ -138,7 +138,7 @@ const USER_FIELD: Record<string, { field: string; exact?: boolean } | undefined>
   [`${ENTERPRISE}:manager`.toLowerCase()]: { field: 'manager', exact: true },
 };
 
-const unsupported = (what: string) => invalid('SCIM_INVALID_FILTER', `Filtering on ${what} is not supported`);
+const unsupported = (what: string) => scimInvalid('invalidFilter', `Filtering on ${what} is not supported`);
 
 /**
  * A SCIM filter on Users as the core's filter, so the store does the work at any size: strings

@@ -132,3 +132,62 @@ describeEachStore('SCIM Users: writing', (kind) => {
     expect((await send('DELETE', `/scim/v2/Users/${created.id}`)).statusCode).toBe(404);
   });
 });
+
+describeEachStore('SCIM Users: PATCH', (kind) => {
+  let t: TestScim;
+  let id: string;
+  beforeAll(async () => {
+    t = await openTestScim(kind);
+    id = (await t.core.users.create(t.ctx, { username: 'patchy', email: 'patchy@example.com', firstname: 'Pat', lastname: 'Chy', jobTitle: 'Clerk' })).id;
+  });
+  afterAll(() => t?.dispose());
+
+  const patch = (operations: unknown[], schemas: unknown = ['urn:ietf:params:scim:api:messages:2.0:PatchOp']) =>
+    t.app.inject({
+      method: 'PATCH',
+      url: `/scim/v2/Users/${id}`,
+      headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/scim+json' },
+      payload: JSON.stringify({ schemas, Operations: operations }),
+    });
+
+  it('applies the operations Entra ID and Okta send, all of them or none', async () => {
+    const res = await patch([
+      { op: 'Replace', path: 'active', value: 'False' },
+      { op: 'replace', value: { displayName: 'Pat C.', 'name.givenName': undefined } },
+      { op: 'add', path: 'emails[type eq "work"].value', value: 'pat.new@example.com' },
+      { op: 'replace', path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department', value: 'Sales' },
+      { op: 'remove', path: 'title' },
+      { op: 'replace', path: 'name.familyName', value: 'Cheney' },
+    ]);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({
+      active: false,
+      displayName: 'Pat C.',
+      name: { givenName: 'Pat', familyName: 'Cheney' },
+      emails: [{ value: 'pat.new@example.com', type: 'work', primary: true }],
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'Sales' },
+    });
+    expect(res.json().title).toBeUndefined();
+    const stored = await t.core.users.get(t.ctx, id);
+    expect(stored).toMatchObject({ state: 'SUSPENDED', email: 'pat.new@example.com', lastname: 'Cheney', department: 'Sales', jobTitle: '' });
+  });
+
+  it('refuses read-only and unknown paths, unknown operations and a missing PatchOp schema with the RFC scimType, changing nothing', async () => {
+    const before = await t.core.users.get(t.ctx, id);
+    const cases: [unknown[], string, unknown?][] = [
+      [[{ op: 'replace', path: 'displayName', value: 'changed' }, { op: 'replace', path: 'id', value: 'x' }], 'mutability'],
+      [[{ op: 'replace', path: 'meta.created', value: 'x' }], 'mutability'],
+      [[{ op: 'replace', path: 'nickName', value: 'x' }], 'invalidPath'],
+      [[{ op: 'replace', path: 'emails[type eq', value: 'x' }], 'invalidPath'],
+      [[{ op: 'frobnicate', path: 'title', value: 'x' }], 'invalidSyntax'],
+      [[{ op: 'remove' }], 'noTarget'],
+      [[{ op: 'replace', path: 'title', value: 'x' }], 'invalidSyntax', ['urn:wrong']],
+    ];
+    for (const [operations, scimType, schemas] of cases) {
+      const res = await patch(operations, schemas);
+      expect(res.statusCode, JSON.stringify(operations)).toBe(400);
+      expect(res.json(), JSON.stringify(operations)).toMatchObject({ status: '400', scimType });
+    }
+    expect(await t.core.users.get(t.ctx, id)).toEqual(before);
+  });
+});
