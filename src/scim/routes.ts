@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DirectoryCore } from '../core/directory.js';
-import type { Directory, ScimToken, User } from '../core/model.js';
+import type { Directory, ScimToken, User, UserGroup } from '../core/model.js';
+import { ALL_ROWS } from '../core/query.js';
 import { directoryContext } from '../core/context.js';
 import { scimError, scimErrorHandler, scimInvalid } from './errors.js';
 import { parseFilter } from './filter.js';
+import { fromScimGroup, groupFilter, toScimGroup } from './groups.js';
 import { applyPatch } from './patch.js';
 import { resourceTypes, schemas, serviceProviderConfig } from './schemas.js';
 import { fromScimUser, toScimUser, userFilter, versionOf } from './users.js';
@@ -23,6 +25,12 @@ const contextOf = (request: FastifyRequest) => {
   const { source } = request.scim!;
   return directoryContext(source.orgId, source.id, `scim:${source.id}`);
 };
+
+/** startIndex is 1-based (RFC 7644 §3.4.2.4); count is capped at maxResults, and 0 asks for the total only. */
+const pageOf = (startIndex: string | undefined, count: string | undefined) => ({
+  start: Math.max(1, Number.parseInt(startIndex ?? '1', 10) || 1),
+  size: count === undefined ? SCIM_LIMITS.maxResults : Math.min(SCIM_LIMITS.maxResults, Math.max(0, Number.parseInt(count, 10) || 0)),
+});
 
 const listResponse = <T>(resources: T[]) => ({
   schemas: [LIST_RESPONSE],
@@ -90,8 +98,7 @@ export async function scimRoutes(app: FastifyInstance, core: DirectoryCore): Pro
       if (!parsed.ok) throw scimInvalid('invalidFilter', parsed.error);
       coreFilter = userFilter(parsed.value);
     }
-    const start = Math.max(1, Number.parseInt(startIndex ?? '1', 10) || 1);
-    const size = count === undefined ? SCIM_LIMITS.maxResults : Math.min(SCIM_LIMITS.maxResults, Math.max(0, Number.parseInt(count, 10) || 0));
+    const { start, size } = pageOf(startIndex, count);
     const page = await core.users.list(ctx, { ...(coreFilter ? { filter: coreFilter } : {}), sort: [], page: { limit: size, skip: start - 1 } });
     return {
       schemas: [LIST_RESPONSE],
@@ -133,6 +140,80 @@ export async function scimRoutes(app: FastifyInstance, core: DirectoryCore): Pro
 
   app.delete<{ Params: { id: string } }>('/Users/:id', async (request, reply) => {
     await core.users.delete(contextOf(request), request.params.id);
+    return reply.code(204).send();
+  });
+
+  // ---- Groups ----
+
+  const membersOf = async (ctx: ReturnType<typeof contextOf>, groupId: string) => (await core.groups.members(ctx, groupId, ALL_ROWS)).items;
+  const excludesMembers = (request: FastifyRequest) =>
+    String((request.query as { excludedAttributes?: string }).excludedAttributes ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((a) => a.trim())
+      .includes('members');
+  const sendGroup = async (request: FastifyRequest, reply: FastifyReply, group: UserGroup, code = 200) => {
+    const members = excludesMembers(request) ? undefined : await membersOf(contextOf(request), group.id);
+    return reply
+      .code(code)
+      .header('etag', versionOf(group.updated))
+      .header(code === 201 ? 'location' : 'content-location', `${baseUrl(request)}/Groups/${group.id}`)
+      .send(toScimGroup(group, baseUrl(request), members));
+  };
+
+  app.get<{ Querystring: { filter?: string; startIndex?: string; count?: string } }>('/Groups', async (request) => {
+    const ctx = contextOf(request);
+    const { filter, startIndex, count } = request.query;
+    let coreFilter;
+    if (filter !== undefined) {
+      const parsed = parseFilter(filter);
+      if (!parsed.ok) throw scimInvalid('invalidFilter', parsed.error);
+      coreFilter = groupFilter(parsed.value);
+    }
+    const { start, size } = pageOf(startIndex, count);
+    const page = await core.groups.list(ctx, { ...(coreFilter ? { filter: coreFilter } : {}), sort: [], page: { limit: size, skip: start - 1 } });
+    const withMembers = !excludesMembers(request);
+    const resources = [];
+    for (const g of page.items) resources.push(toScimGroup(g, baseUrl(request), withMembers ? await membersOf(ctx, g.id) : undefined));
+    return { schemas: [LIST_RESPONSE], totalResults: page.total, startIndex: start, itemsPerPage: resources.length, Resources: resources };
+  });
+
+  app.get<{ Params: { id: string } }>('/Groups/:id', async (request, reply) => sendGroup(request, reply, await core.groups.get(contextOf(request), request.params.id)));
+
+  app.post('/Groups', async (request, reply) => {
+    const ctx = contextOf(request);
+    const { name, members } = fromScimGroup(request.body);
+    if (!name) throw scimInvalid('invalidValue', 'displayName is required');
+    // Created and given its members in two steps; if the members fail, the new group goes again.
+    const group = await core.groups.create(ctx, { name });
+    if (members && members.length > 0) {
+      try {
+        await core.groups.change(ctx, group.id, { members });
+      } catch (e) {
+        await core.groups.delete(ctx, group.id);
+        throw e;
+      }
+    }
+    return sendGroup(request, reply, await core.groups.get(ctx, group.id), 201);
+  });
+
+  app.put<{ Params: { id: string } }>('/Groups/:id', async (request, reply) => {
+    const { name, members } = fromScimGroup(request.body);
+    const group = await core.groups.change(contextOf(request), request.params.id, { ...(name ? { input: { name } } : {}), members: members ?? [] });
+    return sendGroup(request, reply, group);
+  });
+
+  app.patch<{ Params: { id: string } }>('/Groups/:id', async (request, reply) => {
+    const ctx = contextOf(request);
+    const current = toScimGroup(await core.groups.get(ctx, request.params.id), baseUrl(request), await membersOf(ctx, request.params.id));
+    const { name, members } = fromScimGroup(applyPatch('Group', current, request.body));
+    await core.groups.change(ctx, request.params.id, { ...(name ? { input: { name } } : {}), members: members ?? [] });
+    // Entra ID expects no body here.
+    return reply.code(204).send();
+  });
+
+  app.delete<{ Params: { id: string } }>('/Groups/:id', async (request, reply) => {
+    await core.groups.delete(contextOf(request), request.params.id);
     return reply.code(204).send();
   });
 

@@ -6,10 +6,16 @@ import { newId, type GroupId, type UserId } from '../ids.js';
 import { changesBetween } from '../journal.js';
 import type { Membership, MemberType, Reached, UserGroup } from '../model.js';
 import type { Transaction } from '../ports.js';
-import { foldCase, type ListQuery, type ListResult, type Page } from '../query.js';
+import { ALL_ROWS, foldCase, type ListQuery, type ListResult, type Page } from '../query.js';
 import { parseReplyAttributes } from '../radius-reply.js';
 import { checkedQuery, dissociateAll, journal, type Deps } from './deps.js';
 import { checkQuery as checkUserQuery } from './users.js';
+
+/** A direct member to add or remove: a user, or (a Roster extension) a group. */
+export interface MemberRef {
+  type: MemberType;
+  id: string;
+}
 
 export interface GroupInput {
   name?: string;
@@ -99,8 +105,21 @@ export class GroupService {
   }
 
   async update(ctx: Context, id: string, input: GroupInput): Promise<UserGroup> {
+    return this.change(ctx, id, { input });
+  }
+
+  /**
+   * Changes a group's attributes and its direct members in one transaction: all of it or none.
+   * `members` replaces the member list; `add` and `remove` are idempotent (a member already there
+   * or already gone is no error), as directories that push memberships expect.
+   */
+  async change(
+    ctx: Context,
+    id: string,
+    change: { input?: GroupInput; members?: MemberRef[]; add?: MemberRef[]; remove?: MemberRef[] },
+  ): Promise<UserGroup> {
     requirePermission(ctx, 'groups:write');
-    const { value, errors } = checkGroupInput(input, false);
+    const { value, errors } = checkGroupInput(change.input ?? {}, false);
     if (errors.length > 0) throw invalid('INVALID_INPUT', errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
     return this.deps.store.transaction(async (tx) => {
       const before = await tx.groups.findById(ctx.orgId, id as GroupId, { forUpdate: true });
@@ -109,6 +128,22 @@ export class GroupService {
       if (after.name !== before.name) await assertNameFree(tx, after);
       await tx.groups.update(after);
       journal(tx, ctx, { objectType: 'user_group', objectId: after.id, operation: 'update', changes: changesBetween(before, after) });
+      const current = change.members ? (await tx.groups.listMembers(ctx.orgId, before.id, ALL_ROWS)).items : [];
+      const key = (m: { memberType: MemberType; memberId: string }) => `${m.memberType}:${m.memberId}`;
+      const wanted = new Set((change.members ?? []).map((m) => key({ memberType: m.type, memberId: m.id })));
+      const removals = [...(change.remove ?? []), ...current.filter((m) => !wanted.has(key(m))).map((m) => ({ type: m.memberType, id: m.memberId }))];
+      for (const r of removals) {
+        const m: Membership = { groupId: before.id, memberType: r.type, memberId: r.id };
+        if (await tx.groups.removeMember(ctx.orgId, m)) journal(tx, ctx, memberEntry(m, 'member_remove'));
+      }
+      const present = new Set(current.map(key));
+      for (const a of [...(change.add ?? []), ...(change.members ?? []).filter((m) => !present.has(key({ memberType: m.type, memberId: m.id })))]) {
+        const m = await this.resolveMembership(tx, ctx, before.id, a.type, a.id);
+        if (a.type === 'user_group' && m.memberId === m.groupId) throw invalid('GROUP_SELF_MEMBER', 'A group cannot be a member of itself');
+        if (await tx.groups.hasMember(ctx.orgId, m)) continue;
+        await tx.groups.addMember(ctx.orgId, m, this.deps.clock().toISOString());
+        journal(tx, ctx, memberEntry(m, 'member_add'));
+      }
       return after;
     });
   }
