@@ -12,6 +12,8 @@ export interface Config {
   poolSize: number;
   /** How long a verified password is remembered to spare repeated argon2id work; 0 (the default) is off. */
   passwordCacheSeconds: number;
+  /** Conformance testing only: a SCIM source token served unauthenticated at /scim/v2/Token. */
+  scimTestToken: string | undefined;
   ldap: {
     host: string;
     /** null: the listener is off. */
@@ -92,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     autoMigrate: flag('ROSTER_AUTO_MIGRATE', env.ROSTER_AUTO_MIGRATE, true),
     poolSize: Number(env.ROSTER_PG_POOL_SIZE || 10),
+    scimTestToken: env.ROSTER_SCIM_TEST_TOKEN || undefined,
     passwordCacheSeconds: nonNegative('ROSTER_PASSWORD_CACHE_SECONDS', env.ROSTER_PASSWORD_CACHE_SECONDS, 0),
     ldap: {
       host: env.ROSTER_LDAP_HOST || httpHost,

@@ -57,7 +57,7 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
       redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', '*.password'], censor: '[REDACTED]' },
     },
   });
-  await registerScim(app, runtime.core);
+  await registerScim(app, runtime.core, config.scimTestToken ? { testToken: config.scimTestToken } : {});
   const ldap = new LdapServer(
     runtime.core,
     { ...config.ldap, ...(https ? { tls: https } : {}), maxQueued: 64, version: rosterVersion() },

@@ -47,7 +47,12 @@ const baseUrl = (request: FastifyRequest) => `${request.protocol}://${request.ho
  * The SCIM 2.0 front-end at /scim/v2 (RFC 7644): bearer tokens of SCIM sources, SCIM errors and
  * media type, and the discovery endpoints. Every request needs a source's token.
  */
-export async function scimRoutes(app: FastifyInstance, core: DirectoryCore): Promise<void> {
+export interface ScimOptions {
+  /** Conformance testing only: a token served at GET /Token without authentication. */
+  testToken?: string;
+}
+
+export async function scimRoutes(app: FastifyInstance, core: DirectoryCore, options: ScimOptions = {}): Promise<void> {
   app.decorateRequest('scim', null);
   app.setErrorHandler(scimErrorHandler);
   app.setNotFoundHandler((request, reply) => {
@@ -63,7 +68,7 @@ export async function scimRoutes(app: FastifyInstance, core: DirectoryCore): Pro
     if (String(reply.getHeader('content-type') ?? '').startsWith('application/json')) reply.type('application/scim+json');
   });
   // Conformance testing only: Microsoft's SCIM test collection starts by fetching its token here.
-  const testToken = process.env.ROSTER_SCIM_TEST_TOKEN;
+  const testToken = options.testToken;
   if (testToken) app.get('/Token', { config: { public: true } }, async () => ({ token: testToken }));
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -230,6 +235,6 @@ export async function scimRoutes(app: FastifyInstance, core: DirectoryCore): Pro
 }
 
 /** Mounts the SCIM front-end on the HTTP server at /scim/v2. */
-export async function registerScim(app: FastifyInstance, core: DirectoryCore): Promise<void> {
-  await app.register(async (scim) => scimRoutes(scim, core), { prefix: '/scim/v2' });
+export async function registerScim(app: FastifyInstance, core: DirectoryCore, options: ScimOptions = {}): Promise<void> {
+  await app.register(async (scim) => scimRoutes(scim, core, options), { prefix: '/scim/v2' });
 }

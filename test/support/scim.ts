@@ -4,7 +4,7 @@ import { buildApi, type Api } from '../../src/api/server.js';
 import { operatorContext, type Context } from '../../src/core/context.js';
 import { createDirectoryCore, type DirectoryCore } from '../../src/core/directory.js';
 import { SecretBox } from '../../src/core/secrets.js';
-import { registerScim } from '../../src/scim/routes.js';
+import { registerScim, type ScimOptions } from '../../src/scim/routes.js';
 import { openTestStore, type StoreKind } from './stores.js';
 
 export interface TestScim {
@@ -21,7 +21,7 @@ export interface TestScim {
 }
 
 /** The API with the SCIM front-end over a fresh store, an org, and a SCIM source with a token. */
-export async function openTestScim(kind: StoreKind): Promise<TestScim> {
+export async function openTestScim(kind: StoreKind, options: ScimOptions = {}): Promise<TestScim> {
   const store = await openTestStore(kind);
   const core = createDirectoryCore(store.store, SecretBox.fromKey(randomBytes(32)));
   const org = await core.organizations.create('Acme');
@@ -29,7 +29,7 @@ export async function openTestScim(kind: StoreKind): Promise<TestScim> {
   const source = await core.scimSources.create(ctx, { name: 'Entra ID' });
   const token = (await core.scimSources.issueToken(ctx, source.id, {})).secret;
   const app = await buildApi({ core, version: 'test' });
-  await registerScim(app, core);
+  await registerScim(app, core, options);
   await app.ready();
   return {
     core,
