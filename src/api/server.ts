@@ -31,6 +31,8 @@ export interface ApiOptions {
   trustProxy?: boolean;
   /** Serve HTTPS with this certificate and key (PEM). */
   https?: { cert: Buffer; key: Buffer };
+  /** Rewrites a request's URL before routing (another front-end's path aliases). */
+  rewriteUrl?: (url: string) => string;
 }
 
 export type Api = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -66,6 +68,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     trustProxy: options.trustProxy ?? false,
     requestIdHeader: 'x-request-id',
+    ...(options.rewriteUrl ? { rewriteUrl: (request: { url?: string }) => options.rewriteUrl!(request.url ?? '/') } : {}),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // fastify types the factory for plain Ajv compile functions; at run time it takes route schemas.
     schemaController: { compilersFactory: { buildValidator: validatorCompiler as unknown as ValidatorFactory } },

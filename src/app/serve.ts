@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { buildApi, type Api } from '../api/server.js';
 import { LdapServer } from '../ldap/server.js';
 import { RadiusListener, type RadiusListening } from '../radius/server.js';
-import { registerScim } from '../scim/routes.js';
+import { canonicalScimUrl, registerScim } from '../scim/routes.js';
 import type { FirstRun } from '../core/services/bootstrap.js';
 import type { Config } from './config.js';
 import { openRuntime } from './runtime.js';
@@ -51,6 +51,7 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
     core: runtime.core,
     version: rosterVersion(),
     trustProxy: http.trustProxy,
+    rewriteUrl: canonicalScimUrl,
     ...(https ? { https } : {}),
     logger: {
       level: config.logLevel,

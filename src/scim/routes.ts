@@ -234,6 +234,14 @@ export async function scimRoutes(app: FastifyInstance, core: DirectoryCore, opti
   });
 }
 
+/**
+ * Resource endpoints in the case the RFC spells them: Entra ID's requests include `/users`. For
+ * the HTTP server's URL rewriting, since its router is case-sensitive.
+ */
+export function canonicalScimUrl(url: string): string {
+  return url.replace(/^\/scim\/v2\/(users|groups)(?=[/?]|$)/i, (_m, resource: string) => `/scim/v2/${resource[0]!.toUpperCase()}${resource.slice(1).toLowerCase()}`);
+}
+
 /** Mounts the SCIM front-end on the HTTP server at /scim/v2. */
 export async function registerScim(app: FastifyInstance, core: DirectoryCore, options: ScimOptions = {}): Promise<void> {
   await app.register(async (scim) => scimRoutes(scim, core, options), { prefix: '/scim/v2' });

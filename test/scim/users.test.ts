@@ -58,6 +58,14 @@ describeEachStore('SCIM Users: reading', (kind) => {
     expect(await names('meta.created gt "2000-01-01T00:00:00Z"')).toEqual(['ada', 'alan', 'grace']);
   });
 
+  it('answers /users as /Users, as Entra ID sends it', async () => {
+    const res = await t.get(`/scim/v2/users/${ids.ada}`);
+    expect(res.statusCode).toBe(200);
+    expect(res.json().userName).toBe('ada');
+    expect((await t.get('/scim/v2/users?count=1')).json()).toMatchObject({ totalResults: 3 });
+    expect((await t.get('/scim/v2/usersx')).statusCode).toBe(404);
+  });
+
   it('pages with startIndex and count, reporting the total', async () => {
     const { body } = await list(undefined, 'startIndex=2&count=1');
     expect(body).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: 3, startIndex: 2, itemsPerPage: 1 });

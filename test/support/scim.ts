@@ -4,7 +4,7 @@ import { buildApi, type Api } from '../../src/api/server.js';
 import { operatorContext, type Context } from '../../src/core/context.js';
 import { createDirectoryCore, type DirectoryCore } from '../../src/core/directory.js';
 import { SecretBox } from '../../src/core/secrets.js';
-import { registerScim, type ScimOptions } from '../../src/scim/routes.js';
+import { canonicalScimUrl, registerScim, type ScimOptions } from '../../src/scim/routes.js';
 import { openTestStore, type StoreKind } from './stores.js';
 
 export interface TestScim {
@@ -28,7 +28,7 @@ export async function openTestScim(kind: StoreKind, options: ScimOptions = {}): 
   const ctx = operatorContext(org.id);
   const source = await core.scimSources.create(ctx, { name: 'Entra ID' });
   const token = (await core.scimSources.issueToken(ctx, source.id, {})).secret;
-  const app = await buildApi({ core, version: 'test' });
+  const app = await buildApi({ core, version: 'test', rewriteUrl: canonicalScimUrl });
   await registerScim(app, core, options);
   await app.ready();
   return {
