@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DirectoryCore } from '../core/directory.js';
 import type { Directory, ScimToken, User, UserGroup } from '../core/model.js';
-import { ALL_ROWS } from '../core/query.js';
+import { ALL_ROWS, type Filter as CoreFilter, type ListQuery } from '../core/query.js';
 import { directoryContext } from '../core/context.js';
 import { scimError, scimErrorHandler, scimInvalid } from './errors.js';
-import { parseFilter } from './filter.js';
+import { parseFilter, type Filter } from './filter.js';
 import { fromScimGroup, groupFilter, toScimGroup } from './groups.js';
 import { applyPatch } from './patch.js';
 import { resourceTypes, schemas, serviceProviderConfig } from './schemas.js';
@@ -26,11 +26,21 @@ const contextOf = (request: FastifyRequest) => {
   return directoryContext(source.orgId, source.id, `scim:${source.id}`);
 };
 
-/** startIndex is 1-based (RFC 7644 §3.4.2.4); count is capped at maxResults, and 0 asks for the total only. */
-const pageOf = (startIndex: string | undefined, count: string | undefined) => ({
-  start: Math.max(1, Number.parseInt(startIndex ?? '1', 10) || 1),
-  size: count === undefined ? SCIM_LIMITS.maxResults : Math.min(SCIM_LIMITS.maxResults, Math.max(0, Number.parseInt(count, 10) || 0)),
-});
+/**
+ * A list request's filter (translated for the resource) and page as the core's query. startIndex
+ * is 1-based (RFC 7644 §3.4.2.4); count is capped at maxResults, and 0 asks for the total only.
+ */
+function listQuery(params: { filter?: string; startIndex?: string; count?: string }, translate: (filter: Filter) => CoreFilter): { query: ListQuery; start: number } {
+  const start = Math.max(1, Number.parseInt(params.startIndex ?? '1', 10) || 1);
+  const size = params.count === undefined ? SCIM_LIMITS.maxResults : Math.min(SCIM_LIMITS.maxResults, Math.max(0, Number.parseInt(params.count, 10) || 0));
+  let filter: CoreFilter | undefined;
+  if (params.filter !== undefined) {
+    const parsed = parseFilter(params.filter);
+    if (!parsed.ok) throw scimInvalid('invalidFilter', parsed.error);
+    filter = translate(parsed.value);
+  }
+  return { query: { ...(filter ? { filter } : {}), sort: [], page: { limit: size, skip: start - 1 } }, start };
+}
 
 const listResponse = <T>(resources: T[]) => ({
   schemas: [LIST_RESPONSE],
@@ -101,15 +111,8 @@ export async function scimRoutes(app: FastifyInstance, core: DirectoryCore, opti
 
   app.get<{ Querystring: { filter?: string; startIndex?: string; count?: string } }>('/Users', async (request) => {
     const ctx = contextOf(request);
-    const { filter, startIndex, count } = request.query;
-    let coreFilter;
-    if (filter !== undefined) {
-      const parsed = parseFilter(filter);
-      if (!parsed.ok) throw scimInvalid('invalidFilter', parsed.error);
-      coreFilter = userFilter(parsed.value);
-    }
-    const { start, size } = pageOf(startIndex, count);
-    const page = await core.users.list(ctx, { ...(coreFilter ? { filter: coreFilter } : {}), sort: [], page: { limit: size, skip: start - 1 } });
+    const { query, start } = listQuery(request.query, userFilter);
+    const page = await core.users.list(ctx, query);
     return {
       schemas: [LIST_RESPONSE],
       totalResults: page.total,
@@ -173,15 +176,8 @@ export async function scimRoutes(app: FastifyInstance, core: DirectoryCore, opti
 
   app.get<{ Querystring: { filter?: string; startIndex?: string; count?: string } }>('/Groups', async (request) => {
     const ctx = contextOf(request);
-    const { filter, startIndex, count } = request.query;
-    let coreFilter;
-    if (filter !== undefined) {
-      const parsed = parseFilter(filter);
-      if (!parsed.ok) throw scimInvalid('invalidFilter', parsed.error);
-      coreFilter = groupFilter(parsed.value);
-    }
-    const { start, size } = pageOf(startIndex, count);
-    const page = await core.groups.list(ctx, { ...(coreFilter ? { filter: coreFilter } : {}), sort: [], page: { limit: size, skip: start - 1 } });
+    const { query, start } = listQuery(request.query, groupFilter);
+    const page = await core.groups.list(ctx, query);
     const withMembers = !excludesMembers(request);
     const resources = [];
     for (const g of page.items) resources.push(toScimGroup(g, baseUrl(request), withMembers ? await membersOf(ctx, g.id) : undefined));
