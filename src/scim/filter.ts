@@ -1,5 +1,6 @@
 import { parseError, parsed, type Parsed } from '../core/errors.js';
 import { foldCase, parseTimestamp } from '../core/query.js';
+import { field, isObject } from './json.js';
 
 /** What parseFilter and parsePath return; the server answers an error with 400 `invalidFilter`. */
 export type ParseResult<T> = Parsed<T>;
@@ -412,32 +413,19 @@ export function attributePaths(filter: Filter): string[] {
 // Evaluation
 // ---------------------------------------------------------------------------------------------
 
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** Own members only (a filter on `constructor` must not find Object.prototype's), names case-insensitive. */
-function member(holder: unknown, name: string): unknown {
-  if (!isObject(holder)) return undefined;
-  if (Object.hasOwn(holder, name)) return holder[name];
-  const lower = name.toLowerCase();
-  for (const key of Object.keys(holder)) if (key.toLowerCase() === lower) return holder[key];
-  return undefined;
-}
-
 const values = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]).filter((v) => v !== null && v !== undefined);
 
 /** The attribute's values, an array's elements one by one, unassigned and null ones left out. */
 function lookup(target: unknown, path: AttributePath): unknown[] {
   // `urn:…:enterprise:2.0:User` alone reads as attribute "User" of schema `urn:…:2.0`: it is the extension.
   if (path.schema !== undefined && path.subAttribute === undefined) {
-    const extension = member(target, `${path.schema}:${path.name}`);
+    const extension = field(target, `${path.schema}:${path.name}`);
     if (extension !== undefined) return values(extension);
   }
-  const holder = path.schema === undefined || isCoreSchema(path.schema) ? target : member(target, path.schema);
-  const found = values(member(holder, path.name));
+  const holder = path.schema === undefined || isCoreSchema(path.schema) ? target : field(target, path.schema);
+  const found = values(field(holder, path.name));
   if (path.subAttribute === undefined) return found;
-  return found.flatMap((v) => values(member(v, path.subAttribute!)));
+  return found.flatMap((v) => values(field(v, path.subAttribute!)));
 }
 
 /** RFC 7644 §3.4.2.2 `pr`: a non-empty value, or a complex value with a non-empty node. */
@@ -513,7 +501,7 @@ function compare(node: Extract<Filter, { kind: 'compare' }>, found: unknown[], k
   if (found.length === 0) return op === 'ne';
   // A complex value compares by its `value` sub-attribute (RFC 7644's `emails co "example.com"`).
   return found.some((v) =>
-    isObject(v) ? matches(op, member(v, 'value'), value, caseExact(`${key}.value`)) : matches(op, v, value, caseExact(key)),
+    isObject(v) ? matches(op, field(v, 'value'), value, caseExact(`${key}.value`)) : matches(op, v, value, caseExact(key)),
   );
 }
 

@@ -3,6 +3,7 @@ import type { Filter as CoreFilter } from '../core/query.js';
 import type { MemberRef } from '../core/services/groups.js';
 import { scimInvalid } from './errors.js';
 import { pathKey, type Filter } from './filter.js';
+import { field } from './json.js';
 import { SCHEMA_URNS } from './schemas.js';
 import { versionOf } from './users.js';
 
@@ -25,23 +26,17 @@ export function toScimGroup(group: UserGroup, baseUrl: string, members?: readonl
   };
 }
 
-const get = (o: unknown, key: string): unknown => {
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) return undefined;
-  const found = Object.keys(o).find((k) => k.toLowerCase() === key.toLowerCase());
-  return found === undefined ? undefined : (o as Record<string, unknown>)[found];
-};
-
 /** A SCIM Group body as the group's name and its full member list (members of type Group nest groups). */
 export function fromScimGroup(body: unknown): { name?: string; members?: MemberRef[] } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw scimInvalid('invalidSyntax', 'The body must be a SCIM Group object');
-  const name = get(body, 'displayName');
+  const name = field(body, 'displayName');
   if (name !== undefined && typeof name !== 'string') throw scimInvalid('invalidValue', 'displayName must be a string');
-  const members = get(body, 'members');
+  const members = field(body, 'members');
   if (members !== undefined && members !== null && !Array.isArray(members)) throw scimInvalid('invalidValue', 'members must be a list');
   const refs = (Array.isArray(members) ? members : []).map((m): MemberRef => {
-    const value = get(m, 'value');
+    const value = field(m, 'value');
     if (typeof value !== 'string' || value === '') throw scimInvalid('invalidValue', 'each member needs a value (the member id)');
-    return { type: String(get(m, 'type') ?? 'User').toLowerCase() === 'group' ? 'user_group' : 'user', id: value };
+    return { type: String(field(m, 'type') ?? 'User').toLowerCase() === 'group' ? 'user_group' : 'user', id: value };
   });
   return { ...(typeof name === 'string' ? { name } : {}), ...(members !== undefined ? { members: refs } : {}) };
 }

@@ -1,17 +1,11 @@
 import { scimInvalid } from './errors.js';
 import { evaluate, parsePath, type AttributePath } from './filter.js';
+import { isObject, keyIn, type Json } from './json.js';
 import { attributeDefinition, SCHEMA_URNS } from './schemas.js';
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
-type Json = Record<string, unknown>;
-
 const fail = scimInvalid;
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** The key of `name` in `o`, matched without regard to case; `name` itself when absent. */
-const keyIn = (o: Json, name: string) => Object.keys(o).find((k) => k.toLowerCase() === name.toLowerCase()) ?? name;
 
 /** The object an attribute lives in: the resource, or its extension object for a URN-qualified path. */
 function container(resource: Json, path: AttributePath, create: boolean): Json | undefined {

@@ -2,6 +2,7 @@ import type { User } from '../core/model.js';
 import type { UserInput } from '../core/user-input.js';
 import type { Filter as CoreFilter } from '../core/query.js';
 import { scimInvalid } from './errors.js';
+import { field } from './json.js';
 import { pathKey, type Filter, type ValueFilter } from './filter.js';
 import { SCHEMA_URNS } from './schemas.js';
 
@@ -51,11 +52,6 @@ export function toScimUser(user: User, baseUrl: string): Record<string, unknown>
   };
 }
 
-const get = (o: unknown, key: string): unknown => {
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) return undefined;
-  const found = Object.keys(o).find((k) => k.toLowerCase() === key.toLowerCase());
-  return found === undefined ? undefined : (o as Record<string, unknown>)[found];
-};
 const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 /** Entra ID sends booleans as "True" and "False". */
@@ -70,44 +66,44 @@ const bool = (v: unknown): boolean | undefined =>
 export function fromScimUser(body: unknown, replace: boolean): UserInput {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw scimInvalid('invalidSyntax', 'The body must be a SCIM User object');
   const clear = <T>(value: T | undefined, empty: T): T | undefined => (value !== undefined ? value : replace ? empty : undefined);
-  const name = get(body, 'name');
-  const enterprise = get(body, ENTERPRISE);
-  const emails = list(get(body, 'emails'));
-  const primary = emails.find((e) => bool(get(e, 'primary')) === true) ?? emails.find((e) => text(get(e, 'type'))?.toLowerCase() === 'work') ?? emails[0];
+  const name = field(body, 'name');
+  const enterprise = field(body, ENTERPRISE);
+  const emails = list(field(body, 'emails'));
+  const primary = emails.find((e) => bool(field(e, 'primary')) === true) ?? emails.find((e) => text(field(e, 'type'))?.toLowerCase() === 'work') ?? emails[0];
   const other = emails.find((e) => e !== primary);
-  const active = get(body, 'active');
-  const manager = get(enterprise, 'manager');
+  const active = field(body, 'active');
+  const manager = field(enterprise, 'manager');
   const input: UserInput = {
-    username: text(get(body, 'userName')),
-    email: text(get(primary, 'value')),
-    firstname: clear(text(get(name, 'givenName')), ''),
-    middlename: clear(text(get(name, 'middleName')), ''),
-    lastname: clear(text(get(name, 'familyName')), ''),
-    displayname: clear(text(get(body, 'displayName')), ''),
-    jobTitle: clear(text(get(body, 'title')), ''),
-    employeeType: clear(text(get(body, 'userType')), ''),
-    alternateEmail: clear(text(get(other, 'value')), ''),
-    employeeIdentifier: clear(text(get(enterprise, 'employeeNumber')), null),
-    costCenter: clear(text(get(enterprise, 'costCenter')), ''),
-    company: clear(text(get(enterprise, 'organization')), ''),
-    department: clear(text(get(enterprise, 'department')), ''),
-    manager: clear(text(get(manager, 'value')) ?? (typeof manager === 'string' ? manager : undefined), null),
+    username: text(field(body, 'userName')),
+    email: text(field(primary, 'value')),
+    firstname: clear(text(field(name, 'givenName')), ''),
+    middlename: clear(text(field(name, 'middleName')), ''),
+    lastname: clear(text(field(name, 'familyName')), ''),
+    displayname: clear(text(field(body, 'displayName')), ''),
+    jobTitle: clear(text(field(body, 'title')), ''),
+    employeeType: clear(text(field(body, 'userType')), ''),
+    alternateEmail: clear(text(field(other, 'value')), ''),
+    employeeIdentifier: clear(text(field(enterprise, 'employeeNumber')), null),
+    costCenter: clear(text(field(enterprise, 'costCenter')), ''),
+    company: clear(text(field(enterprise, 'organization')), ''),
+    department: clear(text(field(enterprise, 'department')), ''),
+    manager: clear(text(field(manager, 'value')) ?? (typeof manager === 'string' ? manager : undefined), null),
     phoneNumbers: clear(
-      list(get(body, 'phoneNumbers')).flatMap((p) => (text(get(p, 'value')) ? [{ number: text(get(p, 'value'))!, type: text(get(p, 'type')) ?? 'work' }] : [])),
+      list(field(body, 'phoneNumbers')).flatMap((p) => (text(field(p, 'value')) ? [{ number: text(field(p, 'value'))!, type: text(field(p, 'type')) ?? 'work' }] : [])),
       [],
     ),
     addresses: clear(
-      list(get(body, 'addresses')).map((a) => ({
-        type: text(get(a, 'type')) ?? 'work',
-        streetAddress: text(get(a, 'streetAddress')) ?? '',
-        locality: text(get(a, 'locality')) ?? '',
-        region: text(get(a, 'region')) ?? '',
-        postalCode: text(get(a, 'postalCode')) ?? '',
-        country: text(get(a, 'country')) ?? '',
+      list(field(body, 'addresses')).map((a) => ({
+        type: text(field(a, 'type')) ?? 'work',
+        streetAddress: text(field(a, 'streetAddress')) ?? '',
+        locality: text(field(a, 'locality')) ?? '',
+        region: text(field(a, 'region')) ?? '',
+        postalCode: text(field(a, 'postalCode')) ?? '',
+        country: text(field(a, 'country')) ?? '',
       })),
       [],
     ),
-    password: text(get(body, 'password')),
+    password: text(field(body, 'password')),
   };
   if (active !== undefined) {
     const value = bool(active);
