@@ -188,10 +188,10 @@ const md5 = (...parts: Buffer[]) => {
 /**
  * Checks the Message-Authenticator of a request: HMAC-MD5 over the packet with the attribute's
  * value zeroed (RFC 3579 §3.2). For Accounting-Request the Request Authenticator is taken as zeros,
- * as it is computed after the HMAC (RFC 5080 §2.2.1 style). Absent → false.
+ * as it is computed after the HMAC (RFC 5080 §2.2.1 style). Absent → false. `packet` is the
+ * datagram already decoded.
  */
-export function verifyMessageAuthenticator(datagram: Buffer, secret: Buffer): boolean {
-  const packet = decodePacket(datagram);
+export function verifyMessageAuthenticator(datagram: Buffer, packet: Packet, secret: Buffer): boolean {
   const length = datagram.readUInt16BE(2);
   const copy = Buffer.from(datagram.subarray(0, length));
   let offset = -1;

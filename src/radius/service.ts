@@ -164,12 +164,12 @@ export class RadiusService {
     const { client, packet } = prepared;
     if (packet.code === Code.StatusServer) {
       // RFC 5997: Status-Server needs a Message-Authenticator and is answered with an Access-Accept.
-      if (!verifyMessageAuthenticator(datagram, client.secret)) return this.drop('badAuthenticator');
+      if (!verifyMessageAuthenticator(datagram, packet, client.secret)) return this.drop('badAuthenticator');
       return this.respond(packet, Code.AccessAccept, [], client.secret);
     }
     if (packet.code !== Code.AccessRequest) return this.drop('malformed');
     // The BlastRADIUS hardening: every Access-Request must carry a valid Message-Authenticator.
-    if (!verifyMessageAuthenticator(datagram, client.secret)) return this.drop('badAuthenticator');
+    if (!verifyMessageAuthenticator(datagram, packet, client.secret)) return this.drop('badAuthenticator');
     this.counters.accessRequests++;
     const request: Request = { client, packet, address: plainAddress(address) };
     const answer = await this.answer(request);
@@ -186,7 +186,7 @@ export class RadiusService {
     const { client, packet } = prepared;
     if (packet.code !== Code.AccountingRequest) return this.drop('malformed');
     if (!verifyAccountingRequest(datagram, client.secret)) return this.drop('badAuthenticator');
-    if (attribute(packet, Attr.MessageAuthenticator) && !verifyMessageAuthenticator(datagram, client.secret)) return this.drop('badAuthenticator');
+    if (attribute(packet, Attr.MessageAuthenticator) && !verifyMessageAuthenticator(datagram, packet, client.secret)) return this.drop('badAuthenticator');
     this.counters.accountingRequests++;
     const server = client.server;
     const username = textAttribute(packet, Attr.UserName);

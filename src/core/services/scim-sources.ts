@@ -43,10 +43,11 @@ export class ScimSourceService {
     return this.directories.list(ctx, query, 'scim');
   }
 
-  get(ctx: Context, id: string): Promise<Directory> {
-    return this.directories.get(ctx, id, 'scim').catch((e: unknown) => {
-      throw e instanceof Error && 'code' in e && e.code === 'DIRECTORY_NOT_FOUND' ? sourceNotFound() : e;
-    });
+  async get(ctx: Context, id: string): Promise<Directory> {
+    requirePermission(ctx, 'directories:read');
+    const source = await this.deps.store.read.directories.findById(ctx.orgId, id as DirectoryId);
+    if (source?.type !== 'scim') throw sourceNotFound();
+    return source;
   }
 
   async create(ctx: Context, input: { name?: unknown }): Promise<Directory> {

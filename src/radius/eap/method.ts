@@ -1,4 +1,5 @@
 import type { Attribute } from '../packet.js';
+import type { CertificateNames } from './eap-tls.js';
 import type { EapPacket } from './eap.js';
 
 /** The session keys an Access-Accept carries as MS-MPPE-Recv-Key and MS-MPPE-Send-Key (RFC 2548). */
@@ -25,7 +26,7 @@ export interface Authenticator {
    */
   ntHash(username: string, check: (ntHash: Buffer) => boolean): Promise<AuthResult>;
   /** A client certificate that chains to the server's CAs (EAP-TLS): which user it names, and whether they may in. */
-  certificate(names: { commonName?: string; emails: string[] }): Promise<AuthResult>;
+  certificate(names: CertificateNames): Promise<AuthResult>;
 }
 
 export type MethodStep =
