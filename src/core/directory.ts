@@ -14,6 +14,7 @@ import type { Deps } from './services/deps.js';
 import { DirectoryService } from './services/directories.js';
 import { DirectoryViewService, directoryOfType } from './services/directory-view.js';
 import { GroupService } from './services/groups.js';
+import { IdentityLinkService } from './services/identity-links.js';
 import { JournalService } from './services/journal.js';
 import { OrganizationService } from './services/organizations.js';
 import { RadiusServerService } from './services/radius-servers.js';
@@ -44,6 +45,8 @@ export class DirectoryCore {
   readonly credentials: CredentialService;
   /** SCIM sources and their bearer tokens. */
   readonly scimSources: ScimSourceService;
+  /** How users and groups are known in the directories that feed Roster: (directory, kind, local id) ↔ external id. */
+  readonly identityLinks: IdentityLinkService;
   /** What the LDAP service exposes, kept current from the journal. */
   readonly ldapView: DirectoryViewService;
   /** Who each RADIUS server admits (by server id), kept current the same way. */
@@ -66,6 +69,7 @@ export class DirectoryCore {
     this.radiusServers = new RadiusServerService(deps);
     this.credentials = new CredentialService(deps);
     this.scimSources = new ScimSourceService(deps, this.directories);
+    this.identityLinks = new IdentityLinkService(deps);
     this.authentication = new AuthenticationService(deps, this.users, this.credentials, new VerificationCache(options.passwordCacheSeconds * 1000));
     this.radiusView = new DirectoryViewService(deps, 'radius_server', (repos, orgId, id) => repos.radiusServers.findById(orgId, id as RadiusServerId));
     this.ldapView = new DirectoryViewService(deps, 'ldap_server', directoryOfType('ldap_server'));

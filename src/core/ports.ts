@@ -251,6 +251,47 @@ export interface JournalRepository {
   head(orgId: OrgId): Promise<number>;
   /** Positions of the rows after `since`, in sequence order. */
   positions(orgId: OrgId, since: number, limit: number): Promise<JournalPosition[]>;
+  /**
+   * The sequence number of each object's latest row: a version that changes with every change
+   * the object's journal records. Objects without rows are left out.
+   */
+  versions(orgId: OrgId, objectType: JournalEntry['objectType'], objectIds: readonly string[]): Promise<Map<string, number>>;
+}
+
+/** The kinds of object an identity link points at (named as the journal names them). */
+export type LinkedKind = 'user' | 'user_group';
+
+/**
+ * How an object of an external directory is known in Roster (DESIGN.md, Sync): `(directory, kind,
+ * local id) ↔ external id`, the directory's own id for it (AD objectGUID, LDAP entryUUID, a SCIM
+ * source's externalId). Unique both ways within a directory and kind.
+ */
+export interface IdentityLink {
+  orgId: OrgId;
+  directoryId: DirectoryId;
+  kind: LinkedKind;
+  localId: string;
+  externalId: string;
+  created: string;
+  updated: string;
+}
+
+export interface IdentityLinkRepository {
+  /**
+   * Creates the object's link to the directory, or changes its external id. An external id that
+   * another object of the kind holds in the directory is a conflict (EXTERNAL_ID_TAKEN).
+   */
+  put(link: IdentityLink): Promise<void>;
+  /** The links of these objects to the directory (those that have one). */
+  findByLocalIds(orgId: OrgId, directoryId: DirectoryId, kind: LinkedKind, localIds: readonly string[]): Promise<IdentityLink[]>;
+  /** The links with these external ids in the directory (exact match). */
+  findByExternalIds(orgId: OrgId, directoryId: DirectoryId, kind: LinkedKind, externalIds: readonly string[]): Promise<IdentityLink[]>;
+  /** Removes the object's link to the directory; false when it had none. */
+  delete(orgId: OrgId, directoryId: DirectoryId, kind: LinkedKind, localId: string): Promise<boolean>;
+  /** The object's links to every directory of the org. */
+  ofObject(orgId: OrgId, kind: LinkedKind, localId: string): Promise<IdentityLink[]>;
+  /** Removes the object's links to every directory. */
+  deleteOfObject(orgId: OrgId, kind: LinkedKind, localId: string): Promise<void>;
 }
 
 /** Installation-wide key/value facts. */
@@ -275,6 +316,7 @@ export interface Repositories {
   credentials: CredentialRepository;
   scimTokens: ScimTokenRepository;
   journal: JournalRepository;
+  identityLinks: IdentityLinkRepository;
 }
 
 /** Who and where, stamped on the journal rows a transaction writes. */

@@ -32,6 +32,10 @@ export type Filter =
 export interface SortKey {
   field: string;
   descending: boolean;
+  /** Text orders without regard to case (a `ci` field always does). */
+  ignoreCase?: boolean;
+  /** Missing values (null, '') order after every value ascending and before them descending. */
+  emptyHighest?: boolean;
 }
 
 export interface Page {

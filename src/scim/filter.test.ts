@@ -167,6 +167,39 @@ describe('parseFilter: RFC 7644 §3.4.2.2', () => {
     expect(filter('a eq "true"')).toEqual(eq('a', 'true'));
   });
 
+  // Microsoft Entra ID, and Microsoft's SCIM conformance collection, send these values unquoted.
+  it('takes a value without quotes as a string where it can be nothing else', () => {
+    expect(filter('userName sw O')).toEqual({ kind: 'compare', path: path('userName'), op: 'sw', value: 'O' });
+    expect(filter('name.FamilyName eq Employee and (emails.Value co example.com or emails.Value co example.org)')).toEqual({
+      kind: 'and',
+      filters: [
+        { kind: 'compare', path: path('name', 'FamilyName'), op: 'eq', value: 'Employee' },
+        {
+          kind: 'or',
+          filters: [
+            { kind: 'compare', path: path('emails', 'Value'), op: 'co', value: 'example.com' },
+            { kind: 'compare', path: path('emails', 'Value'), op: 'co', value: 'example.org' },
+          ],
+        },
+      ],
+    });
+    expect(filter('meta.Created gt 2015-10-10T14:38:21.8617979-07:00')).toMatchObject({ op: 'gt', value: '2015-10-10T14:38:21.8617979-07:00' });
+    expect(filter('meta.created ge 2015-10-10')).toMatchObject({ value: '2015-10-10' });
+    expect(filter("userName eq o'malley@example.com")).toEqual(eq('userName', "o'malley@example.com"));
+    expect(filter('displayName eq Zoë')).toEqual(eq('displayName', 'Zoë'));
+    expect(filter('emails[type eq work]')).toEqual({ kind: 'valuePath', path: path('emails'), filter: eq('type', 'work') });
+    expect(filter('(userName eq x)')).toEqual(eq('userName', 'x'));
+    // Only after `attribute operator`: keywords and operators keep their place elsewhere.
+    expect(filter('and eq or')).toEqual(eq('and', 'or'));
+    expect(filter('a eq b and c pr')).toEqual({ kind: 'and', filters: [eq('a', 'b'), pr('c')] });
+    // Booleans, null and numbers mean what they meant; quoted values are strings as before.
+    expect(filter('active eq True')).toEqual(eq('active', true));
+    expect(filter('a eq null')).toEqual(eq('a', null));
+    expect(filter('a eq 42')).toEqual(eq('a', 42));
+    expect(filter('a eq truex')).toEqual(eq('a', 'truex'));
+    expect(patchPath('emails[type eq work].value')).toEqual({ kind: 'valuePath', path: path('emails'), filter: eq('type', 'work'), subAttribute: 'value' });
+  });
+
   it('tolerates extra whitespace, tabs and newlines between tokens', () => {
     expect(filter('  userName \t eq\n"x"  ')).toEqual(eq('userName', 'x'));
     expect(filter('( a pr )')).toEqual(pr('a'));
@@ -187,7 +220,11 @@ describe('parseFilter: RFC 7644 §3.4.2.2', () => {
     ['userName', "missing operator after 'userName' at the end of the filter"],
     ['userName eq', "missing value after 'eq' at the end of the filter"],
     ['userName eq )', "expected a value (\"string\", number, true, false or null) after 'eq' at position 13, found ')'"],
-    ['userName eq bjensen', `the value 'bjensen' at position 13 must be quoted: "bjensen"`],
+    ['userName eq bjensen"x"', 'missing space before "x" at position 20'],
+    ['userName eq bjensen smith', "unexpected 'smith' at position 21; expected 'and', 'or' or the end of the filter"],
+    ['userName eq @bjensen', 'unexpected character "@" at position 13'],
+    ['meta.created gt 2015-10-10T14:38', "invalid number '2015-10-10' at position 17"],
+    ['meta.created gt 2015-1-10', "invalid number '2015-1-10' at position 17"],
     ["userName eq 'bjensen'", 'unexpected character "\'" at position 13'],
     ['userName eq "x" garbage', "unexpected 'garbage' at position 17; expected 'and', 'or' or the end of the filter"],
     ['userName eq "x" "y"', 'unexpected "y" at position 17'],
@@ -298,7 +335,8 @@ describe('parsePath: RFC 7644 §3.5.2', () => {
     ['emails[type eq "work"]value', "invalid path: unexpected 'value' at position 23; expected the end of the path"],
     ['emails[type eq "work"][value pr]', "invalid path: unexpected '[' at position 23"],
     ['name.givenName[value eq "x"]', "invalid path: '[' at position 15 follows the sub-attribute name.givenName"],
-    ['emails[type eq work]', "invalid path: the value 'work' at position 16 must be quoted"],
+    ['emails[type eq work', "invalid path: missing ']' to close the '[' at position 7"],
+    ['emails[type eq wo"rk"]', 'invalid path: missing space before "rk" at position 18'],
     ['emails[type eq', "invalid path: missing value after 'eq' at the end of the path"],
     ['emails[type', "invalid path: missing operator after 'type' at the end of the path"],
   ])('refuses %j', (text, message) => {

@@ -63,12 +63,17 @@ const NUMBER_RUN = /[0-9eE+.-]*/y;
 const WORD_START = /[A-Za-z$]/;
 const WORD_RUN = /[A-Za-z0-9_$.:-]*/y;
 const XSD_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})?$/;
+// Lenient values (see readBareValue): a run up to white space, a bracket or a quote.
+const BARE_RUN = /[^ \t\r\n()[\]"\u0000-\u001f\u007f]*/y;
+const LETTER = /^\p{L}/u;
+const BARE_DATE = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})?)?$/;
 
 // ---------------------------------------------------------------------------------------------
 // Tokens
 // ---------------------------------------------------------------------------------------------
 
-type TokenType = 'word' | 'string' | 'number' | '(' | ')' | '[' | ']' | '.' | 'end';
+/** `bare`: a comparison value written without quotes, read as a string (see readBareValue). */
+type TokenType = 'word' | 'string' | 'number' | 'bare' | '(' | ')' | '[' | ']' | '.' | 'end';
 
 interface Token {
   type: TokenType;
@@ -96,7 +101,7 @@ function show(token: Token): string {
   return token.type === 'string' ? text : `'${text}'`;
 }
 
-const wordLike = (token: Token) => token.type === 'word' || token.type === 'string' || token.type === 'number';
+const wordLike = (token: Token) => token.type === 'word' || token.type === 'string' || token.type === 'number' || token.type === 'bare';
 
 function stringEnd(text: string, open: number): number {
   for (let i = open + 1; i < text.length; i++) {
@@ -143,6 +148,30 @@ function readToken(text: string, start: number): Token {
   return fail(`unexpected character ${JSON.stringify(c)} at position ${at}`);
 }
 
+/** Whether the next token is the value of a comparison: it follows `attrPath compareOp`. */
+function atValue(tokens: readonly Token[]): boolean {
+  const [path, op] = [tokens.at(-2), tokens.at(-1)];
+  return path?.type === 'word' && op?.type === 'word' && COMPARE_OPERATORS.has(op.text.toLowerCase());
+}
+
+/**
+ * A comparison value without quotes, which RFC 7644 does not allow but Microsoft Entra ID sends
+ * (`userName sw O`, `name.familyName eq Employee`, `meta.created gt 2015-10-10T14:38:21-07:00`):
+ * taken as a string where it cannot be anything else. It runs to white space, a bracket or a
+ * quote, and starts with a letter (`true`, `false` and `null` stay keywords) or is an xsd:date or
+ * xsd:dateTime. Anything else (`01`, `+1`, `'x'`, `@x`) is read as RFC 7644 says, so a malformed
+ * number or a stray character is still an error.
+ */
+function readBareValue(text: string, start: number): Token | undefined {
+  const raw = text.slice(start, runEnd(BARE_RUN, text, start));
+  const at = start + 1;
+  if (LETTER.test(raw)) {
+    if (['true', 'false', 'null'].includes(raw.toLowerCase())) return { type: 'word', text: raw, at };
+    return { type: 'bare', text: raw, value: raw, at };
+  }
+  return BARE_DATE.test(raw) ? { type: 'bare', text: raw, value: raw, at } : undefined;
+}
+
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
@@ -154,7 +183,7 @@ function tokenize(text: string): Token[] {
       spaced = true;
       continue;
     }
-    const token = readToken(text, i);
+    const token = (atValue(tokens) ? readBareValue(text, i) : undefined) ?? readToken(text, i);
     const previous = tokens.at(-1);
     // The ABNF puts SP between a path, its operator, its value and the next and/or.
     if (!spaced && previous && wordLike(previous) && wordLike(token)) fail(`missing space before ${show(token)} at position ${token.at}`);
@@ -304,7 +333,7 @@ class Parser {
 
   private compareValue(operator: Token): CompareValue {
     const token = this.next();
-    if (token.type === 'string' || token.type === 'number') return token.value!;
+    if (token.type === 'string' || token.type === 'number' || token.type === 'bare') return token.value!;
     if (token.type === 'word') {
       const word = token.text.toLowerCase();
       if (word === 'true') return true;

@@ -1,7 +1,7 @@
 import { scimInvalid } from './errors.js';
 import { evaluate, parsePath, type AttributePath } from './filter.js';
-import { isObject, keyIn, type Json } from './json.js';
-import { attributeDefinition, SCHEMA_URNS } from './schemas.js';
+import { field, isObject, keyIn, type Json } from './json.js';
+import { attributeDefinition, SCHEMA_URNS, type AttributeDefinition } from './schemas.js';
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
@@ -18,34 +18,76 @@ function container(resource: Json, path: AttributePath, create: boolean): Json |
   return resource[key] as Json;
 }
 
-function checkWritable(resourceType: string, path: AttributePath): void {
+/** The writable attribute a path names: 400 invalidPath for one Roster does not keep, mutability for a read-only one. */
+function checkWritable(resourceType: string, path: AttributePath): AttributeDefinition {
   const full = `${path.schema ? `${path.schema}:` : ''}${path.name}${path.subAttribute ? `.${path.subAttribute}` : ''}`;
   const definition = attributeDefinition(resourceType, full);
   if (!definition) throw fail('invalidPath', `${full} is not an attribute Roster keeps`);
   if (definition.mutability === 'readOnly') throw fail('mutability', `${full} is read-only`);
+  return definition;
 }
 
-/** add and replace of a value at a plain attribute path (`title`, `name.givenName`, `urn:…:department`). */
-function setAttribute(resource: Json, path: AttributePath, value: unknown, op: 'add' | 'replace'): void {
+/** Whether the attribute itself (not the sub-attribute the path may name) is multi-valued. */
+const isMultiValued = (resourceType: string, path: AttributePath) =>
+  attributeDefinition(resourceType, `${path.schema ? `${path.schema}:` : ''}${path.name}`)?.multiValued === true;
+
+/**
+ * add and replace of a value at a plain attribute path (`title`, `name.givenName`, `urn:…:department`).
+ * RFC 7644 §3.5.2.1: add appends to a multi-valued attribute (one value or a list) and merges into
+ * a complex one; a sub-attribute of a multi-valued attribute (`emails.type`) is set in every value.
+ */
+function setAttribute(resource: Json, path: AttributePath, value: unknown, op: 'add' | 'replace', multiValued: boolean): void {
   const target = container(resource, path, true)!;
   const key = keyIn(target, path.name);
+  const existing = target[key];
   if (path.subAttribute === undefined) {
-    if (op === 'add' && Array.isArray(target[key]) && Array.isArray(value)) target[key] = [...(target[key] as unknown[]), ...value];
-    else if (op === 'add' && isObject(target[key]) && isObject(value)) target[key] = { ...(target[key] as Json), ...value };
+    if (op === 'add' && multiValued && Array.isArray(existing)) target[key] = [...existing, ...(Array.isArray(value) ? value : [value])];
+    else if (op === 'add' && multiValued && existing === undefined && value !== null && !Array.isArray(value)) target[key] = [value];
+    else if (op === 'add' && isObject(existing) && isObject(value)) target[key] = { ...existing, ...value };
     else target[key] = value;
     return;
   }
-  if (!isObject(target[key])) target[key] = {};
+  const sub = path.subAttribute;
+  if (multiValued) {
+    const elements = Array.isArray(existing) ? existing : [];
+    target[key] = elements.length === 0 ? [{ [sub]: value }] : elements.map((e) => (isObject(e) ? { ...without(e, sub), [keyIn(e, sub)]: value } : e));
+    return;
+  }
+  if (!isObject(existing)) target[key] = {};
   const inner = target[key] as Json;
-  inner[keyIn(inner, path.subAttribute)] = value;
+  inner[keyIn(inner, sub)] = value;
 }
 
 function removeAttribute(resource: Json, path: AttributePath): void {
   const target = container(resource, path, false);
   if (!target) return;
   const key = keyIn(target, path.name);
+  const existing = target[key];
   if (path.subAttribute === undefined) delete target[key];
-  else if (isObject(target[key])) delete (target[key] as Json)[keyIn(target[key] as Json, path.subAttribute)];
+  else if (Array.isArray(existing)) target[key] = existing.map((e) => (isObject(e) ? without(e, path.subAttribute!) : e));
+  else if (isObject(existing)) delete existing[keyIn(existing, path.subAttribute)];
+}
+
+/** Removes the values of a multi-valued attribute that `value` lists, compared by their `value` sub-attribute. */
+function removeValues(resource: Json, path: AttributePath, value: unknown): void {
+  const target = container(resource, path, false);
+  if (!target) return;
+  const key = keyIn(target, path.name);
+  const existing = target[key];
+  if (!Array.isArray(existing)) return;
+  const valueOf = (v: unknown) => (isObject(v) ? field(v, 'value') : v);
+  const gone = new Set((Array.isArray(value) ? value : [value]).map(valueOf).filter((v) => v !== undefined && v !== null).map(String));
+  target[key] = existing.filter((e) => {
+    const v = valueOf(e);
+    return v === undefined || v === null || !gone.has(String(v));
+  });
+}
+
+/** The extension URN a path names on its own (`urn:…:enterprise:2.0:User` reads as attribute User of schema `urn:…:2.0`). */
+function wholeExtension(path: AttributePath): string | undefined {
+  if (path.subAttribute !== undefined) return undefined;
+  const full = path.schema === undefined ? path.name : `${path.schema}:${path.name}`;
+  return full.toLowerCase() === SCHEMA_URNS.enterpriseUser.toLowerCase() ? SCHEMA_URNS.enterpriseUser : undefined;
 }
 
 /**
@@ -89,13 +131,19 @@ function applyOne(resourceType: string, resource: Json, op: 'add' | 'replace' | 
   const path = parsed.value;
   if (path.kind === 'attribute') {
     // A URN on its own names the whole extension: its value is an object of extension attributes.
-    if (path.path.schema === undefined && /^urn:/i.test(path.path.name) && isObject(value)) {
-      for (const [name, v] of Object.entries(value)) applyOne(resourceType, resource, op, `${pathText}:${name}`, v);
+    const extension = resourceType === 'User' ? wholeExtension(path.path) : undefined;
+    if (extension !== undefined) {
+      if (op === 'remove') delete resource[keyIn(resource, extension)];
+      else if (!isObject(value)) throw fail('invalidValue', `${op} of ${extension} needs an object of its attributes`);
+      else for (const [name, v] of Object.entries(value)) applyOne(resourceType, resource, op, `${extension}:${name}`, v);
       return;
     }
     checkWritable(resourceType, path.path);
-    if (op === 'remove') removeAttribute(resource, path.path);
-    else setAttribute(resource, path.path, value, op);
+    const multiValued = isMultiValued(resourceType, path.path);
+    // Entra ID removes members as {op: remove, path: members, value: [{value: id}]}: those values go, not all.
+    if (op === 'remove' && multiValued && path.path.subAttribute === undefined && value !== undefined && value !== null) removeValues(resource, path.path, value);
+    else if (op === 'remove') removeAttribute(resource, path.path);
+    else setAttribute(resource, path.path, value, op, multiValued);
     return;
   }
   // A value path: the elements of a multi-valued attribute that match the filter.

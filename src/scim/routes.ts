@@ -1,45 +1,34 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DirectoryCore } from '../core/directory.js';
-import type { Directory, ScimToken, User, UserGroup } from '../core/model.js';
-import { ALL_ROWS, type Filter as CoreFilter, type ListQuery } from '../core/query.js';
+import type { Directory, ScimToken } from '../core/model.js';
 import { directoryContext } from '../core/context.js';
-import { scimError, scimErrorHandler, scimInvalid } from './errors.js';
-import { parseFilter, type Filter } from './filter.js';
-import { fromScimGroup, groupFilter, toScimGroup } from './groups.js';
-import { applyPatch } from './patch.js';
-import { resourceTypes, schemas, serviceProviderConfig } from './schemas.js';
-import { fromScimUser, toScimUser, userFilter, versionOf } from './users.js';
+import { runBulk, type BulkCall } from './bulk.js';
+import { scimError, scimErrorHandler } from './errors.js';
+import { parseProjection } from './projection.js';
+import {
+  createResource,
+  deleteResource,
+  GROUPS,
+  LIST_RESPONSE,
+  listResources,
+  patchResource,
+  readResource,
+  replaceResource,
+  searchAll,
+  USERS,
+  type ResourceKind,
+  type ScimCall,
+  type ScimResult,
+} from './resources.js';
+import { resourceTypes, schemas, SCIM_LIMITS, serviceProviderConfig } from './schemas.js';
+import { searchFromBody, searchFromQuery } from './search.js';
 
-const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
-/** What the server promises in /ServiceProviderConfig. */
-export const SCIM_LIMITS = { maxOperations: 1000, maxPayloadSize: 1024 * 1024, maxResults: 1000 };
+export { SCIM_LIMITS };
 
 declare module 'fastify' {
   interface FastifyRequest {
     scim: { source: Directory; token: ScimToken } | null;
   }
-}
-
-/** The core context of the source whose token the request carries; writes are journaled as `scim:<source id>`. */
-const contextOf = (request: FastifyRequest) => {
-  const { source } = request.scim!;
-  return directoryContext(source.orgId, source.id, `scim:${source.id}`);
-};
-
-/**
- * A list request's filter (translated for the resource) and page as the core's query. startIndex
- * is 1-based (RFC 7644 §3.4.2.4); count is capped at maxResults, and 0 asks for the total only.
- */
-function listQuery(params: { filter?: string; startIndex?: string; count?: string }, translate: (filter: Filter) => CoreFilter): { query: ListQuery; start: number } {
-  const start = Math.max(1, Number.parseInt(params.startIndex ?? '1', 10) || 1);
-  const size = params.count === undefined ? SCIM_LIMITS.maxResults : Math.min(SCIM_LIMITS.maxResults, Math.max(0, Number.parseInt(params.count, 10) || 0));
-  let filter: CoreFilter | undefined;
-  if (params.filter !== undefined) {
-    const parsed = parseFilter(params.filter);
-    if (!parsed.ok) throw scimInvalid('invalidFilter', parsed.error);
-    filter = translate(parsed.value);
-  }
-  return { query: { ...(filter ? { filter } : {}), sort: [], page: { limit: size, skip: start - 1 } }, start };
 }
 
 const listResponse = <T>(resources: T[]) => ({
@@ -52,6 +41,37 @@ const listResponse = <T>(resources: T[]) => ({
 
 /** The service's base URL as the client addressed it (behind a proxy when trustProxy is set). */
 const baseUrl = (request: FastifyRequest) => `${request.protocol}://${request.host}/scim/v2`;
+
+/** The source whose token the request carries; its writes are journaled as `scim:<source id>`. */
+function sourceCall(core: DirectoryCore, request: FastifyRequest): BulkCall {
+  const { source } = request.scim!;
+  return { core, ctx: directoryContext(source.orgId, source.id, `scim:${source.id}`), directoryId: source.id, baseUrl: baseUrl(request) };
+}
+
+const header = (request: FastifyRequest, name: string) => {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+};
+
+/** A request as the resource handlers take it: attributes/excludedAttributes and the conditional headers. */
+function callOf(core: DirectoryCore, request: FastifyRequest): ScimCall {
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  const ifMatch = header(request, 'if-match');
+  const ifNoneMatch = header(request, 'if-none-match');
+  return {
+    ...sourceCall(core, request),
+    projection: parseProjection(query.attributes, query.excludedAttributes),
+    ...(ifMatch !== undefined ? { ifMatch } : {}),
+    ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}),
+  };
+}
+
+function send(reply: FastifyReply, result: ScimResult) {
+  void reply.code(result.status);
+  if (result.etag !== undefined) void reply.header('etag', result.etag);
+  if (result.location !== undefined && result.status !== 204) void reply.header(result.status === 201 ? 'location' : 'content-location', result.location);
+  return result.body !== undefined ? reply.send(result.body) : reply.send();
+}
 
 /**
  * The SCIM 2.0 front-end at /scim/v2 (RFC 7644): bearer tokens of SCIM sources, SCIM errors and
@@ -67,6 +87,10 @@ export async function scimRoutes(app: FastifyInstance, core: DirectoryCore, opti
   app.setErrorHandler(scimErrorHandler);
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).type('application/scim+json').send(scimError(404, `No SCIM resource at ${request.method} ${request.url}`));
+  });
+  // Every body, /Bulk's included, is held to the maxPayloadSize the ServiceProviderConfig promises.
+  app.addHook('onRoute', (route) => {
+    route.bodyLimit = SCIM_LIMITS.maxPayloadSize;
   });
   // SCIM clients label bodiless requests (DELETE) with the media type too: an empty body is no body.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -109,125 +133,40 @@ export async function scimRoutes(app: FastifyInstance, core: DirectoryCore, opti
     return found ?? reply.code(404).type('application/scim+json').send(scimError(404, `No resource type ${request.params.id}`));
   });
 
-  app.get<{ Querystring: { filter?: string; startIndex?: string; count?: string } }>('/Users', async (request) => {
-    const ctx = contextOf(request);
-    const { query, start } = listQuery(request.query, userFilter);
-    const page = await core.users.list(ctx, query);
-    return {
-      schemas: [LIST_RESPONSE],
-      totalResults: page.total,
-      startIndex: start,
-      itemsPerPage: page.items.length,
-      Resources: page.items.map((u) => toScimUser(u, baseUrl(request))),
-    };
-  });
-
-  app.get<{ Params: { id: string } }>('/Users/:id', async (request, reply) => {
-    const user = await core.users.get(contextOf(request), request.params.id);
-    return reply.header('etag', versionOf(user.updated)).send(toScimUser(user, baseUrl(request)));
-  });
-
-  const sendUser = (request: FastifyRequest, reply: FastifyReply, user: User, code = 200) =>
-    reply
-      .code(code)
-      .header('etag', versionOf(user.updated))
-      .header(code === 201 ? 'location' : 'content-location', `${baseUrl(request)}/Users/${user.id}`)
-      .send(toScimUser(user, baseUrl(request)));
-
-  app.post('/Users', async (request, reply) => {
-    const input = fromScimUser(request.body, false);
-    if (!input.username) throw scimInvalid('invalidValue', 'userName is required');
-    return sendUser(request, reply, await core.users.create(contextOf(request), input), 201);
-  });
-
-  app.put<{ Params: { id: string } }>('/Users/:id', async (request, reply) =>
-    sendUser(request, reply, await core.users.update(contextOf(request), request.params.id, fromScimUser(request.body, true))),
-  );
-
-  app.patch<{ Params: { id: string } }>('/Users/:id', async (request, reply) => {
-    const ctx = contextOf(request);
-    const current = toScimUser(await core.users.get(ctx, request.params.id), baseUrl(request));
-    const patched = applyPatch('User', current, request.body);
-    return sendUser(request, reply, await core.users.update(ctx, request.params.id, fromScimUser(patched, true)));
-  });
-
-  app.delete<{ Params: { id: string } }>('/Users/:id', async (request, reply) => {
-    await core.users.delete(contextOf(request), request.params.id);
-    return reply.code(204).send();
-  });
-
-  // ---- Groups ----
-
-  const membersOf = async (ctx: ReturnType<typeof contextOf>, groupId: string) => (await core.groups.members(ctx, groupId, ALL_ROWS)).items;
-  const excludesMembers = (request: FastifyRequest) =>
-    String((request.query as { excludedAttributes?: string }).excludedAttributes ?? '')
-      .toLowerCase()
-      .split(',')
-      .map((a) => a.trim())
-      .includes('members');
-  const sendGroup = async (request: FastifyRequest, reply: FastifyReply, group: UserGroup, code = 200) => {
-    const members = excludesMembers(request) ? undefined : await membersOf(contextOf(request), group.id);
-    return reply
-      .code(code)
-      .header('etag', versionOf(group.updated))
-      .header(code === 201 ? 'location' : 'content-location', `${baseUrl(request)}/Groups/${group.id}`)
-      .send(toScimGroup(group, baseUrl(request), members));
-  };
-
-  app.get<{ Querystring: { filter?: string; startIndex?: string; count?: string } }>('/Groups', async (request) => {
-    const ctx = contextOf(request);
-    const { query, start } = listQuery(request.query, groupFilter);
-    const page = await core.groups.list(ctx, query);
-    const withMembers = !excludesMembers(request);
-    const resources = [];
-    for (const g of page.items) resources.push(toScimGroup(g, baseUrl(request), withMembers ? await membersOf(ctx, g.id) : undefined));
-    return { schemas: [LIST_RESPONSE], totalResults: page.total, startIndex: start, itemsPerPage: resources.length, Resources: resources };
-  });
-
-  app.get<{ Params: { id: string } }>('/Groups/:id', async (request, reply) => sendGroup(request, reply, await core.groups.get(contextOf(request), request.params.id)));
-
-  app.post('/Groups', async (request, reply) => {
-    const ctx = contextOf(request);
-    const { name, members } = fromScimGroup(request.body);
-    if (!name) throw scimInvalid('invalidValue', 'displayName is required');
-    // Created and given its members in two steps; if the members fail, the new group goes again.
-    const group = await core.groups.create(ctx, { name });
-    if (members && members.length > 0) {
-      try {
-        await core.groups.change(ctx, group.id, { members });
-      } catch (e) {
-        await core.groups.delete(ctx, group.id);
-        throw e;
-      }
-    }
-    return sendGroup(request, reply, await core.groups.get(ctx, group.id), 201);
-  });
-
-  app.put<{ Params: { id: string } }>('/Groups/:id', async (request, reply) => {
-    const { name, members } = fromScimGroup(request.body);
-    const group = await core.groups.change(contextOf(request), request.params.id, { ...(name ? { input: { name } } : {}), members: members ?? [] });
-    return sendGroup(request, reply, group);
-  });
-
-  app.patch<{ Params: { id: string } }>('/Groups/:id', async (request, reply) => {
-    const ctx = contextOf(request);
-    const current = toScimGroup(await core.groups.get(ctx, request.params.id), baseUrl(request), await membersOf(ctx, request.params.id));
-    const { name, members } = fromScimGroup(applyPatch('Group', current, request.body));
-    await core.groups.change(ctx, request.params.id, { ...(name ? { input: { name } } : {}), members: members ?? [] });
-    // Entra ID expects no body here.
-    return reply.code(204).send();
-  });
-
-  app.delete<{ Params: { id: string } }>('/Groups/:id', async (request, reply) => {
-    await core.groups.delete(contextOf(request), request.params.id);
-    return reply.code(204).send();
-  });
-
   app.get('/Schemas', async (request) => listResponse(schemas(baseUrl(request))));
   app.get<{ Params: { id: string } }>('/Schemas/:id', async (request, reply) => {
     const found = schemas(baseUrl(request)).find((s) => s.id.toLowerCase() === request.params.id.toLowerCase());
     return found ?? reply.code(404).type('application/scim+json').send(scimError(404, `No schema ${request.params.id}`));
   });
+
+  for (const kind of [USERS, GROUPS] as ResourceKind[]) resourceRoutes(app, core, kind);
+
+  // RFC 7644 §3.4.3: a search from the root covers every resource type.
+  app.post('/.search', async (request) => {
+    const params = searchFromBody(request.body);
+    return searchAll({ ...sourceCall(core, request), projection: params.projection }, params);
+  });
+
+  app.post('/Bulk', async (request) => runBulk(sourceCall(core, request), request.body, (error) => request.log.error({ err: error }, 'SCIM bulk operation failed')));
+}
+
+/** The endpoints of one resource type: list, search, read, create, replace, patch, delete. */
+function resourceRoutes(app: FastifyInstance, core: DirectoryCore, kind: ResourceKind): void {
+  const base = `/${kind.endpoint}`;
+  type ById = { Params: { id: string } };
+  app.get(base, async (request) => {
+    const params = searchFromQuery(request.query);
+    return listResources({ ...sourceCall(core, request), projection: params.projection }, kind, params);
+  });
+  app.post(`${base}/.search`, async (request) => {
+    const params = searchFromBody(request.body);
+    return listResources({ ...sourceCall(core, request), projection: params.projection }, kind, params);
+  });
+  app.get<ById>(`${base}/:id`, async (request, reply) => send(reply, await readResource(callOf(core, request), kind, request.params.id)));
+  app.post(base, async (request, reply) => send(reply, await createResource(callOf(core, request), kind, request.body)));
+  app.put<ById>(`${base}/:id`, async (request, reply) => send(reply, await replaceResource(callOf(core, request), kind, request.params.id, request.body)));
+  app.patch<ById>(`${base}/:id`, async (request, reply) => send(reply, await patchResource(callOf(core, request), kind, request.params.id, request.body)));
+  app.delete<ById>(`${base}/:id`, async (request, reply) => send(reply, await deleteResource(callOf(core, request), kind, request.params.id)));
 }
 
 /**

@@ -19,7 +19,8 @@
  * | phoneNumbers.value, type               | phoneNumbers[].number, type; primary = first in the list |
  * | addresses.streetAddress … country, type| addresses[] fields of the same names; primary = first  |
  * | groups                                 | memberships, direct and through nested groups          |
- * | meta.created, lastModified             | created, updated (version is derived from updated)     |
+ * | meta.created, lastModified             | created, updated                                       |
+ * | meta.version (and the ETag)            | the sequence number of the resource's latest journal row |
  * | enterprise employeeNumber              | employeeIdentifier (unique in an org)                  |
  * | enterprise costCenter                  | costCenter                                             |
  * | enterprise organization                | company                                                |
@@ -361,6 +362,9 @@ export interface ServiceProviderLimits {
   maxPayloadSize: number;
   maxResults: number;
 }
+
+/** What the server promises in /ServiceProviderConfig: operations and bytes (any request body) per request, resources per page. */
+export const SCIM_LIMITS: ServiceProviderLimits = Object.freeze({ maxOperations: 1000, maxPayloadSize: 1024 * 1024, maxResults: 1000 });
 
 /** RFC 7643 §6. */
 export interface ResourceTypeResource {

@@ -1,8 +1,13 @@
-import type { User } from '../core/model.js';
-import type { UserInput } from '../core/user-input.js';
+import type { Context } from '../core/context.js';
+import type { DirectoryCore } from '../core/directory.js';
+import type { DirectoryId } from '../core/ids.js';
+import type { User, UserGroup } from '../core/model.js';
+import type { LinkedKind } from '../core/ports.js';
 import type { Filter as CoreFilter } from '../core/query.js';
+import type { LinkChange } from '../core/services/identity-links.js';
+import type { UserInput } from '../core/user-input.js';
 import { scimInvalid } from './errors.js';
-import { field } from './json.js';
+import { field, isObject } from './json.js';
 import { pathKey, type Filter, type ValueFilter } from './filter.js';
 import { SCHEMA_URNS } from './schemas.js';
 
@@ -14,8 +19,85 @@ export const versionOf = (updated: string) => `W/"${Buffer.from(updated).toStrin
 const compact = <T extends Record<string, unknown>>(o: T): Partial<T> =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null && v !== '')) as Partial<T>;
 
+/** The SCIM source a request speaks for: the core, the source's context and its directory. */
+export interface ScimSource {
+  core: DirectoryCore;
+  ctx: Context;
+  directoryId: DirectoryId;
+}
+
+/** What a resource carries besides the Roster object. */
+export interface ScimExtras {
+  /** The source's externalId for the resource (its identity link). */
+  externalId?: string | undefined;
+}
+
+/** The source's externalIds of these users or groups, by id (objects it has not linked are absent). */
+export const externalIdsOf = (source: ScimSource, kind: LinkedKind, ids: readonly string[]): Promise<Map<string, string>> =>
+  source.core.identityLinks.externalIds(source.ctx, source.directoryId, kind, ids);
+
+/**
+ * The source's identity link as a body states it (RFC 7643 §3.1 `externalId`): under replace
+ * semantics (PUT, and PATCH, which stores the patched resource whole) an absent or empty
+ * externalId removes the link; on create an absent one makes none. When another resource of the
+ * kind holds the externalId, the newest statement wins: the link moves here and the other
+ * resource is unlinked, journaled (a client that creates a second resource with the same
+ * externalId has re-created its object).
+ */
+export function linkChangeOf(source: ScimSource, body: unknown, replace: boolean): LinkChange | undefined {
+  const value = field(body, 'externalId');
+  if (value !== undefined && value !== null && typeof value !== 'string') throw scimInvalid('invalidValue', 'externalId must be a string');
+  const externalId = value === '' || value === undefined ? null : value;
+  if (externalId === null && !replace) return undefined;
+  return { directoryId: source.directoryId, externalId, onTaken: 'take_over' };
+}
+
+/**
+ * The local ids of references a source sends (a manager, group members): a Roster id of the kind
+ * in the source's organization, else an externalId the source linked to one. Unresolved values
+ * are absent from the answer.
+ */
+export async function resolveReferences(source: ScimSource, kind: LinkedKind, values: readonly string[]): Promise<Map<string, string>> {
+  const wanted = [...new Set(values)];
+  const resolved = new Map<string, string>();
+  for (const object of await findByIds(source, kind, wanted)) resolved.set(object.id, object.id);
+  const rest = wanted.filter((v) => !resolved.has(v));
+  if (rest.length > 0) for (const [externalId, id] of await source.core.identityLinks.localIds(source.ctx, source.directoryId, kind, rest)) resolved.set(externalId, id);
+  return resolved;
+}
+
+/** Ids per lookup, so a long member list stays under the stores' bound-parameter limits. */
+const LOOKUP_CHUNK = 500;
+
+/** The users (or groups) of the source's organization among these ids. */
+export async function findByIds(source: ScimSource, kind: 'user', ids: readonly string[]): Promise<User[]>;
+export async function findByIds(source: ScimSource, kind: 'user_group', ids: readonly string[]): Promise<UserGroup[]>;
+export async function findByIds(source: ScimSource, kind: LinkedKind, ids: readonly string[]): Promise<(User | UserGroup)[]>;
+export async function findByIds(source: ScimSource, kind: LinkedKind, ids: readonly string[]): Promise<(User | UserGroup)[]> {
+  const found: (User | UserGroup)[] = [];
+  const unique = [...new Set(ids)];
+  for (let i = 0; i < unique.length; i += LOOKUP_CHUNK) {
+    const values = unique.slice(i, i + LOOKUP_CHUNK);
+    const query = { filter: { kind: 'in' as const, field: 'id', values }, sort: [], page: { limit: values.length, skip: 0 } };
+    found.push(...(kind === 'user' ? await source.core.users.list(source.ctx, query) : await source.core.groups.list(source.ctx, query)).items);
+  }
+  return found;
+}
+
+/**
+ * The enterprise `manager` of a SCIM body as a Roster user id (RFC 7643 §4.3: the manager's id):
+ * a Roster user id, or the externalId this source gave a user. A manager Roster does not know is
+ * left out rather than refusing the whole user: Entra ID provisions users in no set order and
+ * sends the manager again with a later change, and the answer shows the user without it.
+ */
+export async function resolveManager(source: ScimSource, input: UserInput): Promise<UserInput> {
+  if (typeof input.manager !== 'string') return input;
+  const id = (await resolveReferences(source, 'user', [input.manager])).get(input.manager);
+  return { ...input, manager: id ?? null };
+}
+
 /** A Roster user as a SCIM User (the mapping is documented in schemas.ts). */
-export function toScimUser(user: User, baseUrl: string): Record<string, unknown> {
+export function toScimUser(user: User, baseUrl: string, extras: ScimExtras = {}): Record<string, unknown> {
   const name = compact({
     givenName: user.firstname,
     middleName: user.middlename,
@@ -40,6 +122,7 @@ export function toScimUser(user: User, baseUrl: string): Record<string, unknown>
   return {
     schemas: [SCHEMA_URNS.user, ...(Object.keys(enterprise).length > 0 ? [ENTERPRISE] : [])],
     id: user.id,
+    ...(extras.externalId !== undefined ? { externalId: extras.externalId } : {}),
     userName: user.username,
     ...(Object.keys(name).length > 0 ? { name } : {}),
     ...compact({ displayName: user.displayname, title: user.jobTitle, userType: user.employeeType }),
@@ -60,11 +143,15 @@ const bool = (v: unknown): boolean | undefined =>
 
 /**
  * A SCIM User body (POST, PUT) as the core's user input, attribute names case-insensitive. Under
- * PUT's replace semantics every writable attribute the body leaves out is cleared. Unknown and
- * readOnly attributes are ignored (RFC 7644 §3.3, §3.5.1); `externalId` has nowhere to go yet.
+ * PUT's replace semantics every writable attribute the body leaves out is cleared, and userName,
+ * which is required, must be there. Unknown and readOnly attributes are ignored (RFC 7644 §3.3,
+ * §3.5.1). `externalId` is the source's identity link (linkChangeOf); the manager comes as the
+ * body names it, for resolveManager.
  */
 export function fromScimUser(body: unknown, replace: boolean): UserInput {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw scimInvalid('invalidSyntax', 'The body must be a SCIM User object');
+  if (!isObject(body)) throw scimInvalid('invalidSyntax', 'The body must be a SCIM User object');
+  // RFC 7643 §4.1.1: userName is REQUIRED, so a replacement without one is refused (RFC 7644 §3.5.1).
+  if (replace && text(field(body, 'userName')) === undefined) throw scimInvalid('invalidValue', 'userName is required');
   const clear = <T>(value: T | undefined, empty: T): T | undefined => (value !== undefined ? value : replace ? empty : undefined);
   const name = field(body, 'name');
   const enterprise = field(body, ENTERPRISE);
@@ -136,27 +223,65 @@ const USER_FIELD: Record<string, { field: string; exact?: boolean } | undefined>
 
 const unsupported = (what: string) => scimInvalid('invalidFilter', `Filtering on ${what} is not supported`);
 
-/**
- * A SCIM filter on Users as the core's filter, so the store does the work at any size: strings
- * compare case-insensitively (their SCIM definition is not caseExact), `emails` matches the email
- * and the alternate email, `active` the state. Throws an invalid error (→ 400 invalidFilter) for
- * attributes Roster cannot filter on.
- */
-export function userFilter(filter: Filter | ValueFilter, parent?: string): CoreFilter {
+/** The values a filter compares `key` (pathKey form, inside value paths too) with, as strings. */
+export function comparedValues(filter: Filter | ValueFilter, key: string, parent?: string): string[] {
   switch (filter.kind) {
     case 'and':
     case 'or':
-      return { kind: filter.kind, filters: filter.filters.map((f) => userFilter(f, parent)) };
+      return filter.filters.flatMap((f) => comparedValues(f, key, parent));
     case 'not':
-      return { kind: 'not', filter: userFilter(filter.filter, parent) };
+      return comparedValues(filter.filter, key, parent);
+    case 'valuePath':
+      return comparedValues(filter.filter, key, pathKey(filter.path));
+    case 'present':
+      return [];
+    case 'compare':
+      return pathKey(filter.path, parent) === key && typeof filter.value === 'string' ? [filter.value] : [];
+  }
+}
+
+/**
+ * `externalId eq "…"` (or ne) as the core's filter: the id of the resource the source linked to
+ * that externalId (`linked`: externalId → id, resolved beforehand), or nothing. RFC 7643 §3.1 makes
+ * externalId caseExact, so it compares exactly.
+ */
+export function externalIdFilter(op: string, value: unknown, linked: ReadonlyMap<string, string> | undefined): CoreFilter {
+  if (!linked || (op !== 'eq' && op !== 'ne') || typeof value !== 'string') throw scimInvalid('invalidFilter', 'externalId is compared with eq or ne and a string');
+  const id = linked.get(value);
+  const equal: CoreFilter = { kind: 'in', field: 'id', values: id === undefined ? [] : [id] };
+  return op === 'eq' ? equal : { kind: 'not', filter: equal };
+}
+
+/** A SCIM filter on Users as the core's filter, the externalIds it compares resolved through the source's links first. */
+export async function scimUserFilter(source: ScimSource, filter: Filter): Promise<CoreFilter> {
+  const values = comparedValues(filter, 'externalid');
+  const linked = values.length === 0 ? new Map<string, string>() : await source.core.identityLinks.localIds(source.ctx, source.directoryId, 'user', values);
+  return userFilter(filter, undefined, linked);
+}
+
+/**
+ * A SCIM filter on Users as the core's filter, so the store does the work at any size: strings
+ * compare case-insensitively (their SCIM definition is not caseExact), `emails` matches the email
+ * and the alternate email, `active` the state, `externalId` (eq and ne) the user `linked` (from
+ * scimUserFilter) maps it to. Throws an invalid error (→ 400 invalidFilter) for attributes Roster
+ * cannot filter on.
+ */
+export function userFilter(filter: Filter | ValueFilter, parent?: string, linked?: ReadonlyMap<string, string>): CoreFilter {
+  switch (filter.kind) {
+    case 'and':
+    case 'or':
+      return { kind: filter.kind, filters: filter.filters.map((f) => userFilter(f, parent, linked)) };
+    case 'not':
+      return { kind: 'not', filter: userFilter(filter.filter, parent, linked) };
     case 'valuePath': {
       if (pathKey(filter.path) !== 'emails') throw unsupported(`${pathKey(filter.path)}[…]`);
-      return userFilter(filter.filter, 'emails');
+      return userFilter(filter.filter, 'emails', linked);
     }
     case 'present':
       return presence(pathKey(filter.path, parent));
     case 'compare': {
       const key = pathKey(filter.path, parent);
+      if (key === 'externalid') return externalIdFilter(filter.op, filter.value, linked);
       if (key === 'active') {
         if (typeof filter.value !== 'boolean' || (filter.op !== 'eq' && filter.op !== 'ne')) throw unsupported('active other than eq/ne true/false');
         const active: CoreFilter = { kind: 'compare', field: 'state', op: 'eq', value: 'ACTIVATED' };

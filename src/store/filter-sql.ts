@@ -113,7 +113,13 @@ export async function listPage<Row>(
     for (const key of query.sort) {
       const spec = lookup(map, key.field);
       if (isVirtual(spec)) continue;
-      pageQuery = pageQuery.orderBy(compareColumn(spec), key.descending ? 'desc' : 'asc');
+      const col = compareColumn(spec);
+      const direction = key.descending ? 'desc' : 'asc';
+      if (key.emptyHighest) {
+        const text = spec.kind === 'text' || spec.kind === 'ci';
+        pageQuery = pageQuery.orderBy(text ? sql`case when ${col} is null or ${col} = '' then 1 else 0 end` : sql`case when ${col} is null then 1 else 0 end`, direction);
+      }
+      pageQuery = pageQuery.orderBy(key.ignoreCase && spec.kind === 'text' ? sql`lower(${col})` : col, direction);
     }
     if (!query.sort.some((k) => k.field === 'id')) pageQuery = pageQuery.orderBy(sql.ref(idColumn), 'asc');
   }

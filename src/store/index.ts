@@ -11,6 +11,7 @@ import { associationRepository } from './repositories/associations.js';
 import { credentialRepository } from './repositories/credentials.js';
 import { directoryRepository } from './repositories/directories.js';
 import { groupRepository } from './repositories/groups.js';
+import { identityLinkRepository } from './repositories/identity-links.js';
 import { metaRepository } from './repositories/meta.js';
 import { appendJournal, journalRepository, pendingRows, type PendingJournalRow } from './repositories/journal.js';
 import { organizationRepository } from './repositories/organizations.js';
@@ -36,6 +37,7 @@ function repositories(db: Kysely<Database>, postgres: boolean): Repositories {
     credentials: credentialRepository(db),
     scimTokens: scimTokenRepository(db),
     journal: journalRepository(db),
+    identityLinks: identityLinkRepository(db),
   };
 }
 

@@ -224,6 +224,18 @@ export interface JournalTable {
   details: string | null;
 }
 
+/** `(directory, kind, local id) ↔ external id`, unique both ways within a directory and kind. */
+export interface IdentityLinksTable {
+  org_id: string;
+  directory_id: string;
+  /** user or user_group. */
+  object_type: string;
+  local_id: string;
+  external_id: string;
+  created: string;
+  updated: string;
+}
+
 /** Installation-wide facts, such as the check value that proves the master key is the right one. */
 export interface MetaTable {
   key: string;
@@ -248,4 +260,5 @@ export interface Database {
   user_totp: UserTotpTable;
   user_nt_hashes: UserNtHashesTable;
   journal: JournalTable;
+  identity_links: IdentityLinksTable;
 }

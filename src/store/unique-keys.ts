@@ -76,6 +76,15 @@ export const UNIQUE_KEYS: readonly UniqueKey[] = [
     message: 'A RADIUS server with this name already exists',
     migration: '003-radius',
   },
+  {
+    name: 'identity_links_external_key',
+    table: 'identity_links',
+    columns: ['directory_id', 'object_type', 'external_id'],
+    code: 'EXTERNAL_ID_TAKEN',
+    field: 'externalId',
+    message: 'Another object of this directory already has this external id',
+    migration: '006-identity-links',
+  },
 ];
 
 /** The unique keys a migration creates. */

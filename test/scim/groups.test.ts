@@ -25,7 +25,28 @@ describeEachStore('SCIM Groups', (kind) => {
     const found = (await t.get(`/scim/v2/Groups?filter=${encodeURIComponent('displayName eq "engineering"')}&excludedAttributes=members`)).json();
     expect(found).toMatchObject({ totalResults: 1, Resources: [{ id: group.id, displayName: 'Engineering' }] });
     expect(found.Resources[0].members).toBeUndefined();
-    expect((await t.get(`/scim/v2/Groups?filter=${encodeURIComponent('members[value eq "x"]')}`)).json()).toMatchObject({ status: '400', scimType: 'invalidFilter' });
+    // Members carry their names as display (readOnly: what a client sends there is not kept).
+    expect((await t.get(`/scim/v2/Groups/${group.id}`)).json().members).toEqual(
+      expect.arrayContaining([{ value: users.ann, display: 'ann', type: 'User', $ref: `http://localhost:80/scim/v2/Users/${users.ann}` }]),
+    );
+  });
+
+  // Entra ID checks a membership with a filter on the group's id and the member's value.
+  it('filters on a member by its value, as Entra ID checks memberships', async () => {
+    const group = (await send('POST', '/scim/v2/Groups', { displayName: 'Members Filter', members: [{ value: users.cat }] })).json();
+    const ids = async (filter: string) => {
+      const res = await t.get(`/scim/v2/Groups?excludedAttributes=members&filter=${encodeURIComponent(filter)}`);
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json().Resources.map((g: { id: string }) => g.id);
+    };
+    expect(await ids(`id eq "${group.id}" and members[value eq "${users.cat}"]`)).toEqual([group.id]);
+    expect(await ids(`id eq "${group.id}" and members[value eq "${users.ann}"]`)).toEqual([]);
+    expect(await ids(`members.value eq "${users.cat}"`)).toEqual([group.id]);
+    expect(await ids(`displayName eq "Members Filter" and not (members[value eq "${users.ann}"])`)).toEqual([group.id]);
+    expect(await ids('members[value eq "not-an-id"]')).toEqual([]);
+    for (const unsupported of ['members[display eq "x"]', `members[value ne "${users.cat}"]`, 'members pr']) {
+      expect((await t.get(`/scim/v2/Groups?filter=${encodeURIComponent(unsupported)}`)).json(), unsupported).toMatchObject({ status: '400', scimType: 'invalidFilter' });
+    }
   });
 
   it('changes members with PATCH as Entra ID sends it (204), and replaces them with PUT', async () => {
@@ -42,14 +63,53 @@ describeEachStore('SCIM Groups', (kind) => {
     expect(await memberIds(group.id)).toEqual([users.ann]);
   });
 
-  it('applies a membership change whole or not at all: an unknown member leaves the group as it was', async () => {
+  it('leaves out a member Roster does not know, so one stale reference does not hold back the rest', async () => {
+    const group = (await send('POST', '/scim/v2/Groups', { displayName: 'Partial', members: [{ value: users.ann }] })).json();
+    const res = await send('PATCH', `/scim/v2/Groups/${group.id}`, patchOp([{ op: 'add', path: 'members', value: [{ value: users.ben }, { value: 'ffffffffffffffffffffffff' }, { value: 'string id 1' }] }]));
+    expect(res.statusCode, res.body).toBe(204);
+    expect(await memberIds(group.id)).toEqual([users.ann, users.ben].sort());
+    const half = await send('POST', '/scim/v2/Groups', { displayName: 'Half', members: [{ value: 'ffffffffffffffffffffffff' }, { value: users.cat }] });
+    expect(half.statusCode, half.body).toBe(201);
+    expect(await memberIds(half.json().id)).toEqual([users.cat]);
+  });
+
+  it('applies a membership change whole or not at all: a group made a member of itself leaves it as it was', async () => {
     const group = (await send('POST', '/scim/v2/Groups', { displayName: 'Atomic', members: [{ value: users.ann }] })).json();
-    const res = await send('PATCH', `/scim/v2/Groups/${group.id}`, patchOp([{ op: 'add', path: 'members', value: [{ value: users.ben }, { value: 'ffffffffffffffffffffffff' }] }]));
-    expect(res.statusCode).toBe(404);
+    const res = await send('PATCH', `/scim/v2/Groups/${group.id}`, patchOp([{ op: 'add', path: 'members', value: [{ value: users.ben }, { value: group.id, type: 'Group' }] }]));
+    expect(res.statusCode).toBe(400);
     expect(await memberIds(group.id)).toEqual([users.ann]);
-    const before = (await t.get('/scim/v2/Groups')).json().totalResults;
-    expect((await send('POST', '/scim/v2/Groups', { displayName: 'Half', members: [{ value: 'ffffffffffffffffffffffff' }] })).statusCode).toBe(404);
-    expect((await t.get('/scim/v2/Groups')).json().totalResults).toBe(before);
+  });
+
+  it('keeps the source externalId of groups: returned, filterable, taken over by a newer group, freed on delete', async () => {
+    const res = await send('POST', '/scim/v2/Groups', { displayName: 'Linked', externalId: 'g-ext-1', members: [] });
+    expect(res.statusCode, res.body).toBe(201);
+    const group = res.json();
+    expect(group.externalId).toBe('g-ext-1');
+    const byExternalId = async (externalId: string) =>
+      (await t.get(`/scim/v2/Groups?filter=${encodeURIComponent(`externalId eq "${externalId}"`)}`)).json().Resources.map((g: { displayName: string }) => g.displayName);
+    expect(await byExternalId('g-ext-1')).toEqual(['Linked']);
+    // A PUT without externalId removes it (replace semantics); one with it sets it again.
+    expect((await send('PUT', `/scim/v2/Groups/${group.id}`, { displayName: 'Linked' })).json().externalId).toBeUndefined();
+    expect(await byExternalId('g-ext-1')).toEqual([]);
+    await send('PUT', `/scim/v2/Groups/${group.id}`, { displayName: 'Linked', externalId: 'g-ext-1' });
+    const newer = await send('POST', '/scim/v2/Groups', { displayName: 'Newer', externalId: 'g-ext-1' });
+    expect(newer.statusCode, newer.body).toBe(201);
+    expect(await byExternalId('g-ext-1')).toEqual(['Newer']);
+    expect((await t.get(`/scim/v2/Groups/${group.id}`)).json().externalId).toBeUndefined();
+    expect((await send('DELETE', `/scim/v2/Groups/${newer.json().id}`)).statusCode).toBe(204);
+    expect(await byExternalId('g-ext-1')).toEqual([]);
+  });
+
+  it('takes members by the externalId the source gave them', async () => {
+    const linked = await send('POST', '/scim/v2/Users', { userName: 'dee', externalId: 'dee-ext', emails: [{ value: 'dee@example.com' }] });
+    expect(linked.statusCode, linked.body).toBe(201);
+    const inner = (await send('POST', '/scim/v2/Groups', { displayName: 'Inner', externalId: 'inner-ext' })).json();
+    const group = await send('POST', '/scim/v2/Groups', { displayName: 'By External', members: [{ value: 'dee-ext' }, { value: 'inner-ext', type: 'Group' }, { value: users.ann }] });
+    expect(group.statusCode, group.body).toBe(201);
+    const members = (await t.get(`/scim/v2/Groups/${group.json().id}`)).json().members;
+    expect(members.map((m: { value: string; type: string; display: string }) => [m.type, m.value, m.display]).sort()).toEqual(
+      [['Group', inner.id, 'Inner'], ['User', linked.json().id, 'dee'], ['User', users.ann, 'ann']].sort(),
+    );
   });
 
   it('answers a taken displayName with 409 uniqueness, and deletes a group', async () => {

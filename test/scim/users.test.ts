@@ -58,6 +58,14 @@ describeEachStore('SCIM Users: reading', (kind) => {
     expect(await names('meta.created gt "2000-01-01T00:00:00Z"')).toEqual(['ada', 'alan', 'grace']);
   });
 
+  // Microsoft's conformance collection sends these as Entra ID does, without quotes.
+  it('takes filter values without quotes where they can only be strings or dates', async () => {
+    expect(await names('userName sw A')).toEqual(['ada', 'alan']);
+    expect(await names('name.FamilyName eq Hopper and (emails.Value co navy.example or emails.Value co example.org)')).toEqual(['grace']);
+    expect(await names('meta.Created gt 2015-10-10T14:38:21.8617979-07:00')).toEqual(['ada', 'alan', 'grace']);
+    expect(await names('active eq False')).toEqual(['alan']);
+  });
+
   it('answers /users as /Users, as Entra ID sends it', async () => {
     const res = await t.get(`/scim/v2/users/${ids.ada}`);
     expect(res.statusCode).toBe(200);
@@ -73,7 +81,7 @@ describeEachStore('SCIM Users: reading', (kind) => {
   });
 
   it('answers a malformed or unsupported filter with 400 invalidFilter', async () => {
-    for (const filter of ['userName eq', 'userName xx "a"', '((userName eq "a")', 'externalId eq "x"', 'nickName pr']) {
+    for (const filter of ['userName eq', 'userName xx "a"', '((userName eq "a")', 'externalId co "x"', 'externalId pr', 'nickName pr', 'userName eq @x', 'meta.created gt 2015-1-1']) {
       const { status, body } = await list(filter);
       expect(status, filter).toBe(400);
       expect(body, filter).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '400', scimType: 'invalidFilter' });
@@ -197,5 +205,111 @@ describeEachStore('SCIM Users: PATCH', (kind) => {
       expect(res.json(), JSON.stringify(operations)).toMatchObject({ status: '400', scimType });
     }
     expect(await t.core.users.get(t.ctx, id)).toEqual(before);
+  });
+});
+
+describeEachStore('SCIM Users: externalId, manager and replace', (kind) => {
+  let t: TestScim;
+  let otherToken: string;
+  beforeAll(async () => {
+    t = await openTestScim(kind);
+    const other = await t.core.scimSources.create(t.ctx, { name: 'Workday' });
+    otherToken = (await t.core.scimSources.issueToken(t.ctx, other.id, {})).secret;
+  });
+  afterAll(() => t?.dispose());
+
+  const send = (method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown, token = t.token) =>
+    t.app.inject({ method, url, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' }, ...(body === undefined ? {} : { payload: JSON.stringify(body) }) });
+  const user = (userName: string, extra: Record<string, unknown> = {}) => ({
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+    userName,
+    emails: [{ value: `${userName}@example.com`, type: 'work', primary: true }],
+    ...extra,
+  });
+  const byExternalId = async (externalId: string, token = t.token) =>
+    (await t.get(`/scim/v2/Users?filter=${encodeURIComponent(`externalId eq "${externalId}"`)}`, token)).json().Resources.map((u: { userName: string }) => u.userName);
+  const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+
+  it('keeps the source externalId: returned on create and read, filterable with eq and ne, exact, per source', async () => {
+    const res = await send('POST', '/scim/v2/Users', user('linked', { externalId: 'Ext-0001' }));
+    expect(res.statusCode, res.body).toBe(201);
+    const created = res.json();
+    expect(created.externalId).toBe('Ext-0001');
+    expect((await t.get(`/scim/v2/Users/${created.id}`)).json().externalId).toBe('Ext-0001');
+    expect(await byExternalId('Ext-0001')).toEqual(['linked']);
+    // caseExact (RFC 7643 §3.1).
+    expect(await byExternalId('ext-0001')).toEqual([]);
+    const others = (await t.get(`/scim/v2/Users?filter=${encodeURIComponent('externalId ne "Ext-0001"')}`)).json().Resources.map((u: { userName: string }) => u.userName);
+    expect(others).not.toContain('linked');
+    // Another source has its own links: it sees the user, not this source's externalId.
+    expect(await byExternalId('Ext-0001', otherToken)).toEqual([]);
+    expect((await t.get(`/scim/v2/Users/${created.id}`, otherToken)).json().externalId).toBeUndefined();
+    // The link is journaled with the create, as the source did it.
+    const entry = (await t.core.journal.list(t.ctx, 0, 1000)).find((e) => e.objectId === created.id && e.operation === 'create');
+    expect(entry).toMatchObject({ origin: `scim:${t.sourceId}`, changes: { [`externalIds.${t.sourceId}`]: { before: null, after: 'Ext-0001' } } });
+  });
+
+  it('changes the externalId with PUT and PATCH, and a PUT without one removes it', async () => {
+    const id = (await send('POST', '/scim/v2/Users', user('relinked', { externalId: 'r-1' }))).json().id;
+    expect((await send('PUT', `/scim/v2/Users/${id}`, user('relinked', { externalId: 'r-2' }))).json().externalId).toBe('r-2');
+    const patched = await send('PATCH', `/scim/v2/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'externalId', value: 'r-3' }] });
+    expect(patched.statusCode, patched.body).toBeLessThan(300);
+    expect((await t.get(`/scim/v2/Users/${id}`)).json().externalId).toBe('r-3');
+    expect(await byExternalId('r-2')).toEqual([]);
+    const removed = await send('PATCH', `/scim/v2/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'remove', path: 'externalId' }] });
+    expect(removed.statusCode, removed.body).toBeLessThan(300);
+    expect(await byExternalId('r-3')).toEqual([]);
+    await send('PATCH', `/scim/v2/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', value: { externalId: 'r-3' } }] });
+    expect(await byExternalId('r-3')).toEqual(['relinked']);
+    const cleared = await send('PUT', `/scim/v2/Users/${id}`, user('relinked'));
+    expect(cleared.statusCode).toBe(200);
+    expect(cleared.json().externalId).toBeUndefined();
+    expect(await byExternalId('r-3')).toEqual([]);
+    expect((await send('PUT', `/scim/v2/Users/${id}`, user('relinked', { externalId: 42 }))).json()).toMatchObject({ status: '400', scimType: 'invalidValue' });
+  });
+
+  // Microsoft's conformance collection gives every user the same externalId: the latest holds it.
+  it('a second user created with a taken externalId takes it over; the first is unlinked, journaled', async () => {
+    const first = (await send('POST', '/scim/v2/Users', user('first.holder', { externalId: 'dup-ext' }))).json();
+    const second = await send('POST', '/scim/v2/Users', user('second.holder', { externalId: 'dup-ext' }));
+    expect(second.statusCode, second.body).toBe(201);
+    expect(await byExternalId('dup-ext')).toEqual(['second.holder']);
+    expect((await t.get(`/scim/v2/Users/${first.id}`)).json().externalId).toBeUndefined();
+    const unlinked = (await t.core.journal.list(t.ctx, 0, 1000)).filter((e) => e.objectId === first.id).at(-1);
+    expect(unlinked).toMatchObject({ operation: 'update', origin: `scim:${t.sourceId}`, changes: { [`externalIds.${t.sourceId}`]: { before: 'dup-ext', after: null } } });
+  });
+
+  it('resolves the manager by Roster id or by the source externalId, and leaves out one it does not know', async () => {
+    const boss = (await send('POST', '/scim/v2/Users', user('the.boss', { externalId: 'boss-ext' }))).json();
+    const manager = (res: { json(): any }) => res.json()[ENTERPRISE]?.manager?.value;
+    const byId = await send('POST', '/scim/v2/Users', user('report.one', { [ENTERPRISE]: { manager: { value: boss.id } } }));
+    expect(manager(byId)).toBe(boss.id);
+    const byExternal = await send('POST', '/scim/v2/Users', user('report.two', { [ENTERPRISE]: { Manager: { Value: 'boss-ext' }, department: 'Ops' } }));
+    expect(byExternal.statusCode, byExternal.body).toBe(201);
+    expect(manager(byExternal)).toBe(boss.id);
+    const unknown = await send('POST', '/scim/v2/Users', user('report.three', { [ENTERPRISE]: { Department: 'bob', Manager: { Value: 'SuzzyQ' } } }));
+    expect(unknown.statusCode, unknown.body).toBe(201);
+    expect(unknown.json()[ENTERPRISE]).toEqual({ department: 'bob' });
+    // A replace naming an unknown manager clears the one the user had.
+    const replaced = await send('PUT', `/scim/v2/Users/${byId.json().id}`, user('report.one', { [ENTERPRISE]: { manager: 'nobody-known' } }));
+    expect(replaced.statusCode, replaced.body).toBe(200);
+    expect(manager(replaced)).toBeUndefined();
+    expect((await t.core.users.get(t.ctx, byId.json().id)).manager).toBeNull();
+  });
+
+  it('refuses a PUT without userName (REQUIRED, RFC 7643 §4.1.1) and changes nothing', async () => {
+    const id = (await send('POST', '/scim/v2/Users', user('needs.name', { title: 'Kept' }))).json().id;
+    const res = await send('PUT', `/scim/v2/Users/${id}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userame: 'needs.name', emails: [{ value: 'needs.name@example.com' }] });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ status: '400', scimType: 'invalidValue' });
+    expect((await t.core.users.get(t.ctx, id)).jobTitle).toBe('Kept');
+  });
+
+  it('deleting a user frees its externalId', async () => {
+    const id = (await send('POST', '/scim/v2/Users', user('short.lived', { externalId: 'gone-ext' }))).json().id;
+    expect((await send('DELETE', `/scim/v2/Users/${id}`)).statusCode).toBe(204);
+    expect(await byExternalId('gone-ext')).toEqual([]);
+    expect((await send('POST', '/scim/v2/Users', user('next.one', { externalId: 'gone-ext' }))).statusCode).toBe(201);
+    expect(await byExternalId('gone-ext')).toEqual(['next.one']);
   });
 });

@@ -9,6 +9,8 @@ import type { Transaction } from '../ports.js';
 import { ALL_ROWS, foldCase, type ListQuery, type ListResult, type Page } from '../query.js';
 import { parseReplyAttributes } from '../radius-reply.js';
 import { checkedQuery, dissociateAll, journal, type Deps } from './deps.js';
+import { applyLinkChange, removeAllLinks, type LinkChange } from './identity-links.js';
+import { assertVersion } from './journal.js';
 import { checkQuery as checkUserQuery } from './users.js';
 
 /** A direct member to add or remove: a user, or (a Roster extension) a group. */
@@ -80,7 +82,12 @@ export class GroupService {
     return group;
   }
 
-  async create(ctx: Context, input: GroupInput): Promise<UserGroup> {
+  /**
+   * Creates a group, with its first direct members when given, in one transaction: a member that
+   * does not exist leaves no group behind. `link` is the group's identity link to the directory it
+   * comes from, written in the same transaction.
+   */
+  async create(ctx: Context, input: GroupInput, members: readonly MemberRef[] = [], options: { link?: LinkChange } = {}): Promise<UserGroup> {
     requirePermission(ctx, 'groups:write');
     const { value, errors } = checkGroupInput(input, true);
     if (errors.length > 0) throw invalid('INVALID_INPUT', errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
@@ -99,7 +106,9 @@ export class GroupService {
     return this.deps.store.transaction(async (tx) => {
       await assertNameFree(tx, group);
       await tx.groups.insert(group);
-      journal(tx, ctx, { objectType: 'user_group', objectId: group.id, operation: 'create', changes: changesBetween(null, group) });
+      const linked = options.link ? await applyLinkChange(tx, ctx, 'user_group', group.id, options.link, now) : {};
+      journal(tx, ctx, { objectType: 'user_group', objectId: group.id, operation: 'create', changes: { ...changesBetween(null, group), ...linked } });
+      await this.addMembers(tx, ctx, group.id, members);
       return group;
     });
   }
@@ -111,12 +120,14 @@ export class GroupService {
   /**
    * Changes a group's attributes and its direct members in one transaction: all of it or none.
    * `members` replaces the member list; `add` and `remove` are idempotent (a member already there
-   * or already gone is no error), as directories that push memberships expect.
+   * or already gone is no error), as directories that push memberships expect. With `ifVersion`,
+   * only a group at that version (the sequence number of its latest journal row) is changed.
+   * `link` changes the group's identity link to a directory.
    */
   async change(
     ctx: Context,
     id: string,
-    change: { input?: GroupInput; members?: MemberRef[]; add?: MemberRef[]; remove?: MemberRef[] },
+    change: { input?: GroupInput; members?: MemberRef[]; add?: MemberRef[]; remove?: MemberRef[]; ifVersion?: number; link?: LinkChange },
   ): Promise<UserGroup> {
     requirePermission(ctx, 'groups:write');
     const { value, errors } = checkGroupInput(change.input ?? {}, false);
@@ -124,10 +135,12 @@ export class GroupService {
     return this.deps.store.transaction(async (tx) => {
       const before = await tx.groups.findById(ctx.orgId, id as GroupId, { forUpdate: true });
       if (!before) throw groupNotFound();
+      await assertVersion(tx, ctx, 'user_group', before.id, change.ifVersion);
       const after: UserGroup = { ...before, ...value, updated: this.deps.clock().toISOString() };
       if (after.name !== before.name) await assertNameFree(tx, after);
       await tx.groups.update(after);
-      journal(tx, ctx, { objectType: 'user_group', objectId: after.id, operation: 'update', changes: changesBetween(before, after) });
+      const linked = change.link ? await applyLinkChange(tx, ctx, 'user_group', after.id, change.link, after.updated) : {};
+      journal(tx, ctx, { objectType: 'user_group', objectId: after.id, operation: 'update', changes: { ...changesBetween(before, after), ...linked } });
       const current = change.members ? (await tx.groups.listMembers(ctx.orgId, before.id, ALL_ROWS)).items : [];
       const key = (m: { memberType: MemberType; memberId: string }) => `${m.memberType}:${m.memberId}`;
       const wanted = new Set((change.members ?? []).map((m) => key({ memberType: m.type, memberId: m.id })));
@@ -137,30 +150,38 @@ export class GroupService {
         if (await tx.groups.removeMember(ctx.orgId, m)) journal(tx, ctx, memberEntry(m, 'member_remove'));
       }
       const present = new Set(current.map(key));
-      for (const a of [...(change.add ?? []), ...(change.members ?? []).filter((m) => !present.has(key({ memberType: m.type, memberId: m.id })))]) {
-        const m = await this.resolveMembership(tx, ctx, before.id, a.type, a.id);
-        if (a.type === 'user_group' && m.memberId === m.groupId) throw invalid('GROUP_SELF_MEMBER', 'A group cannot be a member of itself');
-        if (await tx.groups.hasMember(ctx.orgId, m)) continue;
-        await tx.groups.addMember(ctx.orgId, m, this.deps.clock().toISOString());
-        journal(tx, ctx, memberEntry(m, 'member_add'));
-      }
+      await this.addMembers(tx, ctx, before.id, [...(change.add ?? []), ...(change.members ?? []).filter((m) => !present.has(key({ memberType: m.type, memberId: m.id })))]);
       return after;
     });
   }
 
-  async delete(ctx: Context, id: string): Promise<UserGroup> {
+  /** Adds direct members inside the caller's transaction; one already there is skipped. */
+  private async addMembers(tx: Transaction, ctx: Context, groupId: GroupId, members: readonly MemberRef[]): Promise<void> {
+    for (const a of members) {
+      const m = await this.resolveMembership(tx, ctx, groupId, a.type, a.id);
+      if (a.type === 'user_group' && m.memberId === m.groupId) throw invalid('GROUP_SELF_MEMBER', 'A group cannot be a member of itself');
+      if (await tx.groups.hasMember(ctx.orgId, m)) continue;
+      await tx.groups.addMember(ctx.orgId, m, this.deps.clock().toISOString());
+      journal(tx, ctx, memberEntry(m, 'member_add'));
+    }
+  }
+
+  /** With `ifVersion`, only a group at that version is deleted. */
+  async delete(ctx: Context, id: string, options: { ifVersion?: number } = {}): Promise<UserGroup> {
     requirePermission(ctx, 'groups:write');
     return this.deps.store.transaction(async (tx) => {
       const group = await tx.groups.findById(ctx.orgId, id as GroupId, { forUpdate: true });
       if (!group) throw groupNotFound();
+      await assertVersion(tx, ctx, 'user_group', group.id, options.ifVersion);
       // The group leaves the groups it was nested in; its own member list goes with it.
       for (const m of await tx.groups.parentsOf(ctx.orgId, 'user_group', [group.id])) {
         await tx.groups.removeMember(ctx.orgId, m);
         journal(tx, ctx, memberEntry(m, 'member_remove'));
       }
       await dissociateAll(tx, ctx, 'user_group', group.id);
+      const unlinked = await removeAllLinks(tx, ctx, 'user_group', group.id);
       await tx.groups.delete(ctx.orgId, group.id);
-      journal(tx, ctx, { objectType: 'user_group', objectId: group.id, operation: 'delete', changes: changesBetween(group, null) });
+      journal(tx, ctx, { objectType: 'user_group', objectId: group.id, operation: 'delete', changes: { ...changesBetween(group, null), ...unlinked } });
       return group;
     });
   }

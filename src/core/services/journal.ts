@@ -1,10 +1,24 @@
 import { requirePermission, type Actor, type Context, type Origin } from '../context.js';
 import type { OrgId } from '../ids.js';
-import { invalid } from '../errors.js';
+import { conflict, invalid } from '../errors.js';
 import { JOURNAL_FIELDS } from '../fields.js';
 import type { JournalEntry, JournalEntryInput } from '../model.js';
 import { checkFilter, type Filter } from '../query.js';
+import type { Transaction } from '../ports.js';
 import type { Deps } from './deps.js';
+
+/** Objects whose version (the sequence number of their latest journal row) front-ends show as an entity tag. */
+export type VersionedObject = 'user' | 'user_group';
+
+/**
+ * Refuses a write when the object's version is not `expected` (RFC 7232 If-Match): called inside
+ * the writing transaction, after the object's row is locked, so no change can slip in between.
+ */
+export async function assertVersion(tx: Transaction, ctx: Context, objectType: VersionedObject, objectId: string, expected: number | undefined): Promise<void> {
+  if (expected === undefined) return;
+  const current = (await tx.journal.versions(ctx.orgId, objectType, [objectId])).get(objectId) ?? 0;
+  if (current !== expected) throw conflict('VERSION_MISMATCH', `The ${objectType === 'user' ? 'user' : 'group'} has changed since version ${expected}; it is at version ${current}`);
+}
 
 export const MAX_JOURNAL_PAGE = 1000;
 
@@ -20,6 +34,21 @@ export class JournalService {
     await this.deps.store.transaction(async (tx) => {
       for (const e of events) tx.record({ orgId, actor: e.actor, origin }, [e.entry]);
     });
+  }
+
+  /**
+   * The org's latest sequence number, read by a principal that reads objects of this type: a
+   * version above it belongs to a change made after it was read.
+   */
+  async head(ctx: Context, objectType: VersionedObject): Promise<number> {
+    requirePermission(ctx, objectType === 'user' ? 'users:read' : 'groups:read');
+    return this.deps.store.read.journal.head(ctx.orgId);
+  }
+
+  /** The current version of each object; objects without a journal row in the org are left out. */
+  async versions(ctx: Context, objectType: VersionedObject, ids: readonly string[]): Promise<Map<string, number>> {
+    requirePermission(ctx, objectType === 'user' ? 'users:read' : 'groups:read');
+    return ids.length === 0 ? new Map() : this.deps.store.read.journal.versions(ctx.orgId, objectType, ids);
   }
 
   /** Entries after `since` in sequence order: the audit log and the change feed. */

@@ -9,6 +9,8 @@ import type { Transaction } from '../ports.js';
 import { foldCase, type ListQuery, type ListResult } from '../query.js';
 import { checkUserInput, type CheckedUserInput, type UserInput } from '../user-input.js';
 import { checkedQuery, dissociateAll, journal, type Deps } from './deps.js';
+import { applyLinkChange, removeAllLinks, type LinkChange } from './identity-links.js';
+import { assertVersion } from './journal.js';
 import { recordNtHash } from './nt-hashes.js';
 
 /** Every profile attribute a new user starts with, unless the input sets it (fresh lists each time). */
@@ -42,11 +44,22 @@ export const emptyProfile = (): Omit<UserProfile, 'username' | 'email' | 'unixUi
 export interface CreateUserOptions {
   /** Which org default applies when the input names no state. */
   source?: 'manualEntry' | 'csvImport';
+  /** The user's identity link to the directory the user comes from, written in the same transaction. */
+  link?: LinkChange;
 }
 
 export interface DeleteUserOptions {
   /** undefined: refuse while the user manages others; null: clear their manager; id: reassign. */
   cascadeManager?: UserId | null;
+  /** Delete only if the user is at this version (the sequence number of its latest journal row). */
+  ifVersion?: number;
+}
+
+export interface UpdateUserOptions {
+  /** Change only if the user is at this version (the sequence number of its latest journal row). */
+  ifVersion?: number;
+  /** A change to the user's identity link to a directory, written in the same transaction. */
+  link?: LinkChange;
 }
 
 /** Phone numbers and addresses carry ids, as JumpCloud's do; new entries get one. */
@@ -116,6 +129,7 @@ export class UserService {
       if (hash) await recordNtHash(tx, this.deps.secrets, ctx.orgId, user.id, value.password!, user.created);
       const changes = changesBetween(null, user);
       if (hash) changes.password = secretChange();
+      if (options.link) Object.assign(changes, await applyLinkChange(tx, ctx, 'user', user.id, options.link, user.created));
       journal(tx, ctx, { objectType: 'user', objectId: user.id, operation: 'create', changes });
       return user;
     });
@@ -147,7 +161,7 @@ export class UserService {
     };
   }
 
-  async update(ctx: Context, id: string, input: UserInput): Promise<User> {
+  async update(ctx: Context, id: string, input: UserInput, options: UpdateUserOptions = {}): Promise<User> {
     requirePermission(ctx, 'users:write');
     const { value, errors } = checkUserInput(input, 'update');
     if (errors.length > 0) throw invalidInput(errors);
@@ -165,6 +179,7 @@ export class UserService {
     return this.deps.store.transaction(async (tx) => {
       const before = await tx.users.findById(ctx.orgId, current.id, { forUpdate: true });
       if (!before) throw userNotFound();
+      await assertVersion(tx, ctx, 'user', before.id, options.ifVersion);
       const after: User = { ...before, ...value.profile, updated: at.toISOString() };
       if (value.state !== undefined) after.state = value.state;
       else if (value.unsuspend && before.state === 'SUSPENDED') after.state = 'ACTIVATED';
@@ -191,6 +206,7 @@ export class UserService {
       await tx.users.update(after);
       const changes = changesBetween(before, after);
       if (hash) changes.password = secretChange();
+      if (options.link) Object.assign(changes, await applyLinkChange(tx, ctx, 'user', after.id, options.link, after.updated));
       journal(tx, ctx, { objectType: 'user', objectId: after.id, operation: 'update', changes });
       return after;
     });
@@ -201,6 +217,7 @@ export class UserService {
     return this.deps.store.transaction(async (tx) => {
       const user = await tx.users.findById(ctx.orgId, id as UserId, { forUpdate: true });
       if (!user) throw userNotFound();
+      await assertVersion(tx, ctx, 'user', user.id, options.ifVersion);
       const reports = await tx.users.directReports(ctx.orgId, user.id);
       if (reports.length > 0) {
         if (options.cascadeManager === undefined) {
@@ -230,8 +247,9 @@ export class UserService {
         });
       }
       await dissociateAll(tx, ctx, 'user', user.id);
+      const unlinked = await removeAllLinks(tx, ctx, 'user', user.id);
       await tx.users.delete(ctx.orgId, user.id);
-      journal(tx, ctx, { objectType: 'user', objectId: user.id, operation: 'delete', changes: changesBetween(user, null) });
+      journal(tx, ctx, { objectType: 'user', objectId: user.id, operation: 'delete', changes: { ...changesBetween(user, null), ...unlinked } });
       return user;
     });
   }

@@ -47,6 +47,22 @@ export function journalRepository(db: Kysely<Database>): JournalRepository {
         operation: r.operation as JournalEntry['operation'],
       }));
     },
+    async versions(orgId, objectType, objectIds) {
+      const out = new Map<string, number>();
+      // Chunks keep each statement under SQLite's bound-parameter limit; journal_object_idx serves it.
+      for (let i = 0; i < objectIds.length; i += 500) {
+        const rows = await db
+          .selectFrom('journal')
+          .select(['object_id', (eb) => eb.fn.max('seq').as('seq')])
+          .where('org_id', '=', orgId)
+          .where('object_type', '=', objectType)
+          .where('object_id', 'in', objectIds.slice(i, i + 500))
+          .groupBy('object_id')
+          .execute();
+        for (const r of rows) out.set(r.object_id, Number(r.seq));
+      }
+      return out;
+    },
   };
 }
 
