@@ -11,35 +11,11 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openTestScim, type TestScim } from '../support/scim.js';
 import { BULK_REQUEST, ENTERPRISE, ERROR_SCHEMA, journalHead, PATCH_OP, scim } from '../support/scim-requests.js';
 import { describeEachStore } from '../support/stores.js';
+import { XorShift } from '../support/random.js';
 
 const SEED = Number(process.env.SCIM_BODY_FUZZ_SEED ?? 0x5c1b0d1e) >>> 0;
 const INPUTS = Number(process.env.SCIM_BODY_FUZZ_INPUTS ?? 2000);
 const SCIM_TYPES = new Set(['invalidFilter', 'invalidSyntax', 'invalidPath', 'noTarget', 'invalidValue', 'mutability', 'tooMany', 'sensitive', 'invalidVers', 'uniqueness']);
-
-/** xorshift32: small and seedable; a run depends on the seed alone. */
-class Random {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0 || 0x9e3779b9;
-  }
-  next(): number {
-    let x = this.state;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.state = x >>> 0;
-    return this.state / 0x1_0000_0000;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-}
 
 const OPS: unknown[] = ['add', 'replace', 'remove', 'Add', 'Replace', 'Remove', 'REPLACE', 'move', 'copy', '', 5, null, true];
 const KEYS = ['value', 'type', 'primary', 'display', 'givenName', 'familyName', 'formatted', 'department', 'manager', 'employeeNumber', 'title', 'displayName', 'userName', 'active', 'emails', 'members', 'name', '$ref', 'id', 'meta', 'schemas', 'nickName', '', 'constructor', '__proto__'];
@@ -63,7 +39,7 @@ function paths(ctx: Context): string[] {
   ];
 }
 
-function text(random: Random, ctx: Context): string {
+function text(random: XorShift, ctx: Context): string {
   switch (random.int(12)) {
     case 0:
       return '';
@@ -88,7 +64,7 @@ function text(random: Random, ctx: Context): string {
   }
 }
 
-function value(random: Random, ctx: Context, depth = 0): unknown {
+function value(random: XorShift, ctx: Context, depth = 0): unknown {
   switch (random.int(depth > 2 ? 5 : 9)) {
     case 0:
     case 1:
@@ -112,7 +88,7 @@ function value(random: Random, ctx: Context, depth = 0): unknown {
 }
 
 /** An operation a provisioning client could send, so that many bodies reach the store. */
-function plausible(random: Random, ctx: Context, group: boolean): Record<string, unknown> {
+function plausible(random: XorShift, ctx: Context, group: boolean): Record<string, unknown> {
   const word = () => random.pick(['Ada', 'Sales', 'R&D', 'Ops', 'Zoë', `w${random.int(100)}`]);
   if (group) {
     const member = random.pick([...ctx.userIds, ctx.groupIds[1]!]);
@@ -139,7 +115,7 @@ function plausible(random: Random, ctx: Context, group: boolean): Record<string,
   ]);
 }
 
-function operation(random: Random, ctx: Context, group: boolean): unknown {
+function operation(random: XorShift, ctx: Context, group: boolean): unknown {
   if (random.chance(0.6)) return plausible(random, ctx, group);
   if (random.chance(0.03)) return value(random, ctx);
   const op: Record<string, unknown> = {};
@@ -149,20 +125,20 @@ function operation(random: Random, ctx: Context, group: boolean): unknown {
   return op;
 }
 
-function patchBody(random: Random, ctx: Context, group = random.chance(0.5)): unknown {
+function patchBody(random: XorShift, ctx: Context, group = random.chance(0.5)): unknown {
   const body: Record<string, unknown> = {};
   if (!random.chance(0.05)) body.schemas = random.chance(0.95) ? [PATCH_OP] : random.pick([[], PATCH_OP, ['urn:x'], [PATCH_OP.toUpperCase()], 5]);
   if (!random.chance(0.03)) body[random.pick(['Operations', 'Operations', 'operations'])] = random.chance(0.97) ? Array.from({ length: 1 + random.int(4) }, () => operation(random, ctx, group)) : value(random, ctx);
   return body;
 }
 
-function userBody(random: Random, ctx: Context, n: number): unknown {
+function userBody(random: XorShift, ctx: Context, n: number): unknown {
   const body: Record<string, unknown> = { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `bulk${n}`, emails: [{ value: `bulk${n}@example.com` }] };
   for (let i = random.int(3); i > 0; i--) body[random.pick([...KEYS, ENTERPRISE])] = value(random, ctx);
   return body;
 }
 
-function groupBody(random: Random, ctx: Context, n: number, bulkIds: string[]): unknown {
+function groupBody(random: XorShift, ctx: Context, n: number, bulkIds: string[]): unknown {
   const members = Array.from({ length: random.int(3) }, () => ({
     value: random.chance(0.5) ? `bulkId:${random.pick(bulkIds)}` : random.pick([...ctx.userIds, ...ctx.groupIds, 'nobody']),
     ...(random.chance(0.3) ? { type: random.pick(['User', 'Group']) } : {}),
@@ -170,7 +146,7 @@ function groupBody(random: Random, ctx: Context, n: number, bulkIds: string[]): 
   return { displayName: random.chance(0.9) ? `Bulk group ${n}` : value(random, ctx), members: random.chance(0.95) ? members : value(random, ctx) };
 }
 
-function bulkBody(random: Random, ctx: Context, serial: () => number): unknown {
+function bulkBody(random: XorShift, ctx: Context, serial: () => number): unknown {
   const bulkIds = ['a', 'b', 'c', 'd'];
   const ops = Array.from({ length: 1 + random.int(6) }, () => {
     const method = random.pick(['POST', 'POST', 'PUT', 'PATCH', 'PATCH', 'DELETE', 'post', 'GET', 5]);
@@ -190,7 +166,7 @@ function bulkBody(random: Random, ctx: Context, serial: () => number): unknown {
 }
 
 /** The JSON text of a body, sometimes damaged: a character changed, dropped or added, or the text cut short. */
-function serialize(random: Random, body: unknown): string {
+function serialize(random: XorShift, body: unknown): string {
   let json = JSON.stringify(body) ?? 'null';
   if (!random.chance(0.15)) return json;
   for (let i = 1 + random.int(3); i > 0; i--) {
@@ -240,7 +216,7 @@ describeEachStore('SCIM PATCH and Bulk bodies, fuzzed', (kind) => {
   afterAll(() => t?.dispose());
 
   it(`answers ${inputs} random PATCH bodies with SCIM responses, changing nothing on an error`, { timeout: 300_000 }, async () => {
-    const random = new Random(SEED);
+    const random = new XorShift(SEED);
     console.log(`SCIM body fuzz seed: ${SEED} (SCIM_BODY_FUZZ_SEED=${SEED} reproduces this run)`);
     const statuses = new Map<number, number>();
     for (let i = 0; i < inputs; i++) {
@@ -270,7 +246,7 @@ describeEachStore('SCIM PATCH and Bulk bodies, fuzzed', (kind) => {
   });
 
   it(`answers ${Math.ceil(inputs / 4)} random Bulk bodies with SCIM responses, changing nothing when every operation fails`, { timeout: 300_000 }, async () => {
-    const random = new Random(SEED ^ 0xb01c);
+    const random = new XorShift(SEED ^ 0xb01c);
     let n = 0;
     const serial = () => n++;
     const outcomes = new Map<string, number>();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { TestScim } from '../support/scim.js';
-import { expectScimError, journalHead, openTestScimWithClock, patchOp, scim } from '../support/scim-requests.js';
+import { openTestScim } from '../support/scim.js';
+import { expectScimError, journalHead, patchOp, scim } from '../support/scim-requests.js';
 import { describeEachStore } from '../support/stores.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -12,7 +13,7 @@ describeEachStore('SCIM ETags: versions, If-Match and If-None-Match', (kind) => 
   let groupId: string;
   beforeAll(async () => {
     const now = new Date('2025-03-01T12:00:00.000Z');
-    t = await openTestScimWithClock(kind, () => now);
+    t = await openTestScim(kind, { clock: () => now });
     id = (await t.core.users.create(t.ctx, { username: 'etag', email: 'etag@example.com', jobTitle: 'Clerk' })).id;
     groupId = (await t.core.groups.create(t.ctx, { name: 'Tagged' })).id;
   });

@@ -11,22 +11,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, startRoster, tempDir, type RosterProcess } from './roster-process.js';
 import { startSlapd, type Slapd } from './slapd.js';
+import { prng } from './random.js';
+
+export { prng };
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness
 // ---------------------------------------------------------------------------------------------
-
-/** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Random {
   constructor(readonly next: () => number) {}

@@ -1,13 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
-import { buildApi } from '../../src/api/server.js';
-import { operatorContext } from '../../src/core/context.js';
-import { createDirectoryCore } from '../../src/core/directory.js';
-import { SecretBox } from '../../src/core/secrets.js';
-import { canonicalScimUrl, registerScim } from '../../src/scim/routes.js';
 import type { TestScim } from './scim.js';
-import { openTestStore, type StoreKind } from './stores.js';
 
 export const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
@@ -45,29 +38,4 @@ export function expectScimError(res: LightMyRequestResponse, status: number, sci
   expect(typeof body.detail, context).toBe('string');
   if (scimType === undefined) expect(body.scimType, context).toBeUndefined();
   else expect(body.scimType, context).toBe(scimType);
-}
-
-/** Like openTestScim, with the core's clock given: a frozen clock makes every change land in the same millisecond. */
-export async function openTestScimWithClock(kind: StoreKind, clock: () => Date): Promise<TestScim> {
-  const store = await openTestStore(kind);
-  const core = createDirectoryCore(store.store, SecretBox.fromKey(randomBytes(32)), clock);
-  const org = await core.organizations.create('Acme');
-  const ctx = operatorContext(org.id);
-  const source = await core.scimSources.create(ctx, { name: 'Okta' });
-  const token = (await core.scimSources.issueToken(ctx, source.id, {})).secret;
-  const app = await buildApi({ core, version: 'test', rewriteUrl: canonicalScimUrl });
-  await registerScim(app, core);
-  await app.ready();
-  return {
-    core,
-    app,
-    ctx,
-    sourceId: source.id,
-    token,
-    get: (url, bearer = token) => app.inject({ method: 'GET', url, headers: bearer === null ? {} : { authorization: `Bearer ${bearer}` } }),
-    async dispose() {
-      await app.close();
-      await store.dispose();
-    },
-  };
 }

@@ -21,15 +21,17 @@ export interface TestScim {
 }
 
 /** The API with the SCIM front-end over a fresh store, an org, and a SCIM source with a token. */
-export async function openTestScim(kind: StoreKind, options: ScimOptions = {}): Promise<TestScim> {
+export async function openTestScim(kind: StoreKind, options: ScimOptions & { clock?: () => Date } = {}): Promise<TestScim> {
+  const { clock, ...scimOptions } = options;
   const store = await openTestStore(kind);
-  const core = createDirectoryCore(store.store, SecretBox.fromKey(randomBytes(32)));
+  // A frozen clock makes every change land in the same millisecond.
+  const core = createDirectoryCore(store.store, SecretBox.fromKey(randomBytes(32)), clock);
   const org = await core.organizations.create('Acme');
   const ctx = operatorContext(org.id);
   const source = await core.scimSources.create(ctx, { name: 'Entra ID' });
   const token = (await core.scimSources.issueToken(ctx, source.id, {})).secret;
   const app = await buildApi({ core, version: 'test', rewriteUrl: canonicalScimUrl });
-  await registerScim(app, core, options);
+  await registerScim(app, core, scimOptions);
   await app.ready();
   return {
     core,
