@@ -16,6 +16,8 @@ import { graphRoutes } from './routes/graph.js';
 import { healthRoutes } from './routes/health.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { scimSourceRoutes } from './routes/scim-sources.js';
+import { provisioningRoutes } from './routes/provisioning.js';
+import type { ProvisioningWorker } from '../integrations/scim-app/worker.js';
 import { radiusServerRoutes } from './routes/radiusservers.js';
 import { systemUserRoutes } from './routes/systemusers.js';
 import { userGroupRoutes } from './routes/usergroups.js';
@@ -33,6 +35,8 @@ export interface ApiOptions {
   https?: { cert: Buffer; key: Buffer };
   /** Rewrites a request's URL before routing (another front-end's path aliases). */
   rewriteUrl?: (url: string) => string;
+  /** The process's outbound provisioning worker; "run now" requests go through it. */
+  provisioningWorker?: ProvisioningWorker;
 }
 
 export type Api = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -85,6 +89,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     else parseJson(request, body as string, done);
   });
   app.decorate('core', options.core);
+  app.decorate('provisioningWorker', options.provisioningWorker ?? null);
   app.decorateRequest('ctx', null);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
@@ -130,6 +135,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     await api.register(extensionRoutes, { prefix: '/api/v2' });
     await api.register(credentialRoutes, { prefix: '/api/v2' });
     await api.register(scimSourceRoutes, { prefix: '/api/v2' });
+    await api.register(provisioningRoutes, { prefix: '/api/v2' });
   });
   return app;
 }

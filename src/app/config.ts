@@ -14,6 +14,8 @@ export interface Config {
   passwordCacheSeconds: number;
   /** Conformance testing only: a SCIM source token served unauthenticated at /scim/v2/Token. */
   scimTestToken: string | undefined;
+  /** Whether this process runs outbound SCIM provisioning (every process may; leases keep one run per application). */
+  provisioningWorker: boolean;
   ldap: {
     host: string;
     /** null: the listener is off. */
@@ -95,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     autoMigrate: flag('ROSTER_AUTO_MIGRATE', env.ROSTER_AUTO_MIGRATE, true),
     poolSize: Number(env.ROSTER_PG_POOL_SIZE || 10),
     scimTestToken: env.ROSTER_SCIM_TEST_TOKEN || undefined,
+    provisioningWorker: flag('ROSTER_PROVISIONING', env.ROSTER_PROVISIONING, true),
     passwordCacheSeconds: nonNegative('ROSTER_PASSWORD_CACHE_SECONDS', env.ROSTER_PASSWORD_CACHE_SECONDS, 0),
     ldap: {
       host: env.ROSTER_LDAP_HOST || httpHost,

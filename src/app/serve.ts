@@ -4,6 +4,7 @@ import { buildApi, type Api } from '../api/server.js';
 import { LdapServer } from '../ldap/server.js';
 import { RadiusListener, type RadiusListening } from '../radius/server.js';
 import { canonicalScimUrl, registerScim } from '../scim/routes.js';
+import { ProvisioningWorker } from '../integrations/scim-app/worker.js';
 import type { FirstRun } from '../core/services/bootstrap.js';
 import type { Config } from './config.js';
 import { openRuntime } from './runtime.js';
@@ -47,8 +48,14 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
     throw new Error('Set both ROSTER_TLS_CERT and ROSTER_TLS_KEY to serve HTTPS, or neither');
   }
   const https = http.tlsCert && http.tlsKey ? { cert: readFileSync(http.tlsCert), key: readFileSync(http.tlsKey) } : undefined;
+  // The worker logs through the HTTP server's logger, which exists only once the server is built.
+  let provisioningLog: { warn(fields: object, message: string): void } | undefined;
+  const provisioning = config.provisioningWorker
+    ? new ProvisioningWorker(runtime.core.provisioning, { log: (message, fields) => provisioningLog?.warn(fields, message) })
+    : undefined;
   const app = await buildApi({
     core: runtime.core,
+    ...(provisioning ? { provisioningWorker: provisioning } : {}),
     version: rosterVersion(),
     trustProxy: http.trustProxy,
     rewriteUrl: canonicalScimUrl,
@@ -58,6 +65,7 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
       redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', '*.password'], censor: '[REDACTED]' },
     },
   });
+  provisioningLog = app.log;
   await registerScim(app, runtime.core, config.scimTestToken ? { testToken: config.scimTestToken } : {});
   const ldap = new LdapServer(
     runtime.core,
@@ -101,6 +109,7 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
     if (!https && !LOOPBACK.has(http.host)) {
       app.log.warn('serving plain HTTP on a non-loopback address: set ROSTER_TLS_CERT and ROSTER_TLS_KEY, or put a TLS proxy in front');
     }
+    provisioning?.start();
     if (first) out.write(firstRunBanner(first, url));
     return {
       url,
@@ -110,6 +119,7 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
       radius,
       radiusPorts: radiusListening,
       async close() {
+        await provisioning?.stop();
         await radius.close();
         await ldap.close();
         await app.close();

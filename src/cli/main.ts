@@ -12,6 +12,7 @@ import { migrate } from '../store/migrate.js';
 import { connect } from '../store/connect.js';
 import { reportError, say } from './output.js';
 import { importUsersCsv } from './users-import.js';
+import { provisioningPlan, provisioningRun, provisioningStatus } from './provisioning.js';
 
 /** Runs a local command against the configured store. */
 async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>): Promise<T> {
@@ -185,6 +186,33 @@ export function buildCli(): Command {
       withRuntime(async (runtime) => {
         const ctx = operatorContext(await pickOrg(runtime, opts.org));
         process.exitCode = await importUsersCsv(runtime.core, ctx, file, opts);
+      }),
+    );
+
+  const provisioning = program.command('provisioning').description("applications' outbound SCIM provisioning (docs/provisioning.md)");
+  provisioning
+    .command('status <application-id>')
+    .description('settings, status, the last run and failed objects')
+    .option('--org <id>', 'organization (needed when there are several)')
+    .action((id: string, opts: { org?: string }) =>
+      withRuntime(async (runtime) => provisioningStatus(runtime.core, operatorContext(await pickOrg(runtime, opts.org)), id)),
+    );
+  provisioning
+    .command('plan <application-id>')
+    .description('dry run: what the next run would send to the application, and why; sends nothing')
+    .option('--org <id>', 'organization (needed when there are several)')
+    .option('--limit <n>', 'operations to list (all are counted)', (v) => Number.parseInt(v, 10), 100)
+    .action((id: string, opts: { org?: string; limit: number }) =>
+      withRuntime(async (runtime) => provisioningPlan(runtime.core, operatorContext(await pickOrg(runtime, opts.org)), id, opts.limit)),
+    );
+  provisioning
+    .command('run <application-id>')
+    .description('provision the application now and wait for the run')
+    .option('--org <id>', 'organization (needed when there are several)')
+    .option('--reconcile', "also read the application's accounts back and repair what drifted")
+    .action((id: string, opts: { org?: string; reconcile?: boolean }) =>
+      withRuntime(async (runtime) => {
+        process.exitCode = await provisioningRun(runtime.core, operatorContext(await pickOrg(runtime, opts.org), 'cli'), id, opts.reconcile === true);
       }),
     );
 

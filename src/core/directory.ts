@@ -17,6 +17,7 @@ import { GroupService } from './services/groups.js';
 import { IdentityLinkService } from './services/identity-links.js';
 import { JournalService } from './services/journal.js';
 import { OrganizationService } from './services/organizations.js';
+import { ProvisioningService } from './services/provisioning.js';
 import { RadiusServerService } from './services/radius-servers.js';
 import { ScimSourceService } from './services/scim-sources.js';
 import { UserImportService } from './services/user-import.js';
@@ -47,6 +48,8 @@ export class DirectoryCore {
   readonly scimSources: ScimSourceService;
   /** How users and groups are known in the directories that feed Roster: (directory, kind, local id) ↔ external id. */
   readonly identityLinks: IdentityLinkService;
+  /** Outbound SCIM provisioning of applications: settings, records, and what the worker needs. */
+  readonly provisioning: ProvisioningService;
   /** What the LDAP service exposes, kept current from the journal. */
   readonly ldapView: DirectoryViewService;
   /** Who each RADIUS server admits (by server id), kept current the same way. */
@@ -70,6 +73,7 @@ export class DirectoryCore {
     this.credentials = new CredentialService(deps);
     this.scimSources = new ScimSourceService(deps, this.directories);
     this.identityLinks = new IdentityLinkService(deps);
+    this.provisioning = new ProvisioningService(deps);
     this.authentication = new AuthenticationService(deps, this.users, this.credentials, new VerificationCache(options.passwordCacheSeconds * 1000));
     this.radiusView = new DirectoryViewService(deps, 'radius_server', (repos, orgId, id) => repos.radiusServers.findById(orgId, id as RadiusServerId));
     this.ldapView = new DirectoryViewService(deps, 'ldap_server', directoryOfType('ldap_server'));

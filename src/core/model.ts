@@ -279,7 +279,9 @@ export type JournalOperation =
   | 'radius_auth'
   | 'radius_accounting'
   | 'mfa_enroll'
-  | 'mfa_reset';
+  | 'mfa_reset'
+  /** An outbound provisioning run that wrote to an application or failed. */
+  | 'provisioning_run';
 
 export type JournalObjectType =
   | 'organization'
@@ -379,3 +381,98 @@ export interface ScimToken {
   lastUsedAt: string | null;
   revokedAt: string | null;
 }
+
+/** What Roster does in an application when a user loses access or is deleted. */
+export const DEPROVISION_ACTIONS = ['deactivate', 'delete'] as const;
+/**
+ * How group membership changes are sent: `filter` removes with `members[value eq "…"]` paths
+ * (RFC 7644), `value` with a `members` path and the values to remove (as some apps require),
+ * `replace` sends the whole member list.
+ */
+export const MEMBER_PATCH_MODES = ['filter', 'value', 'replace'] as const;
+export const PATCH_MODES = ['auto', 'never'] as const;
+export const BULK_MODES = ['auto', 'never'] as const;
+export const MATCH_ATTRIBUTES = ['userName', 'externalId'] as const;
+
+/** An application's outbound SCIM provisioning settings (the bearer token is kept apart, sealed). */
+export interface ProvisioningConfig {
+  enabled: boolean;
+  /** The application's SCIM base URL, such as `https://app.example.com/scim/v2`. */
+  baseUrl: string;
+  deprovision: (typeof DEPROVISION_ACTIONS)[number];
+  /** Push the groups associated with the application, with their members. */
+  groups: boolean;
+  /** Each user gets, in the SCIM `roles` attribute, the roles of the groups they belong to. */
+  roleMappings: { groupId: string; role: string }[];
+  /** `auto` uses PATCH when the application's ServiceProviderConfig says it supports it. */
+  patch: (typeof PATCH_MODES)[number];
+  memberPatch: (typeof MEMBER_PATCH_MODES)[number];
+  /** `auto` sends new users in Bulk requests when the application's ServiceProviderConfig offers Bulk. */
+  bulk: (typeof BULK_MODES)[number];
+  /** How an account that already exists in the application is recognised. */
+  matchBy: (typeof MATCH_ATTRIBUTES)[number];
+  /** Requests in flight at once. */
+  concurrency: number;
+  /** How often the application's accounts are read back and compared, in minutes. */
+  reconcileMinutes: number;
+}
+
+export const PROVISIONING_STATUSES = ['disabled', 'idle', 'running', 'error'] as const;
+
+/** An application's provisioning: its settings and how the last runs went. */
+export interface ProvisioningTarget {
+  applicationId: ApplicationId;
+  orgId: OrgId;
+  config: ProvisioningConfig;
+  /** Whether a bearer token is set (the token itself is never returned). */
+  hasToken: boolean;
+  status: (typeof PROVISIONING_STATUSES)[number];
+  /** The journal position the application has converged to. */
+  cursor: number;
+  /** What the last run did: created, updated, deactivated, deleted, failed… */
+  counters: Record<string, number>;
+  lastRunAt: string | null;
+  lastSuccessAt: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  reconciledAt: string | null;
+  created: string;
+  updated: string;
+}
+
+export type ProvisionedKind = 'user' | 'group';
+export const PROVISIONED_STATES = ['active', 'inactive', 'deleted'] as const;
+
+/** What Roster wrote to an application for one user or group, and where it lives there. */
+export interface ProvisionedObject {
+  applicationId: ApplicationId;
+  orgId: OrgId;
+  objectType: ProvisionedKind;
+  localId: string;
+  /** The object's id in the application; null until it exists there. */
+  remoteId: string | null;
+  /** userName or displayName as last written. */
+  name: string;
+  state: (typeof PROVISIONED_STATES)[number];
+  /** Digest of the payload last written, to tell when it must be written again. */
+  digest: string;
+  written: Record<string, unknown> | null;
+  writtenAt: string | null;
+  error: string | null;
+  errorAt: string | null;
+  attempts: number;
+}
+
+export const DEFAULT_PROVISIONING_CONFIG: ProvisioningConfig = {
+  enabled: false,
+  baseUrl: '',
+  deprovision: 'deactivate',
+  groups: true,
+  roleMappings: [],
+  patch: 'auto',
+  memberPatch: 'filter',
+  bulk: 'auto',
+  matchBy: 'userName',
+  concurrency: 8,
+  reconcileMinutes: 60,
+};

@@ -10,6 +10,9 @@ import type {
   Membership,
   MemberType,
   Organization,
+  ProvisionedKind,
+  ProvisionedObject,
+  ProvisioningTarget,
   RadiusServer,
   ScimToken,
   ResourceType,
@@ -258,6 +261,38 @@ export interface JournalRepository {
   versions(orgId: OrgId, objectType: JournalEntry['objectType'], objectIds: readonly string[]): Promise<Map<string, number>>;
 }
 
+/** A provisioning target as stored, with its sealed token. */
+export interface StoredProvisioningTarget {
+  target: ProvisioningTarget;
+  sealedToken: string | null;
+}
+
+/** Fields of a target's run status a provisioning run writes. */
+export type ProvisioningStatusUpdate = Partial<
+  Pick<ProvisioningTarget, 'status' | 'cursor' | 'counters' | 'lastRunAt' | 'lastSuccessAt' | 'lastError' | 'lastErrorAt' | 'reconciledAt'>
+>;
+
+export interface ProvisioningRepository {
+  /** Creates or replaces a target's settings; the token is kept when `sealedToken` is undefined. */
+  putTarget(target: ProvisioningTarget, sealedToken: string | null | undefined): Promise<void>;
+  findTarget(orgId: OrgId, applicationId: ApplicationId): Promise<StoredProvisioningTarget | undefined>;
+  /** Every enabled target of every organization. */
+  enabledTargets(): Promise<StoredProvisioningTarget[]>;
+  updateStatus(applicationId: ApplicationId, update: ProvisioningStatusUpdate): Promise<void>;
+  /**
+   * Takes or renews the lease on a target for `owner` until `until`; false when another owner
+   * holds an unexpired lease.
+   */
+  lease(applicationId: ApplicationId, owner: string, now: string, until: string): Promise<boolean>;
+  release(applicationId: ApplicationId, owner: string): Promise<void>;
+  /** Every record of a target, for a run. */
+  objects(applicationId: ApplicationId): Promise<ProvisionedObject[]>;
+  listObjects(orgId: OrgId, applicationId: ApplicationId, query: { objectType?: ProvisionedKind; failed?: boolean; page: Page }): Promise<ListResult<ProvisionedObject>>;
+  putObjects(objects: readonly ProvisionedObject[]): Promise<void>;
+  /** Forgets every record of a target (its application changed). */
+  clearObjects(applicationId: ApplicationId): Promise<void>;
+}
+
 /** The kinds of object an identity link points at (named as the journal names them). */
 export type LinkedKind = 'user' | 'user_group';
 
@@ -317,6 +352,7 @@ export interface Repositories {
   scimTokens: ScimTokenRepository;
   journal: JournalRepository;
   identityLinks: IdentityLinkRepository;
+  provisioning: ProvisioningRepository;
 }
 
 /** Who and where, stamped on the journal rows a transaction writes. */

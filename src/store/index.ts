@@ -15,6 +15,7 @@ import { identityLinkRepository } from './repositories/identity-links.js';
 import { metaRepository } from './repositories/meta.js';
 import { appendJournal, journalRepository, pendingRows, type PendingJournalRow } from './repositories/journal.js';
 import { organizationRepository } from './repositories/organizations.js';
+import { provisioningRepository } from './repositories/provisioning.js';
 import { scimTokenRepository } from './repositories/scim-tokens.js';
 import { radiusServerRepository } from './repositories/radius-servers.js';
 import { reachRepository } from './repositories/reach.js';
@@ -38,6 +39,7 @@ function repositories(db: Kysely<Database>, postgres: boolean): Repositories {
     scimTokens: scimTokenRepository(db),
     journal: journalRepository(db),
     identityLinks: identityLinkRepository(db),
+    provisioning: provisioningRepository(db),
   };
 }
 

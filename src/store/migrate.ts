@@ -3,11 +3,12 @@ import * as initial from './migrations/001-initial.js';
 import * as journalDetails from './migrations/002-journal-details.js';
 import * as radius from './migrations/003-radius.js';
 import * as scim from './migrations/004-scim.js';
+import * as provisioning from './migrations/005-provisioning.js';
 import * as identityLinks from './migrations/006-identity-links.js';
 import { isPostgres } from './dialect.js';
 
 /** Every migration, in order. Names never change once released. */
-const MIGRATIONS = { '001-initial': initial, '002-journal-details': journalDetails, '003-radius': radius, '004-scim': scim, '006-identity-links': identityLinks };
+const MIGRATIONS = { '001-initial': initial, '002-journal-details': journalDetails, '003-radius': radius, '004-scim': scim, '005-provisioning': provisioning, '006-identity-links': identityLinks };
 
 export interface MigrationReport {
   applied: string[];

@@ -224,6 +224,44 @@ export interface JournalTable {
   details: string | null;
 }
 
+export interface ProvisioningTargetsTable {
+  application_id: string;
+  org_id: string;
+  enabled: number;
+  /** ProvisioningConfig as JSON; no secret in it. */
+  config: string;
+  /** The application's SCIM bearer token, sealed. */
+  token: string | null;
+  status: string;
+  cursor: number | string;
+  counters: string;
+  last_run_at: string | null;
+  last_success_at: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+  reconciled_at: string | null;
+  lease_owner: string | null;
+  lease_until: string | null;
+  created: string;
+  updated: string;
+}
+
+export interface ProvisionedObjectsTable {
+  application_id: string;
+  org_id: string;
+  object_type: string;
+  local_id: string;
+  remote_id: string | null;
+  name: string;
+  state: string;
+  digest: string;
+  written: string | null;
+  written_at: string | null;
+  error: string | null;
+  error_at: string | null;
+  attempts: number;
+}
+
 /** `(directory, kind, local id) ↔ external id`, unique both ways within a directory and kind. */
 export interface IdentityLinksTable {
   org_id: string;
@@ -261,4 +299,6 @@ export interface Database {
   user_nt_hashes: UserNtHashesTable;
   journal: JournalTable;
   identity_links: IdentityLinksTable;
+  provisioning_targets: ProvisioningTargetsTable;
+  provisioned_objects: ProvisionedObjectsTable;
 }

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeyFrom, runCli, startRoster, tempDir, type RosterProcess } from '../support/roster-process.js';
+import { startScimPeer } from '../support/scim-peer.js';
 
 /** The CLI works on the same data directory as a running server, as an operator would use it. */
 describe('roster CLI', () => {
@@ -161,5 +162,44 @@ describe('roster CLI', () => {
     const result = await runCli(['migrate'], env);
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('is up to date');
+  });
+  it("shows an application's provisioning status and dry-run plan, and runs it", async () => {
+    const peer = await startScimPeer();
+    try {
+      // An earlier test links the administrator to a second organization: name the first one.
+      const orgId = /^(\S+) {2}My Organization$/m.exec((await runCli(['org', 'list'], env)).stdout)![1]!;
+      const org = ['--org', orgId];
+      const send = async (method: string, path: string, body: unknown) => {
+        const res = await fetch(`${server.url}${path}`, { method, headers: { 'x-api-key': key, 'x-org-id': orgId, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        expect(res.status, `${method} ${path}: ${await res.clone().text()}`).toBeLessThan(300);
+        const text = await res.text();
+        return (text ? JSON.parse(text) : undefined) as any;
+      };
+      const user = await send('POST', '/api/systemusers', { username: 'provisioned', email: 'provisioned@cli.test', firstname: 'Pro', lastname: 'Visioned' });
+      const app = await send('POST', '/api/applications', { name: 'cli-app', displayLabel: 'CLI app' });
+      await send('POST', `/api/v2/applications/${app._id}/associations`, { op: 'add', type: 'user', id: user._id });
+
+      const plan = await runCli(['provisioning', 'plan', app._id, ...org], env);
+      expect(plan.code).toBe(0);
+      expect(plan.stdout).toMatch(/^create +user +provisioned +— associated with the application$/m);
+      expect(plan.stderr).toContain('Provisioning is off');
+      const off = await runCli(['provisioning', 'run', app._id, ...org], env);
+      expect(off.code).not.toBe(0);
+      expect(off.stderr).toContain('provisioning is not enabled');
+
+      // The server's own worker provisions the application once it is enabled.
+      await send('PUT', `/api/v2/applications/${app._id}/provisioning`, { enabled: true, baseUrl: peer.url, token: peer.token });
+      await peer.waitFor(() => peer.sizes().users === 1, 10_000);
+      await expect.poll(async () => (await runCli(['provisioning', 'status', app._id, ...org], env)).stdout, { timeout: 5_000 }).toMatch(/^status +idle$/m);
+      const status = await runCli(['provisioning', 'status', app._id, ...org], env);
+      expect(status.stdout).toContain(`target       ${peer.url}  token set`);
+      expect((await runCli(['provisioning', 'plan', app._id, ...org], env)).stderr).toContain('Nothing to do');
+      const run = await runCli(['provisioning', 'run', app._id, '--reconcile', ...org], env);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ requests: expect.any(Number) });
+      expect(peer.users()).toEqual([expect.objectContaining({ userName: 'provisioned', active: true })]);
+    } finally {
+      await peer.close();
+    }
   });
 });

@@ -58,6 +58,7 @@ function view(users: User[], seq: number): DirectoryView {
     userIdsByName: new Map(users.map((u) => [u.username, u.id])),
     groups: new Map(),
     groupIdsByName: new Map(),
+    associatedGroups: new Set(),
     memberUsers: new Map(),
     memberGroups: new Map(),
     parents: new Map(),

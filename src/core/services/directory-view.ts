@@ -20,6 +20,8 @@ export interface DirectoryView<R extends { id: string } = Directory> {
   readonly userIdsByName: ReadonlyMap<string, UserId>;
   readonly groups: ReadonlyMap<GroupId, UserGroup>;
   readonly groupIdsByName: ReadonlyMap<string, GroupId>;
+  /** The groups associated with the resource itself (the others are exposed through nesting). */
+  readonly associatedGroups: ReadonlySet<GroupId>;
   /** Direct members of each exposed group. */
   readonly memberUsers: ReadonlyMap<GroupId, readonly UserId[]>;
   readonly memberGroups: ReadonlyMap<GroupId, readonly GroupId[]>;
@@ -31,7 +33,7 @@ export interface DirectoryView<R extends { id: string } = Directory> {
 
 /** Journal rows that cannot change what a directory exposes. */
 const IRRELEVANT = new Set<JournalPosition['objectType']>(['administrator', 'api_key', 'scim_token', 'application']);
-const EVENTS = new Set<JournalPosition['operation']>(['ldap_bind', 'ldap_search', 'radius_auth', 'radius_accounting', 'mfa_enroll', 'mfa_reset']);
+const EVENTS = new Set<JournalPosition['operation']>(['ldap_bind', 'ldap_search', 'radius_auth', 'radius_accounting', 'mfa_enroll', 'mfa_reset', 'provisioning_run']);
 /** User rows that change a user's attributes but not the graph. */
 const USER_REFRESH = new Set<JournalPosition['operation']>(['update', 'password_set', 'login_failed', 'lock', 'unlock', 'create']);
 const MAX_INCREMENTAL = 500;
@@ -173,7 +175,8 @@ export class DirectoryViewService<R extends { id: string } = Directory> {
     }
 
     const exposedGroups = new Set<GroupId>();
-    const stack = associations.filter((a) => a.subjectType === 'user_group').map((a) => a.subjectId as GroupId);
+    const associatedGroups = new Set(associations.filter((a) => a.subjectType === 'user_group').map((a) => a.subjectId as GroupId));
+    const stack = [...associatedGroups];
     while (stack.length > 0) {
       const id = stack.pop()!;
       if (exposedGroups.has(id)) continue;
@@ -243,6 +246,7 @@ export class DirectoryViewService<R extends { id: string } = Directory> {
       userIdsByName,
       groups,
       groupIdsByName,
+      associatedGroups,
       memberUsers,
       memberGroups,
       parents,
