@@ -74,7 +74,8 @@ describeEachStore('Outbound SCIM provisioning into an independent SCIM server', 
     const before = peer.requests.length;
     const again = await f.run();
     expect(again.errors).toEqual([]);
-    expect(peer.requests.slice(before).map((r) => `${r.method} ${r.path}`)).toEqual(['GET /ServiceProviderConfig']);
+    // Nothing to send: the application is not called at all.
+    expect(peer.requests.slice(before)).toEqual([]);
     const status = await f.core.provisioning.get(f.ctx, f.appId);
     expect(status).toMatchObject({ status: 'idle', lastError: null });
     expect(status.cursor).toBeGreaterThan(0);
@@ -164,7 +165,7 @@ describeEachStore('Outbound SCIM provisioning into an independent SCIM server', 
     // Nothing lost: the records agree with the peer, and a calm run has nothing to do.
     const before = peer.requests.length;
     expect((await f.run()).errors).toEqual([]);
-    expect(peer.requests.length - before).toBe(1);
+    expect(peer.requests.length).toBe(before);
   });
 
   it('sends new users in Bulk requests where the application offers Bulk, and still converges when bulk answers are lost', async () => {

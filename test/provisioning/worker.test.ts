@@ -85,4 +85,15 @@ describeEachStore('The provisioning worker', (kind) => {
     expect(peer.requests.length).toBe(before);
     expect(active('user0')).toBe(true);
   });
+  it('reads the application\'s ServiceProviderConfig once, not for every change', async () => {
+    worker();
+    await f.enable(peer);
+    await peer.waitFor(() => peer.sizes().users === 20 && peer.sizes().members === 20, 10_000);
+    for (const i of [1, 2, 3]) {
+      await f.core.users.update(f.ctx, users[i]!.id, { jobTitle: `Title ${i}` });
+      await peer.waitFor(() => peer.users().find((u) => u.userName === `user${i}`)?.title === `Title ${i}`, 2_000);
+    }
+    // The first run reads it (and reconciles); the three changes reuse what it said.
+    expect(peer.requests.filter((r) => r.path === '/ServiceProviderConfig')).toHaveLength(1);
+  });
 });

@@ -15,6 +15,8 @@ export interface RunOptions {
   reconcile?: boolean;
   retry?: RetryPolicy;
   clock?: () => Date;
+  /** What the application's ServiceProviderConfig said, read recently; read again when absent. */
+  features?: TargetFeatures;
 }
 
 export interface RunError {
@@ -31,6 +33,8 @@ export interface RunResult {
   errors: RunError[];
   /** Set when the run stopped early (the token was refused, the target is unreachable). */
   stopped?: string;
+  /** The application's features the run used (undefined when it had nothing to send). */
+  features?: TargetFeatures;
   durationMs: number;
 }
 
@@ -117,6 +121,7 @@ export class ScimAppRun {
   private readonly errors: RunError[] = [];
   private features: TargetFeatures = { patch: false, filter: false, maxResults: 100, bulk: { maxOperations: 0, maxPayloadSize: 0 } };
   private usePatch = false;
+  private usedFeatures = false;
   private users?: RemoteIndex;
   private groups?: RemoteIndex;
   private saving: Promise<void> = Promise.resolve();
@@ -156,12 +161,14 @@ export class ScimAppRun {
     const config = this.target.config;
     const desired = desiredState(view, config);
     for (const r of await this.service.records(this.appId)) this.records.set(`${r.objectType}:${r.localId}`, r);
-    await this.service.updateStatus(this.appId, { status: 'running' });
-    let stopped: string | undefined;
     try {
-      this.features = await this.client.features();
-      this.usePatch = config.patch === 'auto' && this.features.patch;
       let plan = planChanges(desired, [...this.records.values()], config);
+      // Nothing to send and nothing to check: the application is not called at all.
+      if (!this.options.reconcile && plan.users.length === 0 && plan.groups.length === 0) return await this.finish(view.seq, started);
+      await this.service.updateStatus(this.appId, { status: 'running' });
+      this.features = this.options.features ?? (await this.client.features());
+      this.usedFeatures = true;
+      this.usePatch = config.patch === 'auto' && this.features.patch;
       const creates = (ops: PlannedOperation[]) => ops.filter((o) => o.action === 'create').length;
       const listUsers = this.options.reconcile || creates(plan.users) > LOOKUP_LIMIT || (!this.features.filter && creates(plan.users) > 0);
       const listGroups = config.groups && (this.options.reconcile || creates(plan.groups) > LOOKUP_LIMIT || (!this.features.filter && creates(plan.groups) > 0));
@@ -175,9 +182,14 @@ export class ScimAppRun {
       await this.apply(plan.groups, (op) => this.applyGroup(op));
     } catch (e) {
       const error = asSyncError(e);
-      stopped = error.message;
       this.count('failed');
+      return this.finish(view.seq, started, error.message);
     }
+    return this.finish(view.seq, started);
+  }
+
+  /** Saves the records and the run's status, journals what it did, and reports it. */
+  private async finish(seq: number, started: number, stopped?: string): Promise<RunResult> {
     await this.flush();
     const now = this.clock().toISOString();
     const failed = this.errors.length > 0 || stopped !== undefined;
@@ -187,7 +199,7 @@ export class ScimAppRun {
       status: failed ? 'error' : 'idle',
       counters,
       lastRunAt: now,
-      ...(failed ? { lastError, lastErrorAt: now } : { cursor: view.seq, lastSuccessAt: now, lastError: null, lastErrorAt: null }),
+      ...(failed ? { lastError, lastErrorAt: now } : { cursor: seq, lastSuccessAt: now, lastError: null, lastErrorAt: null }),
       ...(this.options.reconcile && !stopped ? { reconciledAt: now } : {}),
     });
     const wrote = ['created', 'updated', 'deactivated', 'deleted', 'adopted'].some((k) => (this.counters[k] ?? 0) > 0);
@@ -199,7 +211,7 @@ export class ScimAppRun {
         ...(this.options.reconcile ? { reconcile: true } : {}),
       });
     }
-    return { seq: view.seq, counters, errors: this.errors, ...(stopped ? { stopped } : {}), durationMs: Date.now() - started };
+    return { seq, counters, errors: this.errors, ...(stopped ? { stopped } : {}), ...(this.usedFeatures ? { features: this.features } : {}), durationMs: Date.now() - started };
   }
 
   private async index(resource: ScimResourceType, name: 'userName' | 'displayName'): Promise<RemoteIndex> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ApplicationId, OrgId } from '../../core/ids.js';
 import type { ProvisioningService, RunnableTarget } from '../../core/services/provisioning.js';
 import type { RetryPolicy } from '../../sync/retry.js';
+import type { TargetFeatures } from './client.js';
 import { ScimAppRun, type RunResult } from './provisioner.js';
 
 export interface WorkerOptions {
@@ -26,9 +27,13 @@ interface AppState {
   failures: number;
   retryAt: number;
   reconcileAt: number;
+  /** The application's ServiceProviderConfig as last read, for the settings it was read under. */
+  features?: { value: TargetFeatures; updated: string; until: number };
 }
 
 const MAX_BACKOFF_MS = 5 * 60_000;
+/** How long an application's ServiceProviderConfig is trusted before it is read again. */
+const FEATURES_MS = 10 * 60_000;
 
 /**
  * Runs outbound provisioning: for each enabled application, a run whenever what it should hold
@@ -133,8 +138,16 @@ export class ProvisioningWorker {
       const fresh = (await this.service.runnableTarget(target.orgId, id)) ?? state.runnable;
       state.runnable = fresh;
       if (!fresh.target.config.enabled || !fresh.token) return undefined;
-      const run = new ScimAppRun(this.service, fresh.target, fresh.token, { reconcile, ...(this.options.retry ? { retry: this.options.retry } : {}) });
+      const known = state.features && state.features.updated === fresh.target.updated && Date.now() < state.features.until && !reconcile ? state.features.value : undefined;
+      const run = new ScimAppRun(this.service, fresh.target, fresh.token, {
+        reconcile,
+        ...(known ? { features: known } : {}),
+        ...(this.options.retry ? { retry: this.options.retry } : {}),
+      });
       const result = await run.run();
+      if (result.features && !result.stopped && result.features !== known) {
+        state.features = { value: result.features, updated: fresh.target.updated, until: Date.now() + FEATURES_MS };
+      } else if (result.stopped) state.features = undefined;
       state.seq = result.seq;
       state.updated = fresh.target.updated;
       if (reconcile && !result.stopped) state.reconcileAt = Date.now() + fresh.target.config.reconcileMinutes * 60_000;
