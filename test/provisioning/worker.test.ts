@@ -96,4 +96,19 @@ describeEachStore('The provisioning worker', (kind) => {
     // The first run reads it (and reconciles); the three changes reuse what it said.
     expect(peer.requests.filter((r) => r.path === '/ServiceProviderConfig')).toHaveLength(1);
   });
+  it("does not trust what it remembers of an application once another process has run it", async () => {
+    const a = worker();
+    await f.enable(peer);
+    await peer.waitFor(() => peer.sizes().users === 20 && peer.sizes().members === 20, 10_000);
+    await a.stop();
+    // Another process suspends user1 in the application while this one is stopped…
+    const b = worker();
+    await f.core.users.update(f.ctx, users[1]!.id, { state: 'SUSPENDED' });
+    await peer.waitFor(() => active('user1') === false, 2_000);
+    await b.stop();
+    // …so when this one runs again, its own memory of user1 (active) is stale and must not be used.
+    a.start();
+    await f.core.users.update(f.ctx, users[1]!.id, { state: 'ACTIVATED' });
+    await peer.waitFor(() => active('user1') === true, 2_000);
+  });
 });

@@ -54,12 +54,27 @@ function rolesOf(view: DirectoryView<Application>, userId: UserId, config: Provi
   return [...new Set(config.roleMappings.filter((m) => groups.has(m.groupId as GroupId)).map((m) => m.role))].sort();
 }
 
-export function desiredState(view: DirectoryView<Application>, config: ProvisioningConfig): DesiredState {
+/**
+ * Desired users already computed, by user object: a view keeps the same object for a user until
+ * the user changes, so only changed users (or changed roles) are computed again.
+ */
+export type DesiredUsers = WeakMap<User, { roles: string; desired: DesiredUser }>;
+
+export function desiredState(view: DirectoryView<Application>, config: ProvisioningConfig, known?: DesiredUsers): DesiredState {
   const users = new Map<string, DesiredUser>();
   for (const user of view.users.values()) {
     if (user.state === 'STAGED') continue;
-    const payload = userPayload(user, rolesOf(view, user.id, config));
-    users.set(user.id, { user, payload, digest: digestOf(payload) });
+    const roles = rolesOf(view, user.id, config);
+    const key = roles.join('\n');
+    const cached = known?.get(user);
+    if (cached && cached.roles === key) {
+      users.set(user.id, cached.desired);
+      continue;
+    }
+    const payload = userPayload(user, roles);
+    const desired = { user, payload, digest: digestOf(payload) };
+    known?.set(user, { roles: key, desired });
+    users.set(user.id, desired);
   }
   const groups = new Map<string, DesiredGroup>();
   if (config.groups) {

@@ -6,7 +6,7 @@ import { mapPool } from '../../sync/pool.js';
 import type { RetryPolicy } from '../../sync/retry.js';
 import { ScimAppClient, SCIM_PATCH_OP, type BulkResult, type PatchOperation, type ScimObject, type ScimResourceType, type TargetFeatures } from './client.js';
 import { digestOf, patchOperations } from './payload.js';
-import { desiredState, planChanges, type Plan, type PlannedOperation } from './plan.js';
+import { desiredState, planChanges, type DesiredUsers, type Plan, type PlannedOperation } from './plan.js';
 
 type Json = Record<string, unknown>;
 
@@ -17,6 +17,18 @@ export interface RunOptions {
   clock?: () => Date;
   /** What the application's ServiceProviderConfig said, read recently; read again when absent. */
   features?: TargetFeatures;
+  /** What this process's runs of the application keep between runs. */
+  cache?: RunCache;
+}
+
+/**
+ * Kept by the worker between runs of one application: desired users by user object, and the
+ * records as this process's last run left them — valid only while no other run has happened
+ * since (the target's lastRunAt) and the settings are the same (its updated).
+ */
+export interface RunCache {
+  desired: DesiredUsers;
+  records?: { map: Map<string, ProvisionedObject>; lastRunAt: string; updated: string };
 }
 
 export interface RunError {
@@ -115,7 +127,7 @@ function drifted(remote: ScimObject, written: Json): boolean {
 export class ScimAppRun {
   private readonly client: ScimAppClient;
   private readonly clock: () => Date;
-  private readonly records = new Map<string, ProvisionedObject>();
+  private records = new Map<string, ProvisionedObject>();
   private readonly dirty = new Map<string, ProvisionedObject>();
   private readonly counters: Record<string, number> = {};
   private readonly errors: RunError[] = [];
@@ -159,8 +171,13 @@ export class ScimAppRun {
     const view = await this.service.view(this.orgId, this.appId);
     if (!view) return { seq: 0, counters: {}, errors: [], stopped: 'the application no longer exists', durationMs: 0 };
     const config = this.target.config;
-    const desired = desiredState(view, config);
-    for (const r of await this.service.records(this.appId)) this.records.set(`${r.objectType}:${r.localId}`, r);
+    const cache = this.options.cache;
+    const desired = desiredState(view, config, cache?.desired);
+    const kept = cache?.records;
+    if (kept && kept.lastRunAt === this.target.lastRunAt && kept.updated === this.target.updated) {
+      this.records = kept.map;
+      cache!.records = undefined;
+    } else for (const r of await this.service.records(this.appId)) this.records.set(`${r.objectType}:${r.localId}`, r);
     try {
       let plan = planChanges(desired, [...this.records.values()], config);
       // Nothing to send and nothing to check: the application is not called at all.
@@ -202,6 +219,7 @@ export class ScimAppRun {
       ...(failed ? { lastError, lastErrorAt: now } : { cursor: seq, lastSuccessAt: now, lastError: null, lastErrorAt: null }),
       ...(this.options.reconcile && !stopped ? { reconciledAt: now } : {}),
     });
+    if (this.options.cache) this.options.cache.records = { map: this.records, lastRunAt: now, updated: this.target.updated };
     const wrote = ['created', 'updated', 'deactivated', 'deleted', 'adopted'].some((k) => (this.counters[k] ?? 0) > 0);
     if (wrote || failed) {
       await this.service.recordRun(this.orgId, this.appId, {

@@ -3,7 +3,7 @@ import type { ApplicationId, OrgId } from '../../core/ids.js';
 import type { ProvisioningService, RunnableTarget } from '../../core/services/provisioning.js';
 import type { RetryPolicy } from '../../sync/retry.js';
 import type { TargetFeatures } from './client.js';
-import { ScimAppRun, type RunResult } from './provisioner.js';
+import { ScimAppRun, type RunCache, type RunResult } from './provisioner.js';
 
 export interface WorkerOptions {
   /** How often each application's view is checked for changes. */
@@ -27,6 +27,7 @@ interface AppState {
   failures: number;
   retryAt: number;
   reconcileAt: number;
+  cache: RunCache;
   /** The application's ServiceProviderConfig as last read, for the settings it was read under. */
   features?: { value: TargetFeatures; updated: string; until: number };
 }
@@ -92,7 +93,7 @@ export class ProvisioningWorker {
     const id = runnable.target.applicationId;
     let state = this.apps.get(id);
     if (!state) {
-      state = { runnable, seq: -1, updated: '', failures: 0, retryAt: 0, reconcileAt: 0 };
+      state = { runnable, seq: -1, updated: '', failures: 0, retryAt: 0, reconcileAt: 0, cache: { desired: new WeakMap() } };
       this.apps.set(id, state);
     }
     state.runnable = runnable;
@@ -141,6 +142,7 @@ export class ProvisioningWorker {
       const known = state.features && state.features.updated === fresh.target.updated && Date.now() < state.features.until && !reconcile ? state.features.value : undefined;
       const run = new ScimAppRun(this.service, fresh.target, fresh.token, {
         reconcile,
+        cache: state.cache,
         ...(known ? { features: known } : {}),
         ...(this.options.retry ? { retry: this.options.retry } : {}),
       });
