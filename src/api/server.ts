@@ -14,9 +14,11 @@ import { directoryRoutes } from './routes/directories.js';
 import { extensionRoutes } from './routes/extensions.js';
 import { graphRoutes } from './routes/graph.js';
 import { healthRoutes } from './routes/health.js';
+import { oidcRoutes } from './routes/oidc.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { scimSourceRoutes } from './routes/scim-sources.js';
 import { provisioningRoutes } from './routes/provisioning.js';
+import { samlApplicationHooks, samlApplicationRoutes } from './routes/saml-applications.js';
 import type { ProvisioningWorker } from '../integrations/scim-app/worker.js';
 import { radiusServerRoutes } from './routes/radiusservers.js';
 import { systemUserRoutes } from './routes/systemusers.js';
@@ -37,6 +39,8 @@ export interface ApiOptions {
   rewriteUrl?: (url: string) => string;
   /** The process's outbound provisioning worker; "run now" requests go through it. */
   provisioningWorker?: ProvisioningWorker;
+  /** The URL browsers reach Roster at (ROSTER_PUBLIC_URL); SAML entity ids and endpoint URLs use it. Else the request's own. */
+  publicUrl?: string;
 }
 
 export type Api = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -124,6 +128,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   await app.register(async (api) => {
     api.addHook('onRequest', authenticate);
     api.addHook('preValidation', rejectNulCharacters);
+    samlApplicationHooks(api, options.publicUrl);
     await api.register(systemUserRoutes, { prefix: '/api' });
     await api.register(administratorRoutes, { prefix: '/api' });
     await api.register(applicationRoutes, { prefix: '/api' });
@@ -136,6 +141,8 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     await api.register(credentialRoutes, { prefix: '/api/v2' });
     await api.register(scimSourceRoutes, { prefix: '/api/v2' });
     await api.register(provisioningRoutes, { prefix: '/api/v2' });
+    await api.register(samlApplicationRoutes, { prefix: '/api/v2', ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}) });
+    await api.register(oidcRoutes, { prefix: '/api/v2' });
   });
   return app;
 }

@@ -4,7 +4,15 @@ import { resolve } from 'node:path';
 export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
-  http: { host: string; port: number; tlsCert: string | undefined; tlsKey: string | undefined; trustProxy: boolean };
+  http: {
+    host: string;
+    port: number;
+    tlsCert: string | undefined;
+    tlsKey: string | undefined;
+    trustProxy: boolean;
+    /** The URL browsers and clients reach this server at (behind a proxy); defaults to the listening address. The OIDC issuer is this plus /oidc. */
+    publicUrl: string | undefined;
+  };
   masterKey: string | undefined;
   logLevel: string;
   firstRun: { orgName: string; adminEmail: string };
@@ -14,6 +22,8 @@ export interface Config {
   passwordCacheSeconds: number;
   /** Conformance testing only: a SCIM source token served unauthenticated at /scim/v2/Token. */
   scimTestToken: string | undefined;
+  /** Users' sign-in sessions: idle and absolute timeouts. */
+  sessions: { idleMinutes: number; maxHours: number };
   /** Whether this process runs outbound SCIM provisioning (every process may; leases keep one run per application). */
   provisioningWorker: boolean;
   ldap: {
@@ -69,6 +79,25 @@ function nonNegative(name: string, raw: string | undefined, fallback: number): n
   return n;
 }
 
+function between(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be a whole number from ${min} to ${max}, not "${raw}"`);
+  return n;
+}
+
+function publicUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`ROSTER_PUBLIC_URL must be an absolute http(s) URL, not "${raw}"`);
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || url.search || url.hash) throw new Error(`ROSTER_PUBLIC_URL must be an http(s) URL without query or fragment, not "${raw}"`);
+  return url.href.replace(/\/+$/, '');
+}
+
 function flag(name: string, raw: string | undefined, fallback: boolean): boolean {
   if (raw === undefined || raw === '') return fallback;
   if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
@@ -87,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tlsCert: env.ROSTER_TLS_CERT || undefined,
       tlsKey: env.ROSTER_TLS_KEY || undefined,
       trustProxy: flag('ROSTER_TRUST_PROXY', env.ROSTER_TRUST_PROXY, false),
+      publicUrl: publicUrl(env.ROSTER_PUBLIC_URL),
     },
     masterKey: env.ROSTER_MASTER_KEY || undefined,
     logLevel: env.ROSTER_LOG_LEVEL || 'info',
@@ -98,6 +128,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     poolSize: Number(env.ROSTER_PG_POOL_SIZE || 10),
     scimTestToken: env.ROSTER_SCIM_TEST_TOKEN || undefined,
     provisioningWorker: flag('ROSTER_PROVISIONING', env.ROSTER_PROVISIONING, true),
+    sessions: {
+      idleMinutes: between('ROSTER_SESSION_IDLE_MINUTES', env.ROSTER_SESSION_IDLE_MINUTES, 30, 1, 10_080),
+      maxHours: between('ROSTER_SESSION_MAX_HOURS', env.ROSTER_SESSION_MAX_HOURS, 12, 1, 720),
+    },
     passwordCacheSeconds: nonNegative('ROSTER_PASSWORD_CACHE_SECONDS', env.ROSTER_PASSWORD_CACHE_SECONDS, 0),
     ldap: {
       host: env.ROSTER_LDAP_HOST || httpHost,

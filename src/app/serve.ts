@@ -4,6 +4,9 @@ import { buildApi, type Api } from '../api/server.js';
 import { LdapServer } from '../ldap/server.js';
 import { RadiusListener, type RadiusListening } from '../radius/server.js';
 import { canonicalScimUrl, registerScim } from '../scim/routes.js';
+import { registerSaml } from '../sso/saml-routes.js';
+import { registerSignIn } from '../sso/sign-in.js';
+import { registerOidc } from '../sso/oidc/index.js';
 import { ProvisioningWorker } from '../integrations/scim-app/worker.js';
 import type { FirstRun } from '../core/services/bootstrap.js';
 import type { Config } from './config.js';
@@ -60,12 +63,16 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
     trustProxy: http.trustProxy,
     rewriteUrl: canonicalScimUrl,
     ...(https ? { https } : {}),
+    ...(http.publicUrl ? { publicUrl: http.publicUrl } : {}),
     logger: {
       level: config.logLevel,
       redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', '*.password'], censor: '[REDACTED]' },
     },
   });
   provisioningLog = app.log;
+  await registerSignIn(app, runtime.core);
+  await registerSaml(app, runtime.core, http.publicUrl ? { publicUrl: http.publicUrl } : {});
+  const oidc = await registerOidc(app, runtime.core, { proxy: http.trustProxy });
   await registerScim(app, runtime.core, config.scimTestToken ? { testToken: config.scimTestToken } : {});
   const ldap = new LdapServer(
     runtime.core,
@@ -86,6 +93,8 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
     const port = typeof address === 'object' && address ? address.port : http.port;
     const host = isIP(http.host) === 6 ? `[${http.host}]` : http.host === '0.0.0.0' ? '127.0.0.1' : http.host;
     const url = `${https ? 'https' : 'http'}://${host}:${port}`;
+    // Before the address is announced, so that whoever waits for it finds the provider ready.
+    await oidc.start(http.publicUrl ?? url);
     out.write(`Roster ${rosterVersion()} is listening on ${url} (store: ${runtime.store.description})\n`);
     const ldapListening = await ldap.listen();
     const ldapHost = isIP(config.ldap.host) === 6 ? `[${config.ldap.host}]` : config.ldap.host === '0.0.0.0' ? '127.0.0.1' : config.ldap.host;
@@ -110,6 +119,12 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
       app.log.warn('serving plain HTTP on a non-loopback address: set ROSTER_TLS_CERT and ROSTER_TLS_KEY, or put a TLS proxy in front');
     }
     provisioning?.start();
+    // Ended sign-in sessions are forgotten a day later.
+    const pruneSessions = setInterval(() => void runtime.core.signIn.prune().catch((e: unknown) => app.log.warn({ err: e }, 'pruning sign-in sessions failed')), 3_600_000);
+    pruneSessions.unref();
+    // Expired OIDC codes, tokens and sessions likewise.
+    const pruneOidc = setInterval(() => void runtime.core.oidc.prune().catch((e: unknown) => app.log.warn({ err: e }, 'pruning OpenID Connect state failed')), 3_600_000);
+    pruneOidc.unref();
     if (first) out.write(firstRunBanner(first, url));
     return {
       url,
@@ -119,6 +134,8 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
       radius,
       radiusPorts: radiusListening,
       async close() {
+        clearInterval(pruneSessions);
+        clearInterval(pruneOidc);
         await provisioning?.stop();
         await radius.close();
         await ldap.close();

@@ -1,5 +1,5 @@
-import type { RadiusServerId } from './ids.js';
-import type { RadiusServer } from './model.js';
+import type { ApplicationId, RadiusServerId } from './ids.js';
+import type { Application, RadiusServer } from './model.js';
 import type { Store } from './ports.js';
 import { VerificationCache } from './verification-cache.js';
 import type { SecretBox } from './secrets.js';
@@ -16,16 +16,21 @@ import { DirectoryViewService, directoryOfType } from './services/directory-view
 import { GroupService } from './services/groups.js';
 import { IdentityLinkService } from './services/identity-links.js';
 import { JournalService } from './services/journal.js';
+import { OidcService } from './services/oidc.js';
 import { OrganizationService } from './services/organizations.js';
 import { ProvisioningService } from './services/provisioning.js';
 import { RadiusServerService } from './services/radius-servers.js';
 import { ScimSourceService } from './services/scim-sources.js';
+import { RecoveryCodeService } from './services/recovery-codes.js';
+import { DEFAULT_SESSION_POLICY, SignInService, type SessionPolicy } from './services/sign-in.js';
 import { UserImportService } from './services/user-import.js';
 import { UserService } from './services/users.js';
 
 export interface CoreOptions {
   /** How long a verified password is remembered (VerificationCache); 0 turns the cache off. */
   passwordCacheSeconds: number;
+  /** Sign-in sessions' idle and absolute timeouts. */
+  sessions?: SessionPolicy;
 }
 
 /** The directory core: every service, each already restricted to the calling principal. */
@@ -48,8 +53,16 @@ export class DirectoryCore {
   readonly scimSources: ScimSourceService;
   /** How users and groups are known in the directories that feed Roster: (directory, kind, local id) ↔ external id. */
   readonly identityLinks: IdentityLinkService;
+  /** Who each application admits (by application id): its users directly or through groups, and its groups. */
+  readonly applicationViews: DirectoryViewService<Application>;
+  /** One-time recovery codes, the second factor for a lost authenticator. */
+  readonly recoveryCodes: RecoveryCodeService;
+  /** Users signing in (single sign-on, the user portal) and their sessions. */
+  readonly signIn: SignInService;
   /** Outbound SCIM provisioning of applications: settings, records, and what the worker needs. */
   readonly provisioning: ProvisioningService;
+  /** OpenID Connect clients of applications, their users' claims, and the provider's keys. */
+  readonly oidc: OidcService;
   /** What the LDAP service exposes, kept current from the journal. */
   readonly ldapView: DirectoryViewService;
   /** Who each RADIUS server admits (by server id), kept current the same way. */
@@ -73,8 +86,12 @@ export class DirectoryCore {
     this.credentials = new CredentialService(deps);
     this.scimSources = new ScimSourceService(deps, this.directories);
     this.identityLinks = new IdentityLinkService(deps);
-    this.provisioning = new ProvisioningService(deps);
+    this.applicationViews = new DirectoryViewService<Application>(deps, 'application', (repos, orgId, id) => repos.applications.findById(orgId, id as ApplicationId));
+    this.provisioning = new ProvisioningService(deps, this.applicationViews);
     this.authentication = new AuthenticationService(deps, this.users, this.credentials, new VerificationCache(options.passwordCacheSeconds * 1000));
+    this.oidc = new OidcService(deps, this.applicationViews);
+    this.recoveryCodes = new RecoveryCodeService(deps);
+    this.signIn = new SignInService(deps, this.authentication, this.credentials, this.recoveryCodes, this.applicationViews, options.sessions ?? DEFAULT_SESSION_POLICY);
     this.radiusView = new DirectoryViewService(deps, 'radius_server', (repos, orgId, id) => repos.radiusServers.findById(orgId, id as RadiusServerId));
     this.ldapView = new DirectoryViewService(deps, 'ldap_server', directoryOfType('ldap_server'));
   }

@@ -281,7 +281,10 @@ export type JournalOperation =
   | 'mfa_enroll'
   | 'mfa_reset'
   /** An outbound provisioning run that wrote to an application or failed. */
-  | 'provisioning_run';
+  | 'provisioning_run'
+  /** A user's sign-in (single sign-on, the user portal), succeeded or refused. */
+  | 'sign_in'
+  | 'sign_out';
 
 export type JournalObjectType =
   | 'organization'
@@ -476,3 +479,24 @@ export const DEFAULT_PROVISIONING_CONFIG: ProvisioningConfig = {
   concurrency: 8,
   reconcileMinutes: 60,
 };
+
+/** A user's sign-in session (single sign-on, the user portal); the token itself is never stored. */
+export interface UserSession {
+  /** SHA-256 of the token, hex: what the store keys the session by. */
+  id: string;
+  orgId: OrgId;
+  userId: UserId;
+  created: string;
+  lastSeen: string;
+  /** When the session ends if unused (idle timeout), moved forward as it is used. */
+  idleExpires: string;
+  /** When the session ends whatever happens (absolute timeout). */
+  expires: string;
+  /** The second factor the sign-in passed ('' for none, 'totp'). */
+  mfa: string;
+  /** A digest of the user's password hash when the session started: a new password ends the session. */
+  passwordMark: string | null;
+  ip: string;
+  userAgent: string;
+  revokedAt: string | null;
+}

@@ -18,6 +18,7 @@ import type {
   ResourceType,
   SubjectType,
   TotpEnrollment,
+  UserSession,
   User,
   UserGroup,
 } from './model.js';
@@ -293,6 +294,87 @@ export interface ProvisioningRepository {
   clearObjects(applicationId: ApplicationId): Promise<void>;
 }
 
+/** A user's recovery codes: digests only, each usable once. */
+export interface RecoveryCodeRepository {
+  /** Replaces the user's codes with these digests (an empty list removes them). */
+  replace(orgId: OrgId, userId: UserId, digests: readonly string[], at: string): Promise<void>;
+  /** Marks the code used; false when it is not one of the user's unused codes. */
+  use(orgId: OrgId, userId: UserId, digest: string, at: string): Promise<boolean>;
+  status(orgId: OrgId, userId: UserId): Promise<{ total: number; remaining: number; created: string } | undefined>;
+  deleteAll(orgId: OrgId, userId: UserId): Promise<number>;
+}
+
+export interface SessionRepository {
+  insert(session: UserSession): Promise<void>;
+  findById(id: string): Promise<UserSession | undefined>;
+  /** Moves the idle timeout forward. */
+  touch(id: string, lastSeen: string, idleExpires: string): Promise<void>;
+  /** Revokes one session; false when it was already revoked or unknown. */
+  revoke(id: string, at: string): Promise<boolean>;
+  /** Revokes every live session of a user; the number revoked. */
+  revokeUser(orgId: OrgId, userId: UserId, at: string): Promise<number>;
+  /** The user's sessions that have not been revoked and have not expired by `now`. */
+  listLive(orgId: OrgId, userId: UserId, now: string): Promise<UserSession[]>;
+  /** Deletes sessions that ended before `before`; the number deleted. */
+  prune(before: string): Promise<number>;
+}
+
+/** An OIDC application's client as stored: `settings` is the client metadata Roster manages. */
+export interface OidcClientRecord {
+  clientId: string;
+  orgId: OrgId;
+  applicationId: ApplicationId;
+  settings: Record<string, unknown>;
+  /** When the secret was last set; null when the client has none. */
+  secretUpdated: string | null;
+  created: string;
+  updated: string;
+}
+
+/** One object node-oidc-provider persists (a session, code, token, grant, interaction…). */
+export interface OidcStateRecord {
+  model: string;
+  id: string;
+  payload: Record<string, unknown>;
+  grantId: string | null;
+  userCode: string | null;
+  uid: string | null;
+  /** ISO 8601; null for objects that do not expire. */
+  expiresAt: string | null;
+  consumedAt: string | null;
+}
+
+/** A signing (private JWK) or cookie key of the OIDC provider, sealed. */
+export interface OidcKeyRecord {
+  id: string;
+  use: 'sig' | 'cookie';
+  sealed: string;
+  created: string;
+}
+
+export interface OidcRepository {
+  findClient(clientId: string): Promise<{ client: OidcClientRecord; sealedSecret: string | null } | undefined>;
+  findClientOfApplication(orgId: OrgId, applicationId: ApplicationId): Promise<OidcClientRecord | undefined>;
+  /** Creates or replaces a client; its secret is kept when `sealedSecret` is undefined. */
+  putClient(client: OidcClientRecord, sealedSecret?: string | null): Promise<void>;
+  /** Creates or replaces an object. */
+  putState(record: OidcStateRecord): Promise<void>;
+  /** An object unless it has expired by `now`. */
+  findState(model: string, id: string, now: string): Promise<OidcStateRecord | undefined>;
+  findStateByUid(model: string, uid: string, now: string): Promise<OidcStateRecord | undefined>;
+  findStateByUserCode(model: string, userCode: string, now: string): Promise<OidcStateRecord | undefined>;
+  /** Marks an object consumed (a code exchanged, a rotated refresh token), once. */
+  consumeState(model: string, id: string, at: string): Promise<void>;
+  destroyState(model: string, id: string): Promise<void>;
+  /** Deletes every object of every model issued under a grant. */
+  revokeGrant(grantId: string): Promise<void>;
+  /** Deletes objects that expired before `before`; the number deleted. */
+  pruneState(before: string): Promise<number>;
+  listKeys(): Promise<OidcKeyRecord[]>;
+  insertKey(key: OidcKeyRecord): Promise<void>;
+  deleteKey(id: string): Promise<void>;
+}
+
 /** The kinds of object an identity link points at (named as the journal names them). */
 export type LinkedKind = 'user' | 'user_group';
 
@@ -353,6 +435,9 @@ export interface Repositories {
   journal: JournalRepository;
   identityLinks: IdentityLinkRepository;
   provisioning: ProvisioningRepository;
+  sessions: SessionRepository;
+  recoveryCodes: RecoveryCodeRepository;
+  oidc: OidcRepository;
 }
 
 /** Who and where, stamped on the journal rows a transaction writes. */

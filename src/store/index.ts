@@ -13,9 +13,12 @@ import { directoryRepository } from './repositories/directories.js';
 import { groupRepository } from './repositories/groups.js';
 import { identityLinkRepository } from './repositories/identity-links.js';
 import { metaRepository } from './repositories/meta.js';
+import { oidcRepository } from './repositories/oidc.js';
 import { appendJournal, journalRepository, pendingRows, type PendingJournalRow } from './repositories/journal.js';
 import { organizationRepository } from './repositories/organizations.js';
 import { provisioningRepository } from './repositories/provisioning.js';
+import { sessionRepository } from './repositories/sessions.js';
+import { recoveryCodeRepository } from './repositories/recovery-codes.js';
 import { scimTokenRepository } from './repositories/scim-tokens.js';
 import { radiusServerRepository } from './repositories/radius-servers.js';
 import { reachRepository } from './repositories/reach.js';
@@ -40,6 +43,9 @@ function repositories(db: Kysely<Database>, postgres: boolean): Repositories {
     journal: journalRepository(db),
     identityLinks: identityLinkRepository(db),
     provisioning: provisioningRepository(db),
+    sessions: sessionRepository(db),
+    recoveryCodes: recoveryCodeRepository(db),
+    oidc: oidcRepository(db),
   };
 }
 

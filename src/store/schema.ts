@@ -262,6 +262,64 @@ export interface ProvisionedObjectsTable {
   attempts: number;
 }
 
+export interface UserRecoveryCodesTable {
+  org_id: string;
+  user_id: string;
+  /** SHA-256 of the normalized code, hex. */
+  digest: string;
+  created: string;
+  used_at: string | null;
+}
+
+export interface UserSessionsTable {
+  /** SHA-256 of the session token, hex. */
+  id: string;
+  org_id: string;
+  user_id: string;
+  created: string;
+  last_seen: string;
+  idle_expires: string;
+  expires: string;
+  mfa: string;
+  password_mark: string | null;
+  ip: string;
+  user_agent: string;
+  revoked_at: string | null;
+}
+
+export interface OidcClientsTable {
+  client_id: string;
+  org_id: string;
+  application_id: string;
+  /** JSON: redirect URIs, grant types, token endpoint auth method. */
+  settings: string;
+  sealed_secret: string | null;
+  secret_updated: string | null;
+  created: string;
+  updated: string;
+}
+
+/** What node-oidc-provider persists, one row per (model, id); the payload is JSON. */
+export interface OidcStateTable {
+  model: string;
+  id: string;
+  payload: string;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  expires_at: string | null;
+  consumed_at: string | null;
+}
+
+/** The OIDC provider's signing keys (private JWKs) and cookie keys, sealed. */
+export interface OidcKeysTable {
+  id: string;
+  /** sig or cookie. */
+  use: string;
+  sealed: string;
+  created: string;
+}
+
 /** `(directory, kind, local id) ↔ external id`, unique both ways within a directory and kind. */
 export interface IdentityLinksTable {
   org_id: string;
@@ -301,4 +359,9 @@ export interface Database {
   identity_links: IdentityLinksTable;
   provisioning_targets: ProvisioningTargetsTable;
   provisioned_objects: ProvisionedObjectsTable;
+  user_sessions: UserSessionsTable;
+  user_recovery_codes: UserRecoveryCodesTable;
+  oidc_clients: OidcClientsTable;
+  oidc_state: OidcStateTable;
+  oidc_keys: OidcKeysTable;
 }

@@ -87,6 +87,55 @@ export function fullUser(username: string, extra: Record<string, unknown> = {}):
   };
 }
 
+/** A throwaway IdP key pair for the SAML fixture (Roster checks that an uploaded key matches its certificate). */
+const IDP_CERTIFICATE = `-----BEGIN CERTIFICATE-----
+MIIDETCCAfmgAwIBAgIUSRcvDVjdRB7+6HJITgDqV0fZnf8wDQYJKoZIhvcNAQEL
+BQAwGDEWMBQGA1UEAwwNc3NvLmFjbWUudGVzdDAeFw0yNjExMjIxMDExNTlaFw0z
+NjExMTkxMDExNTlaMBgxFjAUBgNVBAMMDXNzby5hY21lLnRlc3QwggEiMA0GCSqG
+SIb3DQEBAQUAA4IBDwAwggEKAoIBAQCkwCgGYTMttwgENRqaDsEW6jxbqcgzuEig
+m0X2ku3B5cUG/0Z/Ox5xXEBjehSaGNeLPdbMNqBa/iSFS3YEMfSfA77GCQdsIkVo
+NCkPv0pOhVJzBIWHIMdJjVBbHy2F31yuk/aKU1bLo9fpDobQQMbMv4duIDNLDBLb
+U+IhBIPrxfossME1bhTtqldxmG8+q5QVUE7pNLEeQaxjGy6suWhSqUkZ9gEf4HUd
+Q/skzuddLjzwnME6Bo8dUCZyWXyC9+cDRDZ5zcoXcKbccv5uBXVI/TWvhS2zO0Uh
+dXVn5DbxgziiKE8LD5fJduN21Voo9XORP8LSsBGCJXKGNYVc59oZAgMBAAGjUzBR
+MB0GA1UdDgQWBBTliJKGYXKV6YH8xpQ3d6WE+E9TxjAfBgNVHSMEGDAWgBTliJKG
+YXKV6YH8xpQ3d6WE+E9TxjAPBgNVHRMBAf8EBTADAQH/MA0GCSqGSIb3DQEBCwUA
+A4IBAQCCpIygyU1coG20fNVpbYCmduUf5U/DEvIeqIzhpwVwHKuryC7ObEe22WW2
+RJkB72VnRcppmy+1yrbJRqR1NToTwLpnVkqR6KAO7xSyKekWUSsR42Hi52sP/vTL
+fxwVyP0g+eG8QFYspZEKQRzsz7961F/7LIvmFR52gDW5xXzvHN5PfoUPvPnYy52P
+5x+F877wL0MW7C36wlQSk/8TY6omVhPHgrtlyfKJYzq1W+e1/dlnTG23mNbsQ0Cj
+j35w/qQU1OMrx2cX0w08wrbMi6ZCLRR3iONT9TugExJ7HFDIBcjNaOtWmebg+t1D
+XQoG3Sbzo878IIoBJ5sW0h70hNIH
+-----END CERTIFICATE-----`;
+const IDP_PRIVATE_KEY = `-----BEGIN PRIVATE KEY-----
+MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQCkwCgGYTMttwgE
+NRqaDsEW6jxbqcgzuEigm0X2ku3B5cUG/0Z/Ox5xXEBjehSaGNeLPdbMNqBa/iSF
+S3YEMfSfA77GCQdsIkVoNCkPv0pOhVJzBIWHIMdJjVBbHy2F31yuk/aKU1bLo9fp
+DobQQMbMv4duIDNLDBLbU+IhBIPrxfossME1bhTtqldxmG8+q5QVUE7pNLEeQaxj
+Gy6suWhSqUkZ9gEf4HUdQ/skzuddLjzwnME6Bo8dUCZyWXyC9+cDRDZ5zcoXcKbc
+cv5uBXVI/TWvhS2zO0UhdXVn5DbxgziiKE8LD5fJduN21Voo9XORP8LSsBGCJXKG
+NYVc59oZAgMBAAECggEACNok9xLJ7oQ4c2FsaH1adUy9/tQvOaLb5CVJARKr9mXO
+Ia4dr5W8Rlhal/27QFG4DcyTegLauDOSQByUiW0rDlA5M+gln0hyykKN4kFjpgxr
+0wTvLRo0cF3zb1yhfuFILZPYWgkC+jYiJ8JBZCHW4gbN1BD5hegZgJy6jbjxuFKj
+cdBtIobcxE8HUx0mF17KLWe22nq2q8gO6Hx3H45kSkfE+7FguZu1sAbU1C0WksEF
+/7PdWVLHHgYSdt1Szj5HWdisLPrA+dDhmPqmWteECa8bVd7CC5/2BfbsMvbI7uzr
+iKIfaHxum9ysXDmXczps4YMJsGKRtBODM5Bo09MnwQKBgQDbYiDGbQy5lkGBGaG3
+VS2OThcZUtaW8RKnrm15cKw1IOxUf2o9/USYjdo47Y3+kPXAMsUVyuBvViELZ3bX
+ecTOohPF9pfjekDsDh25R+cvnO1JN/dFVSo3FNb8Pj/RplfqXcZTTlRrVMQWgdPF
+JOItTdk79VRYFlyzRuzP0h6bbQKBgQDAP6q2bJXAgLfEcvk/e8wJvQFCnFxGGYBw
+vxiOdbamZhPcaNdvv+ZCplk3xVCbQ0iezyeo7Kr8uhvHzlFRUT0oRH7O5u97di5q
+UDSOIL90yo+0RZQeFsWePhVAtRsMkpIqrT2hZmAfWTi+7vOM6S95Wf3ltQPx7zvb
+6NkcXvlB3QKBgDMh9PeqtRuQfOYFPl8HuF2Br/qUBzYZLDru+c8jRs//Q3YSWIXo
+QRO5hFJedAkQamcIrkz9A0CP95W74MQqOofa2Pb8GbzIYtdiFuV3b9f2IIw/Qh/j
+0LoT3mPecmt/9N/ISZBjImP91tJUIjLB/QGIMoi6DpWVaLfUYR+zHrUlAoGAVrlh
+zUFWnKx0Oc6T2auC87Gra90VUxoV8saB0WIQryfFNdylsueie9aG0L3WCvRjQiC5
+B18cEz3xYkUUMdav/AZKHhPXXJ6HebYMv0DOnWTzRqNMmfYz15qyA6qvNRC5lz7n
+WnPQUNPy4U7x11Mp81hBTOpHiVAedKmppz7AupECgYA81QDTcdroHfWDKLHC5BKh
+nZdOdvRpGJFUmaNnauISyG/wtNuBZ5dNqBZ73x8mZC4v2bF1z0rlEiNDax372yB/
+Iowsg+XbjrgiHyp8Zd57+JlJ+NV8/IqJtM9fcPqJmu9+G/q3x/O3ScBgzD2g9TGW
+WNVaigtsp/kZ7vcbseq4rg==
+-----END PRIVATE KEY-----`;
+
 /** A SAML application configured the way JumpCloud's catalogue shapes it: each setting an object with a value. */
 export function samlApp(name: string): Record<string, unknown> {
   const field = (label: string, value: string, position: number) => ({
@@ -115,8 +164,8 @@ export function samlApp(name: string): Record<string, unknown> {
       acsUrl: field('ACS URL', 'https://wiki.acme.test/saml/acs', 1),
       spEntityId: field('SP Entity ID', 'https://wiki.acme.test/saml/metadata', 2),
       idpEntityId: field('IdP Entity ID', 'https://sso.acme.test/wiki', 3),
-      idpCertificate: { ...field('IdP Certificate', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----', 4), type: 'file' },
-      idpPrivateKey: { ...field('IdP Private Key', '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----', 5), type: 'file' },
+      idpCertificate: { ...field('IdP Certificate', IDP_CERTIFICATE, 4), type: 'file' },
+      idpPrivateKey: { ...field('IdP Private Key', IDP_PRIVATE_KEY, 5), type: 'file' },
       constantAttributes: {
         type: 'list',
         label: 'Constant attributes',

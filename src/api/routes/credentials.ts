@@ -80,4 +80,69 @@ export const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (!(await core.credentials.deleteNtHash(ctxOf(request), request.params.user_id))) throw notFound('NT_HASH_NOT_FOUND', 'The user has no NT hash');
     return reply.code(204).send(null);
   });
+  app.get('/users/:user_id/sessions', {
+    schema: {
+      tags,
+      summary: "A user's live sign-in sessions (never their tokens)",
+      params,
+      response: {
+        200: Type.Array(
+          Type.Object({
+            created: Type.String(),
+            lastSeen: Type.String(),
+            idleExpires: Type.String({ description: 'Ends here unless used before' }),
+            expires: Type.String({ description: 'Ends here whatever happens' }),
+            mfa: Type.Union([Type.String(), Type.Null()], { description: 'The second factor the sign-in passed' }),
+            ip: Type.String(),
+            userAgent: Type.String(),
+          }),
+        ),
+        ...errorResponses(404),
+      },
+    },
+  }, async (request) =>
+    (await core.signIn.sessionsOf(ctxOf(request), request.params.user_id)).map((s) => ({
+      created: s.created,
+      lastSeen: s.lastSeen,
+      idleExpires: s.idleExpires,
+      expires: s.expires,
+      mfa: s.mfa || null,
+      ip: s.ip,
+      userAgent: s.userAgent,
+    })),
+  );
+
+  app.delete('/users/:user_id/sessions', {
+    schema: {
+      tags,
+      summary: 'Sign a user out everywhere: end every sign-in session',
+      params,
+      response: { 200: Type.Object({ ended: Type.Integer() }), ...errorResponses(404) },
+    },
+  }, async (request) => ({ ended: await core.signIn.revokeAll(ctxOf(request), request.params.user_id) }));
+  app.post('/users/:user_id/recoverycodes', {
+    schema: {
+      tags,
+      summary: "Generate a user's recovery codes; they are in the response once and never again",
+      description: 'Ten one-time codes (XXXXX-XXXXX) that stand in for a TOTP code when the authenticator is lost; a new set replaces the old. Only their SHA-256 digests are stored.',
+      params,
+      response: { 201: Type.Object({ codes: Type.Array(Type.String()) }), ...errorResponses(404) },
+    },
+  }, async (request, reply) => reply.code(201).send({ codes: await core.recoveryCodes.generate(ctxOf(request), request.params.user_id) }));
+
+  app.get('/users/:user_id/recoverycodes', {
+    schema: {
+      tags,
+      summary: "How many of a user's recovery codes are left (never the codes)",
+      params,
+      response: { 200: Type.Object({ total: Type.Integer(), remaining: Type.Integer(), created: NullableString() }), ...errorResponses(404) },
+    },
+  }, async (request) => core.recoveryCodes.status(ctxOf(request), request.params.user_id));
+
+  app.delete('/users/:user_id/recoverycodes', {
+    schema: { tags, summary: "Remove a user's recovery codes", params, response: { 204: Type.Null(), ...errorResponses(404) } },
+  }, async (request, reply) => {
+    if (!(await core.recoveryCodes.remove(ctxOf(request), request.params.user_id))) throw notFound('RECOVERY_CODES_NOT_FOUND', 'The user has no recovery codes');
+    return reply.code(204).send(null);
+  });
 };

@@ -163,6 +163,7 @@ export class AuthenticationService {
         updated: now.toISOString(),
       };
       await tx.users.update(after);
+      if (lock) await tx.sessions.revokeUser(ctx.orgId, before.id, now.toISOString());
       journal(tx, ctx, {
         objectType: 'user',
         objectId: before.id,

@@ -127,12 +127,11 @@ function unconfigured(app: Application, now: string): ProvisioningTarget {
  * run status, leases between processes).
  */
 export class ProvisioningService {
-  /** Who and what each application should see: its users, directly or through groups, and its groups. */
-  readonly views: DirectoryViewService<Application>;
-
-  constructor(private readonly deps: Deps) {
-    this.views = new DirectoryViewService<Application>(deps, 'application', (repos, orgId, id) => repos.applications.findById(orgId, id as ApplicationId));
-  }
+  constructor(
+    private readonly deps: Deps,
+    /** Who and what each application should see: its users, directly or through groups, and its groups. */
+    private readonly views: DirectoryViewService<Application>,
+  ) {}
 
   private async app(orgId: OrgId, id: string): Promise<Application> {
     const app = await this.deps.store.read.applications.findById(orgId, id as ApplicationId);

@@ -204,6 +204,7 @@ export class UserService {
       await assertUnique(tx, ctx.orgId, after, before);
       if (after.manager && after.manager !== before.manager) await assertManager(tx, ctx.orgId, after.manager, after.id);
       await tx.users.update(after);
+      if (endsSessions(before, after) || hash) await tx.sessions.revokeUser(ctx.orgId, after.id, at.toISOString());
       const changes = changesBetween(before, after);
       if (hash) changes.password = secretChange();
       if (options.link) Object.assign(changes, await applyLinkChange(tx, ctx, 'user', after.id, options.link, after.updated));
@@ -299,6 +300,7 @@ export class UserService {
         updated: at.toISOString(),
       };
       await tx.users.update(after);
+      await tx.sessions.revokeUser(ctx.orgId, before.id, at.toISOString());
       journal(tx, ctx, {
         objectType: 'user',
         objectId: before.id,
@@ -308,6 +310,10 @@ export class UserService {
     });
   }
 }
+
+/** A user being suspended or locked loses every sign-in session, for good (so does a new password). */
+export const endsSessions = (before: User, after: User) =>
+  (after.state === 'SUSPENDED' && before.state !== 'SUSPENDED') || (after.accountLocked && !before.accountLocked);
 
 export const userNotFound = () => notFound('USER_NOT_FOUND', 'User not found');
 

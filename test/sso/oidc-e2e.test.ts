@@ -1,0 +1,253 @@
+import * as oidc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tlsFetch } from '../support/browser.js';
+import { startTestRoster, type TestRoster } from '../support/test-roster.js';
+
+const PASSWORD = 'CorrectHorse42x';
+const REDIRECT = 'https://rp.example.test/callback';
+const LOGGED_OUT = 'https://rp.example.test/logged-out';
+const SCOPE = 'openid profile email groups offline_access';
+
+/**
+ * The OAuth error code a failed openid-client call carries: in the body (`error`) or, for a 401
+ * with a Basic challenge, in the WWW-Authenticate header's parameters.
+ */
+async function oauthError(call: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await call;
+  } catch (e) {
+    const err = e as { error?: string; cause?: { parameters?: { error?: string } }[] };
+    return err.error ?? (Array.isArray(err.cause) ? err.cause[0]?.parameters?.error : undefined);
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** A browser enough for the sign-in flow: a cookie jar (by name) and redirects followed by hand. */
+class Browser {
+  private readonly jar = new Map<string, string>();
+  constructor(private readonly fetch: ReturnType<typeof tlsFetch>) {}
+
+  private remember(res: Response) {
+    for (const line of res.headers.getSetCookie()) {
+      const [pair, ...attrs] = line.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq).trim();
+      const value = pair!.slice(eq + 1).trim();
+      const expired = attrs.some((a) => /^\s*max-age=0\s*$/i.test(a) || (/^\s*expires=/i.test(a) && Date.parse(a.split('=')[1]!) < Date.now()));
+      if (expired || value === '') this.jar.delete(name);
+      else this.jar.set(name, value);
+    }
+  }
+
+  private get cookie() {
+    return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  async get(url: string) {
+    const res = await this.fetch(url, { headers: { cookie: this.cookie, accept: 'text/html' } });
+    this.remember(res);
+    return res;
+  }
+
+  async post(url: string, form: Record<string, string>) {
+    const res = await this.fetch(url, {
+      method: 'POST',
+      headers: { cookie: this.cookie, 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: new URLSearchParams(form).toString(),
+    });
+    this.remember(res);
+    return res;
+  }
+
+  /**
+   * Follows the authorization request through Roster's sign-in pages to the client's redirect
+   * URI, and returns where it landed (with code or error).
+   */
+  async authorize(start: URL, username: string, password = PASSWORD): Promise<URL> {
+    let next = start.href;
+    for (let hop = 0; hop < 20; hop++) {
+      if (next.startsWith('https://rp.example.test/')) return new URL(next);
+      const res = await this.get(next);
+      if (res.status >= 300 && res.status < 400) {
+        next = new URL(res.headers.get('location')!, next).href;
+        continue;
+      }
+      const url = new URL(next);
+      if (res.status === 200 && url.pathname.endsWith('/sign-in')) {
+        const posted = await this.post(`${url.origin}${url.pathname}`, { username, password, return: url.searchParams.get('return') ?? '/' });
+        expect(posted.status, await posted.clone().text()).toBe(303);
+        next = new URL(posted.headers.get('location')!, next).href;
+        continue;
+      }
+      throw new Error(`unexpected ${res.status} at ${next}: ${(await res.text()).slice(0, 500)}`);
+    }
+    throw new Error('too many redirects');
+  }
+}
+
+describe('OpenID Connect provider (end to end, openid-client as the RP)', () => {
+  let roster: TestRoster;
+  let fetcher: ReturnType<typeof tlsFetch>;
+  let issuer: URL;
+  let appId: string;
+  let secret: string;
+  let aliceId: string;
+  let config: oidc.Configuration;
+
+  const discover = (clientSecret = secret, clientId = appId) =>
+    oidc.discovery(issuer, clientId, { client_secret: clientSecret }, oidc.ClientSecretBasic(clientSecret), { [oidc.customFetch]: fetcher as never });
+
+  /** A full authorization code + PKCE flow for a user; the tokens, or the error the RP received. */
+  const signIn = async (username: string, browser = new Browser(fetcher), conf = config) => {
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const nonce = oidc.randomNonce();
+    const url = oidc.buildAuthorizationUrl(conf, {
+      redirect_uri: REDIRECT,
+      scope: SCOPE,
+      prompt: 'consent',
+      state,
+      nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    const landed = await browser.authorize(url, username);
+    return { landed, verifier, state, nonce, browser };
+  };
+
+  beforeAll(async () => {
+    roster = await startTestRoster({ prefix: 'roster-oidc-', orgName: 'OIDC Org', domain: 'oidc.example.com' });
+    fetcher = tlsFetch(roster.certs.ca);
+    issuer = new URL(`${roster.apiUrl}/oidc`);
+    const app = await roster.must<{ _id: string }>('POST', '/api/applications', { name: 'Wiki', sso: { type: 'oidc' } }, 200, 201);
+    appId = app._id;
+    const client = await roster.must<{ clientId: string; clientSecret: string; hasSecret: boolean }>(
+      'PUT',
+      `/api/v2/applications/${appId}/oidc`,
+      { redirectUris: [REDIRECT], postLogoutRedirectUris: [LOGGED_OUT], grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'] },
+      200,
+    );
+    expect(client.clientId).toBe(appId);
+    expect(client.hasSecret).toBe(true);
+    secret = client.clientSecret;
+    expect(secret).toMatch(/^[\w-]{40,}$/);
+
+    aliceId = await roster.createUser({ username: 'alice', firstname: 'Alice', lastname: 'Liddell', password: PASSWORD, state: 'ACTIVATED' });
+    const engineers = await roster.createGroup('engineers');
+    const staff = await roster.createGroup('staff');
+    await roster.addMember(engineers, 'user', aliceId);
+    await roster.addMember(staff, 'user_group', engineers);
+    await roster.must('POST', `/api/v2/applications/${appId}/associations`, { op: 'add', type: 'user_group', id: engineers }, 204);
+    await roster.createUser({ username: 'mallory', password: PASSWORD, state: 'ACTIVATED' });
+    config = await discover();
+  }, 120_000);
+
+  afterAll(async () => {
+    await roster?.stop();
+  });
+
+  it('publishes discovery metadata and keys under the issuer', async () => {
+    const meta = config.serverMetadata();
+    expect(meta.issuer).toBe(issuer.href);
+    expect(meta.authorization_endpoint).toBe(`${issuer.href}/auth`);
+    expect(meta.code_challenge_methods_supported).toContain('S256');
+    expect(meta.scopes_supported).toEqual(expect.arrayContaining(['openid', 'profile', 'email', 'groups', 'offline_access']));
+    const jwks = (await (await fetcher(meta.jwks_uri!)).json()) as { keys: Record<string, unknown>[] };
+    expect(jwks.keys.length).toBeGreaterThan(0);
+    expect(jwks.keys[0]).not.toHaveProperty('d');
+  });
+
+  it('never returns the client secret again', async () => {
+    const client = await roster.must('GET', `/api/v2/applications/${appId}/oidc`, undefined, 200);
+    expect(client).not.toHaveProperty('clientSecret');
+    expect(client.redirectUris).toEqual([REDIRECT]);
+  });
+
+  it('signs a user in with code + PKCE through the sign-in pages: ID token, userinfo with groups, refresh', async () => {
+    const { landed, verifier, state, nonce } = await signIn('alice');
+    expect(landed.searchParams.get('code')).toBeTruthy();
+    const tokens = await oidc.authorizationCodeGrant(config, landed, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    const claims = tokens.claims()!;
+    expect(claims.sub).toBe(aliceId);
+    expect(claims.iss).toBe(issuer.href);
+    expect(claims.aud).toBe(appId);
+    expect(claims).toMatchObject({ preferred_username: 'alice', given_name: 'Alice', family_name: 'Liddell', email: 'alice@oidc.example.com', email_verified: true });
+    expect(tokens.refresh_token).toBeTruthy();
+
+    const info = await oidc.fetchUserInfo(config, tokens.access_token, aliceId);
+    expect(info.email).toBe('alice@oidc.example.com');
+    expect(info.groups).toEqual(['engineers', 'staff']);
+
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    expect(refreshed.access_token).toBeTruthy();
+    expect(refreshed.claims()?.sub).toBe(aliceId);
+
+    const journal = await roster.waitForJournal(['operation:eq:sign_in'], (e) => e.details?.protocol === 'oidc' && e.details?.result === 'success');
+    expect(journal.details).toMatchObject({ applicationId: appId, userId: aliceId });
+  });
+
+  it('issues client_credentials tokens to the confidential client', async () => {
+    const tokens = await oidc.clientCredentialsGrant(config);
+    expect(tokens.access_token).toBeTruthy();
+    expect(tokens.token_type.toLowerCase()).toBe('bearer');
+  });
+
+  it('logs out at the RP’s request and returns to its post-logout URI', async () => {
+    const { landed, verifier, state, nonce, browser } = await signIn('alice');
+    const tokens = await oidc.authorizationCodeGrant(config, landed, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    const end = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: LOGGED_OUT, state: 'bye' });
+    const page = await browser.get(end.href);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
+    expect(action && xsrf, html).toBeTruthy();
+    const confirmed = await browser.post(new URL(action!.replace(/&amp;/g, '&'), end).href, { xsrf: xsrf!, logout: 'yes' });
+    expect(confirmed.status).toBe(303);
+    const location = new URL(confirmed.headers.get('location')!);
+    expect(`${location.origin}${location.pathname}`).toBe(LOGGED_OUT);
+    expect(location.searchParams.get('state')).toBe('bye');
+  });
+
+  it('answers access_denied to the client for a user without access, and journals it', async () => {
+    const since = await roster.journalHead();
+    const { landed } = await signIn('mallory');
+    expect(landed.searchParams.get('error')).toBe('access_denied');
+    expect(landed.searchParams.get('error_description')).toMatch(/does not have access/);
+    expect(landed.searchParams.get('code')).toBeNull();
+    await roster.waitForJournal(['operation:eq:sign_in'], (e) => e.details?.protocol === 'oidc' && e.details?.reason === 'NOT_ASSOCIATED', { since });
+  });
+
+  it('refuses a wrong client secret (invalid_client)', async () => {
+    const wrong = await discover('not-the-secret');
+    expect(await oauthError(oidc.clientCredentialsGrant(wrong))).toBe('invalid_client');
+  });
+
+  it('refuses a code with the wrong PKCE verifier (invalid_grant)', async () => {
+    const { landed, state, nonce } = await signIn('alice');
+    expect(
+      await oauthError(oidc.authorizationCodeGrant(config, landed, { pkceCodeVerifier: oidc.randomPKCECodeVerifier(), expectedState: state, expectedNonce: nonce })),
+    ).toBe('invalid_grant');
+  });
+
+  it('rotates the client secret: the old one stops working, the new one works', async () => {
+    const rotated = await roster.must<{ clientSecret: string }>('POST', `/api/v2/applications/${appId}/oidc/secret`, undefined, 200);
+    expect(rotated.clientSecret).not.toBe(secret);
+    expect(await oauthError(oidc.clientCredentialsGrant(await discover(secret)))).toBe('invalid_client');
+    secret = rotated.clientSecret;
+    config = await discover();
+    expect((await oidc.clientCredentialsGrant(config)).access_token).toBeTruthy();
+  });
+
+  it('ends tokens when the user is suspended: refresh and userinfo fail', async () => {
+    const bobId = await roster.createUser({ username: 'bob', password: PASSWORD, state: 'ACTIVATED' });
+    await roster.must('POST', `/api/v2/applications/${appId}/associations`, { op: 'add', type: 'user', id: bobId }, 204);
+    const { landed, verifier, state, nonce } = await signIn('bob');
+    const tokens = await oidc.authorizationCodeGrant(config, landed, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    expect((await oidc.fetchUserInfo(config, tokens.access_token, bobId)).preferred_username).toBe('bob');
+
+    await roster.suspend(bobId);
+    expect(await oauthError(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toBe('invalid_grant');
+    expect(await oauthError(oidc.fetchUserInfo(config, tokens.access_token, bobId))).toBe('invalid_token');
+  });
+});
