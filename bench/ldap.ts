@@ -16,7 +16,7 @@ import Database from 'better-sqlite3';
 import { Client } from 'ldapts';
 import { CLIENT_ATTRIBUTES, dnsFor, makeDataSet, SERVICE_ACCOUNT, toCsv, toLdif, type DataSet, type Dns, type WireUser } from './ldap-data.js';
 import { startSlapd, slapdUnavailable, type Slapd } from '../test/support/slapd.js';
-import { BIN, PeakRss, percentile, runRoster } from './support.js';
+import { BIN, PeakRss, percentile, pool, runRoster } from './support.js';
 
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const BIND_USERS = Number(process.env.BENCH_BIND_USERS ?? 200);
@@ -120,16 +120,6 @@ function apiClient(roster: Roster) {
     if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
     return (text ? JSON.parse(text) : undefined) as T;
   };
-}
-
-/** Runs `tasks` with at most `width` in flight. */
-async function pool<T>(items: readonly T[], width: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) await task(items[next++]!);
-    }),
-  );
 }
 
 interface Loaded {

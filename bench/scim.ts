@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startScimPeer, type ScimPeer } from '../test/support/scim-peer.js';
-import { percentile, startServer, type Running } from './support.js';
+import { percentile, pool, startServer, type Running } from './support.js';
 
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const GROUPS = Number(process.env.BENCH_GROUPS ?? 100);
@@ -30,19 +30,6 @@ const TARGET_OBJECTS_PER_S = 500;
 const TARGET_P95_MS = 2000;
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
-/** Runs `task` over `items` with at most `width` in flight. */
-async function pool<T>(items: readonly T[], width: number, task: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await task(items[i]!, i);
-      }
-    }),
-  );
-}
 
 function userBody(i: number) {
   return {

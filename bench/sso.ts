@@ -10,8 +10,8 @@
 import { performance } from 'node:perf_hooks';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import * as oidc from 'openid-client';
-import { Browser, samlForm, tlsFetch, type Page } from '../test/support/browser.js';
-import { startTestRoster, type TestRoster } from '../test/support/test-roster.js';
+import { Browser, samlForm, tlsFetch } from '../test/support/browser.js';
+import { startTestRoster } from '../test/support/test-roster.js';
 import { percentile } from './support.js';
 
 const CODES = Number(process.env.BENCH_CODES ?? 400);
@@ -47,23 +47,6 @@ async function load(count: number, width: number, task: (i: number, worker: numb
 const report = (label: string, r: { rate: number; latencies: number[] }, unit: string) =>
   console.log(`  ${label.padEnd(34)} ${fmt(r.rate, 1).padStart(8)} ${unit}/s   p50 ${fmt(percentile(r.latencies, 50), 1)} ms   p99 ${fmt(percentile(r.latencies, 99), 1)} ms`);
 
-/** Follows a page's redirects, signing in on Roster's page when it comes up, until one leaves for `stop`. */
-async function signInAndFollow(b: Browser, roster: TestRoster, page: Page, username: string, stop: string): Promise<Page> {
-  let current = page;
-  for (let hop = 0; hop < 20; hop++) {
-    if (current.location?.startsWith(stop) || !(current.status >= 300 && current.status < 400) || !current.location) {
-      if (current.status === 200 && new URL(current.url).pathname.endsWith('/sign-in')) {
-        const returnTo = new URL(current.url).searchParams.get('return') ?? '/';
-        current = await b.post(`/sso/${roster.orgId}/sign-in`, { username, password: PASSWORD, return: returnTo }, { origin: roster.apiUrl });
-        continue;
-      }
-      return current;
-    }
-    current = await b.get(current.location);
-  }
-  throw new Error('too many redirects');
-}
-
 async function main(): Promise<void> {
   console.log(`bench:sso — ${CODES} code exchanges, ${REFRESHES} refreshes, ${RESPONSES} SAML responses, ${CONCURRENCY} in flight`);
   const roster = await startTestRoster({ prefix: 'roster-bench-sso-', orgName: 'Bench SSO', domain: 'sso.bench.example' });
@@ -94,7 +77,7 @@ async function main(): Promise<void> {
         code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
         code_challenge_method: 'S256',
       });
-      const landed = await signInAndFollow(browser, roster, await browser.get(start.href), 'ada', REDIRECT);
+      const landed = await browser.signInThrough(start.href, 'ada', PASSWORD, REDIRECT);
       if (!landed.location?.startsWith(REDIRECT)) throw new Error(`no code: ${landed.status} ${landed.body.slice(0, 300)}`);
       grants.push({ url: new URL(landed.location), verifier, state });
     }
@@ -122,7 +105,7 @@ async function main(): Promise<void> {
     );
     await roster.must('POST', `/api/v2/applications/${samlApp._id}/associations`, { op: 'add', type: 'user_group', id: group }, 204);
     const samlBrowser = new Browser(roster.apiUrl, roster.certs.ca);
-    const first = await signInAndFollow(samlBrowser, roster, await samlBrowser.get(`/saml/${samlApp._id}/start`), 'ada', ACS);
+    const first = await samlBrowser.signInThrough(`/saml/${samlApp._id}/start`, 'ada', PASSWORD, ACS);
     if (first.status !== 200) throw new Error(`SAML sign-on failed: ${first.status} ${first.body.slice(0, 300)}`);
     const sp = new SAML({
       entryPoint: `${roster.apiUrl}/saml/${samlApp._id}/sso`,

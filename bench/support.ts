@@ -106,3 +106,16 @@ export async function measure(count: number, request: (i: number) => Promise<Res
   }
   return out.sort((a, b) => a - b);
 }
+
+/** Runs `task` over `items` with at most `width` in flight. */
+export async function pool<T>(items: readonly T[], width: number, task: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await task(items[i]!, i);
+      }
+    }),
+  );
+}

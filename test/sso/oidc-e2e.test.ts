@@ -1,6 +1,6 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tlsFetch } from '../support/browser.js';
+import { Browser, tlsFetch } from '../support/browser.js';
 import { startTestRoster, type TestRoster } from '../support/test-roster.js';
 
 const PASSWORD = 'CorrectHorse42x';
@@ -22,69 +22,6 @@ async function oauthError(call: Promise<unknown>): Promise<string | undefined> {
   throw new Error('expected the call to fail');
 }
 
-/** A browser enough for the sign-in flow: a cookie jar (by name) and redirects followed by hand. */
-class Browser {
-  private readonly jar = new Map<string, string>();
-  constructor(private readonly fetch: ReturnType<typeof tlsFetch>) {}
-
-  private remember(res: Response) {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = line.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq).trim();
-      const value = pair!.slice(eq + 1).trim();
-      const expired = attrs.some((a) => /^\s*max-age=0\s*$/i.test(a) || (/^\s*expires=/i.test(a) && Date.parse(a.split('=')[1]!) < Date.now()));
-      if (expired || value === '') this.jar.delete(name);
-      else this.jar.set(name, value);
-    }
-  }
-
-  private get cookie() {
-    return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-
-  async get(url: string) {
-    const res = await this.fetch(url, { headers: { cookie: this.cookie, accept: 'text/html' } });
-    this.remember(res);
-    return res;
-  }
-
-  async post(url: string, form: Record<string, string>) {
-    const res = await this.fetch(url, {
-      method: 'POST',
-      headers: { cookie: this.cookie, 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
-      body: new URLSearchParams(form).toString(),
-    });
-    this.remember(res);
-    return res;
-  }
-
-  /**
-   * Follows the authorization request through Roster's sign-in pages to the client's redirect
-   * URI, and returns where it landed (with code or error).
-   */
-  async authorize(start: URL, username: string, password = PASSWORD): Promise<URL> {
-    let next = start.href;
-    for (let hop = 0; hop < 20; hop++) {
-      if (next.startsWith('https://rp.example.test/')) return new URL(next);
-      const res = await this.get(next);
-      if (res.status >= 300 && res.status < 400) {
-        next = new URL(res.headers.get('location')!, next).href;
-        continue;
-      }
-      const url = new URL(next);
-      if (res.status === 200 && url.pathname.endsWith('/sign-in')) {
-        const posted = await this.post(`${url.origin}${url.pathname}`, { username, password, return: url.searchParams.get('return') ?? '/' });
-        expect(posted.status, await posted.clone().text()).toBe(303);
-        next = new URL(posted.headers.get('location')!, next).href;
-        continue;
-      }
-      throw new Error(`unexpected ${res.status} at ${next}: ${(await res.text()).slice(0, 500)}`);
-    }
-    throw new Error('too many redirects');
-  }
-}
-
 describe('OpenID Connect provider (end to end, openid-client as the RP)', () => {
   let roster: TestRoster;
   let fetcher: ReturnType<typeof tlsFetch>;
@@ -98,7 +35,7 @@ describe('OpenID Connect provider (end to end, openid-client as the RP)', () => 
     oidc.discovery(issuer, clientId, { client_secret: clientSecret }, oidc.ClientSecretBasic(clientSecret), { [oidc.customFetch]: fetcher as never });
 
   /** A full authorization code + PKCE flow for a user; the tokens, or the error the RP received. */
-  const signIn = async (username: string, browser = new Browser(fetcher), conf = config) => {
+  const signIn = async (username: string, browser = new Browser(roster.apiUrl, roster.certs.ca), conf = config) => {
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
@@ -111,7 +48,9 @@ describe('OpenID Connect provider (end to end, openid-client as the RP)', () => 
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
     });
-    const landed = await browser.authorize(url, username);
+    const page = await browser.signInThrough(url.href, username, PASSWORD, 'https://rp.example.test/');
+    if (!page.location?.startsWith('https://rp.example.test/')) throw new Error(`the flow ended at ${page.url}: ${page.status} ${page.body.slice(0, 500)}`);
+    const landed = new URL(page.location);
     return { landed, verifier, state, nonce, browser };
   };
 
@@ -198,13 +137,13 @@ describe('OpenID Connect provider (end to end, openid-client as the RP)', () => 
     const end = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: LOGGED_OUT, state: 'bye' });
     const page = await browser.get(end.href);
     expect(page.status).toBe(200);
-    const html = await page.text();
+    const html = page.body;
     const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
     const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
     expect(action && xsrf, html).toBeTruthy();
     const confirmed = await browser.post(new URL(action!.replace(/&amp;/g, '&'), end).href, { xsrf: xsrf!, logout: 'yes' });
     expect(confirmed.status).toBe(303);
-    const location = new URL(confirmed.headers.get('location')!);
+    const location = new URL(confirmed.location!);
     expect(`${location.origin}${location.pathname}`).toBe(LOGGED_OUT);
     expect(location.searchParams.get('state')).toBe('bye');
   });

@@ -56,6 +56,27 @@ export class Browser {
     return current;
   }
 
+  /**
+   * Follows redirects from `url`, filling in Roster's sign-in form with `username` and `password`
+   * when it comes up, until a redirect leaves for `leaveAt` (a client's redirect URI or ACS URL):
+   * that redirect is the answer; so is any page that is neither a redirect nor the sign-in form.
+   */
+  async signInThrough(url: string, username: string, password: string, leaveAt: string): Promise<Page> {
+    let page = await this.get(url);
+    for (let hop = 0; hop < 20; hop++) {
+      if (page.location && page.status >= 300 && page.status < 400) {
+        if (page.location.startsWith(leaveAt)) return page;
+        page = await this.get(page.location);
+        continue;
+      }
+      const at = new URL(page.url);
+      if (page.status !== 200 || !at.pathname.endsWith('/sign-in')) return page;
+      page = await this.post(at.pathname, { username, password, return: at.searchParams.get('return') ?? '/' });
+      if (page.status !== 303) throw new Error(`sign-in refused: ${page.status} ${page.body.slice(0, 300)}`);
+    }
+    throw new Error(`more than 20 redirects from ${url}`);
+  }
+
   private send(method: string, url: string, body: string | undefined, headers: Record<string, string>): Promise<Page> {
     const target = new URL(url, this.base);
     const cookies = [...this.jar.entries()]
