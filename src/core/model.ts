@@ -494,8 +494,6 @@ export interface UserSession {
   expires: string;
   /** The second factor the sign-in passed ('' for none, 'totp'). */
   mfa: string;
-  /** A digest of the user's password hash when the session started: a new password ends the session. */
-  passwordMark: string | null;
   ip: string;
   userAgent: string;
   revokedAt: string | null;

@@ -281,7 +281,6 @@ export interface UserSessionsTable {
   idle_expires: string;
   expires: string;
   mfa: string;
-  password_mark: string | null;
   ip: string;
   user_agent: string;
   revoked_at: string | null;

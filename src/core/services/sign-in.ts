@@ -131,7 +131,6 @@ export class SignInService {
       idleExpires: new Date(now.getTime() + this.policy.idleMinutes * 60_000).toISOString(),
       expires: new Date(now.getTime() + this.policy.maxHours * 3_600_000).toISOString(),
       mfa,
-      passwordMark: await this.passwordMark(user),
       ip: where.ip.slice(0, 64),
       userAgent: where.userAgent.slice(0, 512),
       revokedAt: null,
@@ -154,19 +153,15 @@ export class SignInService {
     const at = now.getTime();
     if (!session || session.revokedAt !== null || Date.parse(session.expires) <= at || Date.parse(session.idleExpires) <= at) return undefined;
     const user = await repos.users.findById(session.orgId, session.userId);
-    if (!user || user.state !== 'ACTIVATED' || isLocked(user, now) || (await this.passwordMark(user)) !== session.passwordMark) return undefined;
+    // Suspension, locking and a new password revoke the user's sessions where they happen; the
+    // state is checked again here in case a session outlived a change made some other way.
+    if (!user || user.state !== 'ACTIVATED' || isLocked(user, now)) return undefined;
     if (at - Date.parse(session.lastSeen) >= TOUCH_EVERY_MS) {
       const idleExpires = new Date(Math.min(at + this.policy.idleMinutes * 60_000, Date.parse(session.expires))).toISOString();
       await repos.sessions.touch(session.id, now.toISOString(), idleExpires);
       return { session: { ...session, lastSeen: now.toISOString(), idleExpires }, user };
     }
     return { session, user };
-  }
-
-  /** Changes with every new password (each hash has its own salt), whenever it is set. */
-  private async passwordMark(user: User): Promise<string | null> {
-    const hash = await this.deps.store.read.users.passwordHash(user.orgId, user.id);
-    return hash === null ? null : createHash('sha256').update(hash).digest('base64url').slice(0, 22);
   }
 
   /** Ends the session a token names (sign-out); false when there was none to end. */

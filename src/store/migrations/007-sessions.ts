@@ -2,8 +2,8 @@ import type { Kysely } from 'kysely';
 
 /**
  * Users' sign-in sessions (single sign-on and the user portal): only the SHA-256 digest of each
- * session token, its timeouts, and what it was started with, so a suspension, a lock or a new
- * password ends it.
+ * session token, its timeouts, and what it was started with. Suspending or locking a user, or
+ * setting a new password, revokes the user's sessions in the same transaction.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -16,7 +16,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('idle_expires', 'text', (c) => c.notNull())
     .addColumn('expires', 'text', (c) => c.notNull())
     .addColumn('mfa', 'text', (c) => c.notNull().defaultTo(''))
-    .addColumn('password_mark', 'text')
     .addColumn('ip', 'text', (c) => c.notNull().defaultTo(''))
     .addColumn('user_agent', 'text', (c) => c.notNull().defaultTo(''))
     .addColumn('revoked_at', 'text')
