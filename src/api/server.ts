@@ -18,7 +18,7 @@ import { oidcRoutes } from './routes/oidc.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { scimSourceRoutes } from './routes/scim-sources.js';
 import { provisioningRoutes } from './routes/provisioning.js';
-import { samlApplicationHooks, samlApplicationRoutes } from './routes/saml-applications.js';
+import { samlApplicationHooks, samlApplicationRoutes, type SamlApplicationAdmin } from './routes/saml-applications.js';
 import type { ProvisioningWorker } from '../integrations/scim-app/worker.js';
 import { radiusServerRoutes } from './routes/radiusservers.js';
 import { systemUserRoutes } from './routes/systemusers.js';
@@ -41,6 +41,8 @@ export interface ApiOptions {
   provisioningWorker?: ProvisioningWorker;
   /** The URL browsers reach Roster at (ROSTER_PUBLIC_URL); SAML entity ids and endpoint URLs use it. Else the request's own. */
   publicUrl?: string;
+  /** The SAML identity provider's application management; without it, SAML applications are plain applications to the API. */
+  saml?: SamlApplicationAdmin;
 }
 
 export type Api = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -128,7 +130,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   await app.register(async (api) => {
     api.addHook('onRequest', authenticate);
     api.addHook('preValidation', rejectNulCharacters);
-    samlApplicationHooks(api, options.publicUrl);
+    if (options.saml) samlApplicationHooks(api, options.saml, options.publicUrl);
     await api.register(systemUserRoutes, { prefix: '/api' });
     await api.register(administratorRoutes, { prefix: '/api' });
     await api.register(applicationRoutes, { prefix: '/api' });
@@ -141,7 +143,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     await api.register(credentialRoutes, { prefix: '/api/v2' });
     await api.register(scimSourceRoutes, { prefix: '/api/v2' });
     await api.register(provisioningRoutes, { prefix: '/api/v2' });
-    await api.register(samlApplicationRoutes, { prefix: '/api/v2', ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}) });
+    if (options.saml) await api.register(samlApplicationRoutes, { prefix: '/api/v2', saml: options.saml, ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}) });
     await api.register(oidcRoutes, { prefix: '/api/v2' });
   });
   return app;

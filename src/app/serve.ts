@@ -5,6 +5,7 @@ import { LdapServer } from '../ldap/server.js';
 import { RadiusListener, type RadiusListening } from '../radius/server.js';
 import { canonicalScimUrl, registerScim } from '../scim/routes.js';
 import { registerSaml } from '../sso/saml-routes.js';
+import { SamlApplications } from '../sso/saml-apps.js';
 import { registerSignIn } from '../sso/sign-in.js';
 import { registerOidc } from '../sso/oidc/index.js';
 import { ProvisioningWorker } from '../integrations/scim-app/worker.js';
@@ -64,6 +65,7 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
     rewriteUrl: canonicalScimUrl,
     ...(https ? { https } : {}),
     ...(http.publicUrl ? { publicUrl: http.publicUrl } : {}),
+    saml: new SamlApplications(runtime.core),
     logger: {
       level: config.logLevel,
       redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', '*.password'], censor: '[REDACTED]' },

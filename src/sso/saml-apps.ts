@@ -1,12 +1,13 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { requirePermission, type Context } from '../core/context.js';
 import type { DirectoryCore } from '../core/directory.js';
-import { conflict, isDirectoryError } from '../core/errors.js';
+import { conflict, isDirectoryError, type ErrorDetail } from '../core/errors.js';
+import { REDACTED } from '../core/journal.js';
 import { isWellFormedId, type ApplicationId, type OrgId } from '../core/ids.js';
 import type { Application, User } from '../core/model.js';
 import { ALL_ROWS } from '../core/query.js';
 import { redactConfig } from '../core/services/applications.js';
-import { isSamlApplication, missingForLogin, readSamlConfig, userAttributeValues, type SamlAppSettings } from './saml-app-config.js';
+import { configValue, isSamlApplication, missingForLogin, readSamlConfig, userAttributeValues, type SamlAppSettings } from './saml-app-config.js';
 import {
   buildIdpMetadata,
   buildSamlResponse,
@@ -35,6 +36,11 @@ export const baseUrlOf = (request: { protocol: string; host: string }, publicUrl
   publicUrl ? publicUrl.replace(/\/+$/, '') : `${request.protocol}://${request.host}`;
 
 export const defaultIdpEntityId = (baseUrl: string, appId: string) => `${baseUrl}/saml/${appId}`;
+
+/** Config keys Roster fills in itself: kept when a PUT leaves them out, since losing them breaks the SP. */
+const KEPT_KEYS = ['idpEntityId', 'idpCertificate', 'idpPrivateKey', 'idpNextCertificate', 'idpNextPrivateKey', 'persistentNameIdSecret'];
+/** Secrets a SAML config check needs in the clear (the key must match its certificate). */
+const SECRET_KEYS = ['idpPrivateKey', 'idpNextPrivateKey', 'persistentNameIdSecret'];
 
 /** A published IdP certificate, as administrators see it. */
 export interface SamlCertificateInfo {
@@ -202,6 +208,43 @@ export class SamlApplications {
   }
 
   /** Whether the stored configuration still lacks what Roster fills in itself. */
+  isSaml(app: Pick<Application, 'sso'>): boolean {
+    return isSamlApplication(app);
+  }
+
+  /**
+   * A SAML application's write (POST or PUT body) checked: every problem, named by field. The keys
+   * Roster made are put back into a PUT's config that leaves them out, and `"[REDACTED]"` is
+   * checked as the secret it stands for.
+   */
+  checkWrite(body: { config?: Json }, existing: Application | undefined): ErrorDetail[] {
+    if (existing && body.config !== undefined && isSamlApplication(existing)) {
+      const stored = redactConfig(existing.config);
+      for (const key of KEPT_KEYS) if (!(key in body.config) && key in stored) body.config[key] = stored[key];
+    }
+    const config = { ...(body.config ?? (existing ? redactConfig(existing.config) : {})) };
+    if (existing) {
+      const opened = this.core.applications.openConfig(existing);
+      for (const key of SECRET_KEYS) if (configValue(config, key) === REDACTED && opened[key] !== undefined) config[key] = opened[key];
+    }
+    return readSamlConfig(config).errors;
+  }
+
+  /** The application's endpoints and published certificates, for administrators. */
+  info(app: Application, baseUrl: string) {
+    const { settings } = readSamlConfig(redactConfig(app.config));
+    const urls = samlUrls(baseUrl, app.id);
+    return {
+      idpEntityId: settings.idpEntityId,
+      spEntityId: settings.spEntityId,
+      acsUrls: settings.acsUrls,
+      metadataUrl: urls.metadata,
+      ssoUrl: urls.sso,
+      startUrl: urls.start,
+      certificates: this.certificates(app),
+    };
+  }
+
   needsCompletion(app: Application): boolean {
     return isSamlApplication(app) && missingForLogin(readSamlConfig(redactConfig(app.config)).settings).length > 0;
   }

@@ -8,6 +8,7 @@ import { createDirectoryCore, type DirectoryCore } from '../../src/core/director
 import type { User } from '../../src/core/model.js';
 import { SecretBox } from '../../src/core/secrets.js';
 import { readSamlConfig, userAttributeValues } from '../../src/sso/saml-app-config.js';
+import { SamlApplications } from '../../src/sso/saml-apps.js';
 import { openPending, sealPending } from '../../src/sso/saml-pending.js';
 import { registerSaml } from '../../src/sso/saml-routes.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../src/sso/saml/index.js';
@@ -32,7 +33,7 @@ beforeAll(async () => {
   core = createDirectoryCore(testStore.store, SecretBox.fromKey(randomBytes(32)));
   const first = await core.bootstrap({ orgName: 'Acme', adminEmail: 'root@acme.test' });
   key = first!.apiKey;
-  app = await buildApi({ core, version: 'test' });
+  app = await buildApi({ core, version: 'test', saml: new SamlApplications(core) });
   await registerSignIn(app, core);
   await registerSaml(app, core);
   await app.ready();
@@ -201,7 +202,7 @@ describe('SAML application configuration', () => {
   });
 
   it('builds entity ids and endpoint URLs on ROSTER_PUBLIC_URL when it is set', async () => {
-    const publicApp = await buildApi({ core, version: 'test', publicUrl: 'https://id.example.com/' });
+    const publicApp = await buildApi({ core, version: 'test', publicUrl: 'https://id.example.com/', saml: new SamlApplications(core) });
     await registerSaml(publicApp, core, { publicUrl: 'https://id.example.com/' });
     await publicApp.ready();
     try {

@@ -4,6 +4,7 @@ import { buildApi, type Api } from '../../src/api/server.js';
 import { createDirectoryCore, type DirectoryCore } from '../../src/core/directory.js';
 import { SecretBox } from '../../src/core/secrets.js';
 import { openTestStore, type StoreKind, type TestStore } from './stores.js';
+import { SamlApplications } from '../../src/sso/saml-apps.js';
 
 export interface Call {
   body?: unknown;
@@ -31,7 +32,7 @@ export async function openTestApi(kind: StoreKind = 'sqlite'): Promise<TestApi> 
   const core = createDirectoryCore(testStore.store, SecretBox.fromKey(randomBytes(32)));
   const first = await core.bootstrap({ orgName: 'Acme', adminEmail: 'root@acme.test' });
   if (!first) throw new Error('bootstrap did not run on an empty store');
-  const app = await buildApi({ core, version: 'test' });
+  const app = await buildApi({ core, version: 'test', saml: new SamlApplications(core) });
   await app.ready();
   const api: TestApi = {
     app,

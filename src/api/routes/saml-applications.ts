@@ -1,12 +1,9 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { conflict, invalid } from '../../core/errors.js';
+import type { Context } from '../../core/context.js';
+import { conflict, invalid, type ErrorDetail } from '../../core/errors.js';
 import type { Application } from '../../core/model.js';
-import { redactConfig } from '../../core/services/applications.js';
-import { REDACTED } from '../../core/journal.js';
-import { configValue, isSamlApplication, readSamlConfig } from '../../sso/saml-app-config.js';
-import { baseUrlOf, SamlApplications, samlUrls } from '../../sso/saml-apps.js';
 import { ctxOf } from '../context.js';
 import type { Api } from '../server.js';
 import { toApplication } from '../wire/application.js';
@@ -36,23 +33,35 @@ const SamlInfoSchema = Type.Object(
 );
 const infoRef = Type.Unsafe({ $ref: 'SamlApplicationInfo#' });
 
-function info(saml: SamlApplications, app: Application, baseUrl: string) {
-  const { settings } = readSamlConfig(redactConfig(app.config));
-  const urls = samlUrls(baseUrl, app.id);
-  return {
-    idpEntityId: settings.idpEntityId,
-    spEntityId: settings.spEntityId,
-    acsUrls: settings.acsUrls,
-    metadataUrl: urls.metadata,
-    ssoUrl: urls.sso,
-    startUrl: urls.start,
-    certificates: saml.certificates(app),
-  };
+/**
+ * What the API needs of the SAML identity provider to manage SAML applications; the SSO
+ * front-end provides it and the composition root hands it over, so neither front-end imports
+ * the other.
+ */
+export interface SamlApplicationAdmin {
+  /** Whether an application (or its `sso` settings) uses SAML. */
+  isSaml(app: Pick<Application, 'sso'>): boolean;
+  /**
+   * Checks a SAML application's write (a POST or PUT body): every problem, named by field. Keeps
+   * the keys Roster made when a PUT's config leaves them out (it changes the body to do so).
+   */
+  checkWrite(body: { config?: Record<string, unknown> }, existing: Application | undefined): ErrorDetail[];
+  /** The application's endpoints and published certificates. */
+  info(app: Application, baseUrl: string): unknown;
+  needsCompletion(app: Application): boolean;
+  /** Fills in what Roster makes (keys, entity id, secret). */
+  complete(ctx: Context, app: Application, baseUrl: string): Promise<Application>;
+  rotate(ctx: Context, id: string, baseUrl: string): Promise<Application>;
+  retire(ctx: Context, id: string): Promise<Application>;
 }
 
+/** The URL the client reached this server at, or the configured public one. */
+export const baseUrlOf = (request: { protocol: string; host: string }, publicUrl?: string) =>
+  (publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '');
+
 /** An application's SAML identity provider: its endpoints and certificates, and signing-key rotation. JumpCloud has no equivalent. */
-export const samlApplicationRoutes: FastifyPluginAsyncTypebox<{ publicUrl?: string }> = async (app, options) => {
-  const saml = new SamlApplications(app.core);
+export const samlApplicationRoutes: FastifyPluginAsyncTypebox<{ publicUrl?: string; saml: SamlApplicationAdmin }> = async (app, options) => {
+  const { saml } = options;
   const baseUrl = (request: FastifyRequest) => baseUrlOf(request, options.publicUrl);
   app.addSchema(SamlInfoSchema);
 
@@ -65,8 +74,8 @@ export const samlApplicationRoutes: FastifyPluginAsyncTypebox<{ publicUrl?: stri
     },
   }, async (request) => {
     const application = await app.core.applications.get(ctxOf(request), request.params.id);
-    if (!isSamlApplication(application)) throw conflict('APPLICATION_NOT_SAML', 'The application does not use SAML: set its sso.type to "saml" first');
-    return info(saml, application, baseUrl(request));
+    if (!saml.isSaml(application)) throw conflict('APPLICATION_NOT_SAML', 'The application does not use SAML: set its sso.type to "saml" first');
+    return saml.info(application, baseUrl(request));
   });
 
   app.post('/applications/:id/saml/rotate', {
@@ -79,7 +88,7 @@ export const samlApplicationRoutes: FastifyPluginAsyncTypebox<{ publicUrl?: stri
       params: IdParams,
       response: { 200: infoRef, ...errorResponses(404, 409) },
     },
-  }, async (request) => info(saml, await saml.rotate(ctxOf(request), request.params.id, baseUrl(request)), baseUrl(request)));
+  }, async (request) => saml.info(await saml.rotate(ctxOf(request), request.params.id, baseUrl(request)), baseUrl(request)));
 
   app.post('/applications/:id/saml/retire', {
     schema: {
@@ -89,13 +98,8 @@ export const samlApplicationRoutes: FastifyPluginAsyncTypebox<{ publicUrl?: stri
       params: IdParams,
       response: { 200: infoRef, ...errorResponses(404, 409) },
     },
-  }, async (request) => info(saml, await saml.retire(ctxOf(request), request.params.id), baseUrl(request)));
+  }, async (request) => saml.info(await saml.retire(ctxOf(request), request.params.id), baseUrl(request)));
 };
-
-/** Config keys Roster fills in itself: kept when a PUT leaves them out, since losing them breaks the SP. */
-const KEPT_KEYS = ['idpEntityId', 'idpCertificate', 'idpPrivateKey', 'idpNextCertificate', 'idpNextPrivateKey', 'persistentNameIdSecret'];
-/** Secrets a SAML config check needs in the clear (the key must match its certificate). */
-const SECRET_KEYS = ['idpPrivateKey', 'idpNextPrivateKey', 'persistentNameIdSecret'];
 
 type WriteRequest = FastifyRequest<{ Params: { id?: string }; Body: { config?: Record<string, unknown>; sso?: Record<string, unknown> } | undefined }>;
 
@@ -112,34 +116,22 @@ const applicationWrite = (request: FastifyRequest): 'create' | 'update' | undefi
  * the keys Roster made are kept when a PUT leaves them out, and after the write an application
  * that became SAML without a key pair gets one, in the answer already.
  */
-export function samlApplicationHooks(api: Api, publicUrl?: string): void {
-  const saml = new SamlApplications(api.core);
+export function samlApplicationHooks(api: Api, saml: SamlApplicationAdmin, publicUrl?: string): void {
 
   api.addHook('preHandler', async (request: WriteRequest) => {
     const write = applicationWrite(request);
     const body = request.body;
     if (!write || !body || (body.config === undefined && body.sso === undefined)) return;
     const existing = write === 'update' ? await api.core.applications.get(ctxOf(request), request.params.id!) : undefined;
-    const sso = body.sso ?? existing?.sso ?? {};
-    if (!isSamlApplication({ sso })) return;
-    if (existing && body.config !== undefined && isSamlApplication(existing)) {
-      const stored = redactConfig(existing.config);
-      for (const key of KEPT_KEYS) if (!(key in body.config) && key in stored) body.config[key] = stored[key];
-    }
-    const config = { ...(body.config ?? (existing ? redactConfig(existing.config) : {})) };
-    if (existing) {
-      // "[REDACTED]" keeps the stored secret: check with that secret.
-      const opened = api.core.applications.openConfig(existing);
-      for (const key of SECRET_KEYS) if (configValue(config, key) === REDACTED && opened[key] !== undefined) config[key] = opened[key];
-    }
-    const { errors } = readSamlConfig(config);
+    if (!saml.isSaml({ sso: body.sso ?? existing?.sso ?? {} })) return;
+    const errors = saml.checkWrite(body, existing);
     if (errors.length > 0) throw invalid('INVALID_INPUT', errors.map((e) => e.message).join('; '), errors);
   });
 
   api.addHook('preSerialization', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     if (!applicationWrite(request) || reply.statusCode !== 200) return payload;
     const wire = payload as { _id?: unknown; sso?: Record<string, unknown> } | null;
-    if (!wire || typeof wire._id !== 'string' || !isSamlApplication({ sso: wire.sso ?? {} })) return payload;
+    if (!wire || typeof wire._id !== 'string' || !saml.isSaml({ sso: wire.sso ?? {} })) return payload;
     const ctx = ctxOf(request);
     const application = await api.core.applications.get(ctx, wire._id);
     if (!saml.needsCompletion(application)) return payload;
