@@ -72,7 +72,7 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
     },
   });
   provisioningLog = app.log;
-  await registerSignIn(app, runtime.core);
+  await registerSignIn(app, runtime.core, http.publicUrl ? { publicUrl: http.publicUrl } : {});
   await registerSaml(app, runtime.core, http.publicUrl ? { publicUrl: http.publicUrl } : {});
   const oidc = await registerOidc(app, runtime.core, { proxy: http.trustProxy });
   await registerScim(app, runtime.core, config.scimTestToken ? { testToken: config.scimTestToken } : {});

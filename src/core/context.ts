@@ -77,6 +77,23 @@ export function directoryContext(orgId: OrgId, directoryId: string, origin: Orig
   };
 }
 
+/**
+ * A user acting on their own account (enrolling a second factor at sign-in, in the user portal).
+ * The caller has established who the user is and passes only that user's id to the services;
+ * the journal names the user as the actor.
+ */
+export function selfContext(user: { orgId: OrgId; id: string }, origin: Origin): Context {
+  return {
+    orgId: user.orgId,
+    actor: { type: 'user', id: user.id },
+    origin,
+    role: null,
+    permissions: new Set<Permission>(['users:read', 'users:write']),
+    readOnlyKey: false,
+    orgIds: [user.orgId],
+  };
+}
+
 /** The system itself acting on a user (lockout counters, scheduled expiry). */
 export function systemContext(orgId: OrgId, origin: Origin): Context {
   return { ...operatorContext(orgId, origin), actor: { type: 'system', id: null } };

@@ -25,6 +25,8 @@ import { RecoveryCodeService } from './services/recovery-codes.js';
 import { DEFAULT_SESSION_POLICY, SignInService, type SessionPolicy } from './services/sign-in.js';
 import { UserImportService } from './services/user-import.js';
 import { UserService } from './services/users.js';
+import { WebAuthnService } from './services/webauthn.js';
+import { MfaService } from './services/mfa.js';
 
 export interface CoreOptions {
   /** How long a verified password is remembered (VerificationCache); 0 turns the cache off. */
@@ -57,6 +59,10 @@ export class DirectoryCore {
   readonly applicationViews: DirectoryViewService<Application>;
   /** One-time recovery codes, the second factor for a lost authenticator. */
   readonly recoveryCodes: RecoveryCodeService;
+  /** Security keys and passkeys (WebAuthn): registration, sign-in, and administrators' view and removal. */
+  readonly webauthn: WebAuthnService;
+  /** The second-factor policy, which factors users have, and an administrator's reset of them. */
+  readonly mfa: MfaService;
   /** Users signing in (single sign-on, the user portal) and their sessions. */
   readonly signIn: SignInService;
   /** Outbound SCIM provisioning of applications: settings, records, and what the worker needs. */
@@ -91,7 +97,9 @@ export class DirectoryCore {
     this.authentication = new AuthenticationService(deps, this.users, this.credentials, new VerificationCache(options.passwordCacheSeconds * 1000));
     this.oidc = new OidcService(deps, this.applicationViews);
     this.recoveryCodes = new RecoveryCodeService(deps);
-    this.signIn = new SignInService(deps, this.authentication, this.credentials, this.recoveryCodes, this.applicationViews, options.sessions ?? DEFAULT_SESSION_POLICY);
+    this.webauthn = new WebAuthnService(deps);
+    this.mfa = new MfaService(deps);
+    this.signIn = new SignInService(deps, this.authentication, this.credentials, this.recoveryCodes, this.applicationViews, this.mfa, this.webauthn, options.sessions ?? DEFAULT_SESSION_POLICY);
     this.radiusView = new DirectoryViewService(deps, 'radius_server', (repos, orgId, id) => repos.radiusServers.findById(orgId, id as RadiusServerId));
     this.ldapView = new DirectoryViewService(deps, 'ldap_server', directoryOfType('ldap_server'));
   }

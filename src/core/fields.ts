@@ -36,6 +36,7 @@ export const USER_FIELDS: FieldCatalog = {
   passwordNeverExpires: bool,
   externallyManaged: bool,
   externalSourceType: text,
+  mfaRequired: bool,
   state: { type: 'enum', values: USER_STATES },
   suspended: bool,
   activated: bool,

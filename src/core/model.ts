@@ -67,6 +67,11 @@ export interface UserProfile {
   externalDn: string;
   externalSourceType: string;
   description: string;
+  /** This user must pass a second factor at sign-in, whatever the org's policy (JumpCloud's enable_user_portal_multifactor). */
+  mfaRequired: boolean;
+  /** Exempt from the second-factor requirement: for good, or until `mfaExclusionUntil` (an enrollment period). */
+  mfaExclusion: boolean;
+  mfaExclusionUntil: string | null;
 }
 
 /** A user ("system user") as the core sees it. Credentials live apart, in `UserCredentials`. */
@@ -144,6 +149,18 @@ export interface OrgSettings {
      */
     storeNtHashes: boolean;
   };
+  /** Second factors at sign-in (single sign-on and the user portal). */
+  mfa: MfaPolicy;
+}
+
+export interface MfaPolicy {
+  /** Every user must pass a second factor at sign-in (a user can also be required one by one: `mfaRequired`). */
+  required: boolean;
+  /**
+   * A user who must use a second factor but has none enrolls one at sign-in, right after the
+   * password. Off: such users are refused until an administrator enrolls them.
+   */
+  selfEnrollment: boolean;
 }
 
 export interface Organization {

@@ -304,6 +304,44 @@ export interface RecoveryCodeRepository {
   deleteAll(orgId: OrgId, userId: UserId): Promise<number>;
 }
 
+/** A user's WebAuthn credential (security key or passkey) as stored: its public key, never a secret. */
+export interface WebAuthnCredentialRecord {
+  /** The credential id, base64url; unique across every organization. */
+  id: string;
+  orgId: OrgId;
+  userId: UserId;
+  /** The COSE public key, base64url. */
+  publicKey: string;
+  /** The signature counter at the last use; 0 for authenticators that keep none. */
+  counter: number;
+  transports: string[];
+  deviceType: 'singleDevice' | 'multiDevice';
+  backedUp: boolean;
+  aaguid: string;
+  name: string;
+  created: string;
+  lastUsedAt: string | null;
+}
+
+export interface WebAuthnCredentialRepository {
+  insert(credential: WebAuthnCredentialRecord): Promise<void>;
+  /** The user's credentials, oldest first. */
+  listByUser(orgId: OrgId, userId: UserId): Promise<WebAuthnCredentialRecord[]>;
+  findById(id: string): Promise<WebAuthnCredentialRecord | undefined>;
+  /**
+   * Records a use, atomically: the counter moves to `counter` only forward (or stays 0 for an
+   * authenticator that keeps none). False, changing nothing, when the stored counter is not below
+   * `counter` — a concurrent use of the same assertion, or a cloned authenticator.
+   */
+  recordUse(id: string, use: { counter: number; backedUp: boolean; at: string }): Promise<boolean>;
+  /** Removes one of the user's credentials; false when the user has no such credential. */
+  delete(orgId: OrgId, userId: UserId, id: string): Promise<boolean>;
+  /** Removes every credential of the user; the number removed. */
+  deleteAllOf(orgId: OrgId, userId: UserId): Promise<number>;
+  /** Which of these users have at least one credential. */
+  usersWithCredentialsAmong(orgId: OrgId, userIds: readonly UserId[]): Promise<Set<UserId>>;
+}
+
 export interface SessionRepository {
   insert(session: UserSession): Promise<void>;
   findById(id: string): Promise<UserSession | undefined>;
@@ -437,6 +475,7 @@ export interface Repositories {
   provisioning: ProvisioningRepository;
   sessions: SessionRepository;
   recoveryCodes: RecoveryCodeRepository;
+  webauthnCredentials: WebAuthnCredentialRepository;
   oidc: OidcRepository;
 }
 

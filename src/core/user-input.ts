@@ -41,6 +41,10 @@ export interface UserInput {
   accountLocked?: boolean;
   password?: string;
   passwordExpirationDate?: string | null;
+  mfaRequired?: boolean;
+  mfaExclusion?: boolean;
+  /** The end of an exemption from the second-factor requirement; null for none (or, with mfaExclusion, for good). */
+  mfaExclusionUntil?: string | null;
 }
 
 export type ProfilePatch = Partial<UserProfile>;
@@ -77,7 +81,7 @@ const TEXT_FIELDS = [
   'costCenter', 'location', 'externalDn', 'externalSourceType', 'description',
 ] as const;
 
-const FLAG_FIELDS = ['sudo', 'passwordlessSudo', 'ldapBindingUser', 'passwordNeverExpires', 'externallyManaged'] as const;
+const FLAG_FIELDS = ['sudo', 'passwordlessSudo', 'ldapBindingUser', 'passwordNeverExpires', 'externallyManaged', 'mfaRequired', 'mfaExclusion'] as const;
 
 const PHONE_KEYS = ['id', 'type', 'number'] as const;
 const ADDRESS_KEYS = ['id', 'type', 'poBox', 'extendedAddress', 'streetAddress', 'locality', 'region', 'postalCode', 'country'] as const;
@@ -252,6 +256,14 @@ export function checkUserInput(input: UserInput, mode: 'create' | 'update'): { v
       const p = parseTimestamp(String(input.passwordExpirationDate));
       if (!p.ok) fail('passwordExpirationDate', 'INVALID_DATE', p.error);
       else out.passwordExpirationDate = p.value;
+    }
+  }
+  if (input.mfaExclusionUntil !== undefined) {
+    if (input.mfaExclusionUntil === null || input.mfaExclusionUntil === '') profile.mfaExclusionUntil = null;
+    else {
+      const p = parseTimestamp(String(input.mfaExclusionUntil));
+      if (!p.ok) fail('mfaExclusionUntil', 'INVALID_DATE', p.error);
+      else profile.mfaExclusionUntil = p.value;
     }
   }
   return { value: out, errors };

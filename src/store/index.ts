@@ -19,6 +19,7 @@ import { organizationRepository } from './repositories/organizations.js';
 import { provisioningRepository } from './repositories/provisioning.js';
 import { sessionRepository } from './repositories/sessions.js';
 import { recoveryCodeRepository } from './repositories/recovery-codes.js';
+import { webauthnCredentialRepository } from './repositories/webauthn-credentials.js';
 import { scimTokenRepository } from './repositories/scim-tokens.js';
 import { radiusServerRepository } from './repositories/radius-servers.js';
 import { reachRepository } from './repositories/reach.js';
@@ -45,6 +46,7 @@ function repositories(db: Kysely<Database>, postgres: boolean): Repositories {
     provisioning: provisioningRepository(db),
     sessions: sessionRepository(db),
     recoveryCodes: recoveryCodeRepository(db),
+    webauthnCredentials: webauthnCredentialRepository(db),
     oidc: oidcRepository(db),
   };
 }

@@ -37,7 +37,7 @@ const parse = <T>(text: string | null, fallback: T): T => (text ? (JSON.parse(te
 /** Settings as stored; groups added since an org was last saved read as their defaults. */
 function settingsFromText(text: string): OrgSettings {
   const stored = parse(text, {} as Partial<OrgSettings>);
-  return { ...stored, radius: { storeNtHashes: false, ...stored.radius } } as OrgSettings;
+  return { ...stored, radius: { storeNtHashes: false, ...stored.radius }, mfa: { required: false, selfEnrollment: true, ...stored.mfa } } as OrgSettings;
 }
 
 export const orgFromRow = (r: Selectable<OrganizationsTable>): Organization => ({
@@ -65,7 +65,7 @@ export const USER_COLUMNS = [
   'location', 'manager_id', 'alternate_email', 'phone_numbers', 'addresses', 'attributes', 'unix_uid',
   'unix_guid', 'sudo', 'passwordless_sudo', 'ldap_binding_user', 'password_never_expires', 'externally_managed',
   'external_dn', 'external_source_type', 'description', 'state', 'account_locked', 'account_locked_date', 'locked_until',
-  'bad_login_attempts', 'last_failed_login', 'password_date', 'password_expiration_date', 'created', 'updated',
+  'bad_login_attempts', 'last_failed_login', 'password_date', 'password_expiration_date', 'mfa_required', 'mfa_exclusion', 'mfa_exclusion_until', 'created', 'updated',
 ] as const;
 
 export type UserRow = Omit<Selectable<UsersTable>, 'password_hash'> & { password_set: number };
@@ -110,6 +110,9 @@ export const userFromRow = (r: UserRow): User => ({
   passwordSet: Number(r.password_set) === 1,
   passwordDate: r.password_date,
   passwordExpirationDate: r.password_expiration_date,
+  mfaRequired: r.mfa_required === 1,
+  mfaExclusion: r.mfa_exclusion === 1,
+  mfaExclusionUntil: r.mfa_exclusion_until,
   created: r.created,
   updated: r.updated,
 });
@@ -155,6 +158,9 @@ export const userToRow = (u: User): Omit<Insertable<UsersTable>, 'password_hash'
   last_failed_login: u.lastFailedLogin,
   password_date: u.passwordDate,
   password_expiration_date: u.passwordExpirationDate,
+  mfa_required: bit(u.mfaRequired),
+  mfa_exclusion: bit(u.mfaExclusion),
+  mfa_exclusion_until: u.mfaExclusionUntil,
   created: u.created,
   updated: u.updated,
 });

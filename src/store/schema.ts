@@ -45,6 +45,9 @@ export interface UsersTable {
   externally_managed: number;
   external_dn: string;
   external_source_type: string;
+  mfa_required: number;
+  mfa_exclusion: number;
+  mfa_exclusion_until: string | null;
   description: string;
   state: string;
   account_locked: number;
@@ -271,6 +274,25 @@ export interface UserRecoveryCodesTable {
   used_at: string | null;
 }
 
+export interface UserWebauthnCredentialsTable {
+  /** The credential id, base64url; unique across every organization. */
+  id: string;
+  org_id: string;
+  user_id: string;
+  /** The credential's COSE public key, base64url. */
+  public_key: string;
+  /** The authenticator's signature counter at the last use (0 when it keeps none). */
+  counter: number;
+  /** JSON array of transports ("usb", "nfc", "internal", …). */
+  transports: string;
+  device_type: string;
+  backed_up: number;
+  aaguid: string;
+  name: string;
+  created: string;
+  last_used_at: string | null;
+}
+
 export interface UserSessionsTable {
   /** SHA-256 of the session token, hex. */
   id: string;
@@ -360,6 +382,7 @@ export interface Database {
   provisioned_objects: ProvisionedObjectsTable;
   user_sessions: UserSessionsTable;
   user_recovery_codes: UserRecoveryCodesTable;
+  user_webauthn_credentials: UserWebauthnCredentialsTable;
   oidc_clients: OidcClientsTable;
   oidc_state: OidcStateTable;
   oidc_keys: OidcKeysTable;

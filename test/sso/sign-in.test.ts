@@ -108,7 +108,7 @@ describeEachStore('Signing in (/sso)', (kind) => {
     // JSON clients get JSON.
     const json = await app.inject({ method: 'POST', url: url(), headers: { host: HOST, 'content-type': 'application/json' }, payload: { username: 'ann.smith', password: 'nope' } });
     expect(json.statusCode).toBe(401);
-    expect(json.json()).toEqual({ status: 'refused', message: 'The username or password is incorrect.' });
+    expect(json.json()).toEqual({ status: 'refused', reason: 'INVALID_CREDENTIALS', message: 'The username or password is incorrect.' });
   });
 
   it('asks users with TOTP for a code; a wrong or replayed code is refused and counted, a good one signs in', async () => {

@@ -145,4 +145,63 @@ export const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (!(await core.recoveryCodes.remove(ctxOf(request), request.params.user_id))) throw notFound('RECOVERY_CODES_NOT_FOUND', 'The user has no recovery codes');
     return reply.code(204).send(null);
   });
+
+  const KeySchema = Type.Object({
+    id: Type.String({ description: 'The credential id (base64url)' }),
+    name: Type.String(),
+    created: Type.String(),
+    lastUsedAt: NullableString(),
+    transports: Type.Array(Type.String(), { description: 'How the browser reaches the authenticator: usb, nfc, ble, internal, hybrid' }),
+    deviceType: Type.String({ description: 'singleDevice (a security key) or multiDevice (a passkey synced between devices)' }),
+    backedUp: Type.Boolean(),
+    aaguid: Type.String({ description: "The authenticator model's AAGUID; all zeros when the authenticator does not say" }),
+  });
+
+  app.get('/users/:user_id/webauthn', {
+    schema: { tags, summary: "A user's security keys and passkeys (public keys are never shown)", params, response: { 200: Type.Array(KeySchema), ...errorResponses(404) } },
+  }, async (request) => core.webauthn.list(ctxOf(request), request.params.user_id));
+
+  app.delete('/users/:user_id/webauthn/:credential_id', {
+    schema: {
+      tags,
+      summary: "Remove one of a user's security keys or passkeys",
+      params: Type.Object({ user_id: Type.String(), credential_id: Type.String({ maxLength: 1400 }) }),
+      response: { 204: Type.Null(), ...errorResponses(404) },
+    },
+  }, async (request, reply) => {
+    if (!(await core.webauthn.remove(ctxOf(request), request.params.user_id, request.params.credential_id))) {
+      throw notFound('WEBAUTHN_CREDENTIAL_NOT_FOUND', 'The user has no such security key or passkey');
+    }
+    return reply.code(204).send(null);
+  });
+
+  app.get('/users/:user_id/mfa', {
+    schema: {
+      tags,
+      summary: "A user's second factors and where they stand with the MFA policy",
+      description:
+        'required: sign-in asks this user for a second factor now (the organization\'s settings.mfa.required or the user\'s enable_user_portal_multifactor, ' +
+        'unless an exemption holds). exemptUntil: the end of an enrollment period, during which the user is asked to enroll and may put it off.',
+      params,
+      response: {
+        200: Type.Object({
+          factors: Type.Array(Type.String({ description: 'totp or webauthn' })),
+          recoveryCodes: Type.Integer({ description: 'Unused recovery codes' }),
+          applies: Type.Boolean(),
+          required: Type.Boolean(),
+          exemptUntil: NullableString(),
+        }),
+        ...errorResponses(404),
+      },
+    },
+  }, async (request) => {
+    const ctx = ctxOf(request);
+    const user = await core.users.get(ctx, request.params.user_id);
+    const [factors, codes, requirement] = await Promise.all([
+      core.mfa.factorsOf(ctx.orgId, user.id),
+      core.recoveryCodes.status(ctx, user.id),
+      core.mfa.requirementOf(user),
+    ]);
+    return { factors, recoveryCodes: codes.remaining, ...requirement };
+  });
 };

@@ -58,11 +58,11 @@ const emptyString = (reply: FastifyReply) => reply.type('application/json; chars
 export const systemUserRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const core = app.core;
   const wire = (u: User) => toSystemUser(u, new Date());
-  /** Users with their TOTP state (`totp_enabled`, `mfa.configured`): one query for the whole page. */
+  /** Users with their second factors (`totp_enabled`, `mfa`, `mfaEnrollment`): one query per factor for the whole page. */
   const wireAll = async (request: FastifyRequest, users: User[]) => {
     const now = new Date();
-    const totp = await core.credentials.totpConfirmedAmong(ctxOf(request), users.map((u) => u.id));
-    return users.map((u) => toSystemUser(u, now, totp.has(u.id)));
+    const { totp, webauthn } = await core.mfa.factorsAmong(ctxOf(request), users.map((u) => u.id));
+    return users.map((u) => toSystemUser(u, now, { totp: totp.has(u.id), webauthn: webauthn.has(u.id) }));
   };
   const wireOne = async (request: FastifyRequest, user: User) => (await wireAll(request, [user]))[0]!;
 
@@ -120,16 +120,17 @@ export const systemUserRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/systemusers/:id/resetmfa', {
     schema: {
       tags,
-      summary: "Reset a user's TOTP second factor",
+      summary: "Reset a user's second factors",
       description:
-        'Removes the TOTP enrollment, so the user must enroll again (Roster: POST /api/v2/users/{id}/totp). ' +
-        'Answers 200 whether or not the user had one. exclusion, exclusionDays and exclusionUntil are accepted and ignored: Roster has no enrollment grace period.',
+        "Removes the user's TOTP, security keys and passkeys, and recovery codes, so the user enrolls again (at the next sign-in when the MFA policy applies). " +
+        'exclusion with exclusionUntil or exclusionDays gives an enrollment period: until it ends the user is asked to enroll at sign-in and may put it off. ' +
+        'exclusion without a date exempts the user from the policy for good; exclusion false ends an exemption. Answers 200 whether or not the user had a factor.',
       params: IdParams,
       body: Type.Object(
         {
           exclusion: Type.Optional(Type.Boolean()),
-          exclusionDays: Type.Optional(Type.Number({ minimum: 1 })),
-          exclusionUntil: Type.Optional(Type.String({ maxLength: 64 })),
+          exclusionDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+          exclusionUntil: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601 date-time' })),
         },
         { additionalProperties: true },
       ),
@@ -140,7 +141,12 @@ export const systemUserRoutes: FastifyPluginAsyncTypebox = async (app) => {
       request.body ??= {};
     },
   }, async (request, reply) => {
-    await core.credentials.resetTotp(ctxOf(request), request.params.id);
+    const { exclusion, exclusionDays, exclusionUntil } = request.body;
+    await core.mfa.reset(ctxOf(request), request.params.id, {
+      ...(exclusion !== undefined ? { exclusion } : {}),
+      ...(exclusionDays !== undefined ? { exclusionDays } : {}),
+      ...(exclusionUntil !== undefined ? { exclusionUntil } : {}),
+    });
     return emptyString(reply);
   });
 

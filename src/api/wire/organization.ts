@@ -44,6 +44,11 @@ const RADIUS_SETTINGS_NOTE =
   'Roster extension. storeNtHashes keeps a sealed NT hash of every password set from now on (and of each password at its next successful login), ' +
   'which PEAP-MSCHAPv2 needs; it is password-equivalent, so it is off by default, and turning it off deletes every NT hash of the organization.';
 
+const MFA_SETTINGS_NOTE =
+  'Roster extension. required: every user must pass a second factor (an authenticator app, a security key or passkey) at sign-in; ' +
+  "users can also be required one by one (enable_user_portal_multifactor) or exempted (mfa.exclusion). selfEnrollment: a user who must " +
+  'use a second factor but has none sets one up at sign-in, right after the password; when false such users are refused until an administrator enrolls them.';
+
 export const OrganizationSchema = Type.Object(
   {
     _id: Type.String(),
@@ -54,6 +59,7 @@ export const OrganizationSchema = Type.Object(
       passwordPolicy: Type.Record(Type.String(), Type.Union([Type.Integer(), Type.Boolean()])),
       newSystemUserStateDefaults: Type.Object({ manualEntry: Type.String(), csvImport: Type.String() }),
       radius: Type.Object({ storeNtHashes: Type.Boolean() }, { description: RADIUS_SETTINGS_NOTE }),
+      mfa: Type.Object({ required: Type.Boolean(), selfEnrollment: Type.Boolean() }, { description: MFA_SETTINGS_NOTE }),
     }),
   },
   { $id: 'Organization' },
@@ -71,6 +77,9 @@ export const OrganizationWriteSchema = Type.Object(
             Type.Object({ manualEntry: Type.Optional(Type.String()), csvImport: Type.Optional(Type.String()) }, { additionalProperties: true }),
           ),
           radius: Type.Optional(Type.Object({ storeNtHashes: Type.Optional(Type.Boolean()) }, { additionalProperties: true, description: RADIUS_SETTINGS_NOTE })),
+          mfa: Type.Optional(
+            Type.Object({ required: Type.Optional(Type.Boolean()), selfEnrollment: Type.Optional(Type.Boolean()) }, { additionalProperties: true, description: MFA_SETTINGS_NOTE }),
+          ),
         },
         { additionalProperties: true },
       ),
@@ -88,13 +97,19 @@ export const toOrganization = (o: Organization) => ({
     passwordPolicy: toWirePolicy(o.settings.passwordPolicy),
     newSystemUserStateDefaults: o.settings.newSystemUserStateDefaults,
     radius: { storeNtHashes: o.settings.radius.storeNtHashes },
+    mfa: { required: o.settings.mfa.required, selfEnrollment: o.settings.mfa.selfEnrollment },
   },
 });
 
 export function toOrganizationInput(body: {
   displayName?: string;
   logoUrl?: string;
-  settings?: { passwordPolicy?: Record<string, unknown>; newSystemUserStateDefaults?: Record<string, unknown>; radius?: Record<string, unknown> };
+  settings?: {
+    passwordPolicy?: Record<string, unknown>;
+    newSystemUserStateDefaults?: Record<string, unknown>;
+    radius?: Record<string, unknown>;
+    mfa?: Record<string, unknown>;
+  };
 }): OrganizationInput {
   const input: OrganizationInput = {};
   if (body.displayName !== undefined) input.displayName = body.displayName;
@@ -104,5 +119,6 @@ export function toOrganizationInput(body: {
     input.newSystemUserStateDefaults = body.settings.newSystemUserStateDefaults as OrganizationInput['newSystemUserStateDefaults'];
   }
   if (body.settings?.radius) input.radius = body.settings.radius as OrganizationInput['radius'];
+  if (body.settings?.mfa) input.mfa = body.settings.mfa as OrganizationInput['mfa'];
   return input;
 }

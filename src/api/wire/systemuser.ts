@@ -37,6 +37,7 @@ export const SYSTEMUSER_FIELDS: FieldNames = {
   activated: 'activated',
   account_locked: 'accountLocked',
   password_expiration_date: 'passwordExpirationDate',
+  enable_user_portal_multifactor: 'mfaRequired',
   password_date: 'passwordDate',
   created: 'created',
   updated: 'updated',
@@ -99,6 +100,17 @@ const profileProperties = {
   account_locked: flag(),
   password: Type.Optional(Type.String({ maxLength: 256, description: 'Checked against the password policy; stored only as an argon2id hash' })),
   password_expiration_date: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+  enable_user_portal_multifactor: Type.Optional(Type.Boolean({ description: 'Sign-in asks this user for a second factor, whatever the organization\'s policy' })),
+  mfa: Type.Optional(
+    Type.Object(
+      {
+        exclusion: flag(),
+        exclusionUntil: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+        exclusionDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+      },
+      { additionalProperties: true, description: 'An exemption from the MFA policy: for good, or until exclusionUntil (an enrollment period)' },
+    ),
+  ),
 };
 
 /** POST /systemusers body (JumpCloud's systemuserputpost). Unknown fields are ignored. */
@@ -160,7 +172,10 @@ export const SystemUserSchema = Type.Object(
     allow_public_key: flag(),
     samba_service_user: flag(),
     ssh_keys: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
-    mfa: Type.Optional(Type.Object({ configured: flag(), exclusion: flag() })),
+    mfa: Type.Optional(Type.Object({ configured: flag(), exclusion: flag(), exclusionUntil: Type.Optional(Type.String()) })),
+    mfaEnrollment: Type.Optional(
+      Type.Object({ overallStatus: Type.String(), totpStatus: Type.String(), webAuthnStatus: Type.String(), pushStatus: Type.String() }),
+    ),
     created: Type.Optional(Type.String()),
     updated: Type.Optional(Type.String({ description: 'Roster: time of the last change' })),
   },
@@ -169,8 +184,11 @@ export const SystemUserSchema = Type.Object(
 
 export type SystemUserWire = Static<typeof SystemUserSchema>;
 
-/** `totpEnabled`: the user has a confirmed TOTP second factor. */
-export function toSystemUser(u: User, now: Date, totpEnabled = false): SystemUserWire {
+/** `factors`: which second factors the user has (a confirmed TOTP, a security key or passkey). */
+export function toSystemUser(u: User, now: Date, factors: { totp?: boolean; webauthn?: boolean } = {}): SystemUserWire {
+  const totp = factors.totp === true;
+  const webauthn = factors.webauthn === true;
+  const status = (yes: boolean) => (yes ? 'ENROLLED' : 'NOT_ENROLLED');
   return {
     _id: u.id,
     id: u.id,
@@ -212,19 +230,20 @@ export function toSystemUser(u: User, now: Date, totpEnabled = false): SystemUse
     password_date: u.passwordDate,
     password_expiration_date: u.passwordExpirationDate,
     password_expired: u.passwordExpirationDate !== null && Date.parse(u.passwordExpirationDate) <= now.getTime(),
-    totp_enabled: totpEnabled,
-    enable_user_portal_multifactor: false,
+    totp_enabled: totp,
+    enable_user_portal_multifactor: u.mfaRequired,
     allow_public_key: true,
     samba_service_user: false,
     ssh_keys: [],
-    mfa: { configured: totpEnabled, exclusion: false },
+    mfa: { configured: totp || webauthn, exclusion: u.mfaExclusion, ...(u.mfaExclusionUntil ? { exclusionUntil: u.mfaExclusionUntil } : {}) },
+    mfaEnrollment: { overallStatus: status(totp || webauthn), totpStatus: status(totp), webAuthnStatus: status(webauthn), pushStatus: 'NOT_ENROLLED' },
     created: u.created,
     updated: u.updated,
   };
 }
 
 /** A systemuser body → core input; absent fields stay absent. */
-export function toUserInput(body: SystemUserBody): UserInput {
+export function toUserInput(body: SystemUserBody, now = new Date()): UserInput {
   const input: UserInput = {};
   const copy = <K extends keyof UserInput>(key: K, value: unknown) => {
     if (value !== undefined) input[key] = value as UserInput[K];
@@ -262,5 +281,11 @@ export function toUserInput(body: SystemUserBody): UserInput {
   copy('accountLocked', body.account_locked);
   copy('password', body.password);
   copy('passwordExpirationDate', body.password_expiration_date);
+  copy('mfaRequired', body.enable_user_portal_multifactor);
+  if (body.mfa) {
+    copy('mfaExclusion', body.mfa.exclusion);
+    if (body.mfa.exclusionDays !== undefined) input.mfaExclusionUntil = new Date(now.getTime() + body.mfa.exclusionDays * 86_400_000).toISOString();
+    else copy('mfaExclusionUntil', body.mfa.exclusionUntil);
+  }
   return input;
 }

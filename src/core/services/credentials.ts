@@ -94,8 +94,13 @@ export class CredentialService {
       const enrollment: TotpEnrollment = { orgId: ctx.orgId, userId: user.id, confirmed: false, lastUsedStep: 0, created: now, updated: now };
       await tx.credentials.putTotp(enrollment, this.sealTotp(ctx.orgId, user.id, secret));
       journal(tx, ctx, totpEntry(user.id, 'mfa_enroll', stateOf(before?.enrollment), 'pending'));
-      return { secret, otpauthUri: generateURI({ issuer: ISSUER, label: user.username, secret }) };
+      return { secret, otpauthUri: this.totpUri(user, secret) };
     });
+  }
+
+  /** The otpauth:// URI an authenticator app scans for `secret`. */
+  totpUri(user: User, secret: string): string {
+    return generateURI({ issuer: ISSUER, label: user.username, secret });
   }
 
   /** The first good code confirms the enrollment; from then on RADIUS asks for codes. */

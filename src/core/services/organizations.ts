@@ -13,6 +13,7 @@ export const DEFAULT_SETTINGS: OrgSettings = {
   passwordPolicy: DEFAULT_PASSWORD_POLICY,
   newSystemUserStateDefaults: { manualEntry: 'ACTIVATED', csvImport: 'ACTIVATED' },
   radius: { storeNtHashes: false },
+  mfa: { required: false, selfEnrollment: true },
 };
 
 /** Allowed range of each numeric password-policy setting; 0 turns a check off where it can be off. */
@@ -36,6 +37,7 @@ export interface OrganizationInput {
   passwordPolicy?: Partial<PasswordPolicy>;
   newSystemUserStateDefaults?: Partial<OrgSettings['newSystemUserStateDefaults']>;
   radius?: Partial<OrgSettings['radius']>;
+  mfa?: Partial<OrgSettings['mfa']>;
 }
 
 function checkInput(input: OrganizationInput): ErrorDetail[] {
@@ -63,6 +65,10 @@ function checkInput(input: OrganizationInput): ErrorDetail[] {
   for (const [key, value] of Object.entries(input.radius ?? {})) {
     if (key !== 'storeNtHashes') errors.push({ field: `radius.${key}`, reason: 'UNKNOWN', message: `${key} is not a RADIUS setting` });
     else if (typeof value !== 'boolean') errors.push({ field: 'radius.storeNtHashes', reason: 'NOT_A_BOOLEAN', message: 'storeNtHashes must be true or false' });
+  }
+  for (const [key, value] of Object.entries(input.mfa ?? {})) {
+    if (key !== 'required' && key !== 'selfEnrollment') errors.push({ field: `mfa.${key}`, reason: 'UNKNOWN', message: `${key} is not an MFA setting` });
+    else if (typeof value !== 'boolean') errors.push({ field: `mfa.${key}`, reason: 'NOT_A_BOOLEAN', message: `${key} must be true or false` });
   }
   return errors;
 }
@@ -120,6 +126,7 @@ export class OrganizationService {
           passwordPolicy: { ...before.settings.passwordPolicy, ...input.passwordPolicy },
           newSystemUserStateDefaults: { ...before.settings.newSystemUserStateDefaults, ...input.newSystemUserStateDefaults },
           radius: { ...before.settings.radius, ...input.radius },
+          mfa: { ...before.settings.mfa, ...input.mfa },
         },
         updated: this.deps.clock().toISOString(),
       };

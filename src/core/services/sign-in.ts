@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { requirePermission, systemContext, type Context, type Origin } from '../context.js';
+import { requirePermission, selfContext, systemContext, type Context, type Origin } from '../context.js';
 import { notFound } from '../errors.js';
 import type { ApplicationId, OrgId, UserId } from '../ids.js';
 import type { Application, JournalEntryInput, User, UserSession } from '../model.js';
@@ -8,6 +8,8 @@ import type { AuthenticationService, LoginFailure } from './authentication.js';
 import type { CredentialService } from './credentials.js';
 import type { RecoveryCodeService } from './recovery-codes.js';
 import type { Deps } from './deps.js';
+import type { MfaService, SecondFactor } from './mfa.js';
+import type { RelyingParty, WebAuthnService } from './webauthn.js';
 
 export interface SessionPolicy {
   /** A session unused this long ends. */
@@ -27,12 +29,39 @@ export interface SignInContext {
   admits?: (user: User) => boolean;
 }
 
-export type SignInRefusal = LoginFailure | 'INVALID_TOTP' | 'TOTP_REPLAYED' | 'INVALID_RECOVERY_CODE';
+export type SignInRefusal =
+  | LoginFailure
+  | 'INVALID_TOTP'
+  | 'TOTP_REPLAYED'
+  | 'INVALID_RECOVERY_CODE'
+  | 'INVALID_WEBAUTHN'
+  | 'WEBAUTHN_CLONED'
+  | 'MFA_ENROLLMENT_REQUIRED'
+  | 'ALREADY_ENROLLED';
+
+/** How a session's user proved who they are beyond the password; '' for the password alone. */
+export type SessionMfa = '' | 'totp' | 'recovery_code' | 'webauthn' | 'passkey';
 
 export type SignInStep =
-  | { status: 'signed_in'; user: User; session: UserSession; token: string }
-  | { status: 'mfa_required'; user: User; methods: ['totp'] }
+  /** `recoveryCodes`: a new set, made when the user enrolled a first factor at this sign-in; shown once. */
+  | { status: 'signed_in'; user: User; session: UserSession; token: string; recoveryCodes?: string[] }
+  | { status: 'mfa_required'; user: User; methods: SecondFactor[] }
+  /** The user must enroll a second factor now; `optional` when an enrollment period lets them put it off. */
+  | { status: 'enrollment_required'; user: User; methods: SecondFactor[]; optional: boolean; until: string | null }
   | { status: 'refused'; reason: SignInRefusal };
+
+/** What lies between sign-in steps, carried sealed by the browser: whose sign-in, what it waits for. */
+export interface PendingSignIn {
+  orgId: OrgId;
+  /** Null while a passkey sign-in has not yet said whose passkey it is. */
+  userId: UserId | null;
+  returnTo: string;
+  stage: 'mfa' | 'enroll' | 'enroll_optional' | 'passkey';
+  /** The WebAuthn challenge the browser was given, when one is outstanding. */
+  challenge?: string;
+  /** The authenticator-app secret being enrolled, to show its QR code again after a mistyped first code. */
+  totpSecret?: string;
+}
 
 /** Session tokens: a recognisable prefix and 256 random bits; only their SHA-256 is stored. */
 const TOKEN_PREFIX = 'rst_';
@@ -57,37 +86,180 @@ export class SignInService {
     private readonly credentials: CredentialService,
     private readonly recoveryCodes: RecoveryCodeService,
     private readonly applications: DirectoryViewService<Application>,
+    private readonly mfa: MfaService,
+    private readonly webauthn: WebAuthnService,
     private readonly policy: SessionPolicy = DEFAULT_SESSION_POLICY,
   ) {}
 
-  /** Step one: the password. A user with a confirmed TOTP must pass `secondFactor` next. */
+  /**
+   * Step one: the password. A user with a second factor must pass it next; a user whom the policy
+   * asks for one but who has none enrolls one next (or is refused, when the org does not let users
+   * enroll themselves).
+   */
   async password(orgId: OrgId, username: string, password: string, where: SignInContext): Promise<SignInStep> {
     const result = await this.authentication.verifyCredential(orgId, username, { password }, where.origin, where.admits ? { admits: where.admits } : {});
     if (!result.ok) {
       await this.record(orgId, where, { username, result: 'refused', reason: result.reason, ...(result.user ? { userId: result.user.id } : {}) });
       return { status: 'refused', reason: result.reason };
     }
-    if (await this.credentials.totpConfirmed(orgId, result.user.id)) return { status: 'mfa_required', user: result.user, methods: ['totp'] };
-    return this.open(result.user, '', where);
+    return this.afterPassword(result.user, where);
+  }
+
+  private async afterPassword(user: User, where: SignInContext): Promise<SignInStep> {
+    const factors = await this.mfa.factorsOf(user.orgId, user.id);
+    if (factors.length > 0) return { status: 'mfa_required', user, methods: factors };
+    const requirement = await this.mfa.requirementOf(user);
+    if (!requirement.applies || (!requirement.required && requirement.exemptUntil === null)) return this.open(user, '', where);
+    const org = await this.deps.store.read.orgs.findById(user.orgId);
+    if (!org?.settings.mfa.selfEnrollment) {
+      if (!requirement.required) return this.open(user, '', where);
+      await this.record(user.orgId, where, { username: user.username, userId: user.id, result: 'refused', reason: 'MFA_ENROLLMENT_REQUIRED' });
+      return { status: 'refused', reason: 'MFA_ENROLLMENT_REQUIRED' };
+    }
+    return { status: 'enrollment_required', user, methods: ['totp', 'webauthn'], optional: !requirement.required, until: requirement.exemptUntil };
   }
 
   /**
-   * What lies between the password step and the second factor, sealed for the browser to carry:
-   * only this installation can make or read it, and only for five minutes.
+   * What lies between sign-in steps, sealed for the browser to carry: only this installation can
+   * make or read it, and only for five minutes.
    */
-  sealPending(user: User, returnTo: string): string {
+  sealPending(pending: PendingSignIn): string {
     const expires = this.deps.clock().getTime() + PENDING_MS;
-    return this.deps.secrets.seal(JSON.stringify({ o: user.orgId, u: user.id, r: returnTo, e: expires }), PENDING_CONTEXT);
+    const { orgId: o, userId: u, returnTo: r, stage: s, challenge: c, totpSecret: t } = pending;
+    return this.deps.secrets.seal(JSON.stringify({ o, u, r, s, c, t, e: expires }), PENDING_CONTEXT);
   }
 
-  openPending(sealed: string): { orgId: OrgId; userId: UserId; returnTo: string } | undefined {
+  openPending(sealed: string): PendingSignIn | undefined {
     try {
-      const { o, u, r, e } = JSON.parse(this.deps.secrets.open(sealed, PENDING_CONTEXT)) as { o: string; u: string; r: string; e: number };
+      const { o, u, r, s, c, t, e } = JSON.parse(this.deps.secrets.open(sealed, PENDING_CONTEXT)) as {
+        o: string;
+        u: string | null;
+        r: string;
+        s: PendingSignIn['stage'];
+        c?: string;
+        t?: string;
+        e: number;
+      };
       if (typeof e !== 'number' || e <= this.deps.clock().getTime()) return undefined;
-      return { orgId: o as OrgId, userId: u as UserId, returnTo: r };
+      if (!['mfa', 'enroll', 'enroll_optional', 'passkey'].includes(s)) return undefined;
+      return {
+        orgId: o as OrgId,
+        userId: u as UserId | null,
+        returnTo: r,
+        stage: s,
+        ...(typeof c === 'string' ? { challenge: c } : {}),
+        ...(typeof t === 'string' ? { totpSecret: t } : {}),
+      };
     } catch {
       return undefined;
     }
+  }
+
+  /** The user of a step after the password, if they may still sign in; else why not. */
+  private async stillAdmitted(orgId: OrgId, userId: UserId, where: SignInContext): Promise<{ user: User } | { reason: SignInRefusal; user?: User }> {
+    const user = await this.deps.store.read.users.findById(orgId, userId);
+    if (!user) return { reason: 'INVALID_CREDENTIALS' };
+    if (user.state === 'SUSPENDED') return { reason: 'SUSPENDED', user };
+    if (user.state === 'STAGED' || !user.passwordSet) return { reason: 'NOT_ACTIVATED', user };
+    if (isLocked(user, this.deps.clock())) return { reason: 'ACCOUNT_LOCKED', user };
+    if (where.admits && !where.admits(user)) return { reason: 'NOT_ASSOCIATED', user };
+    return { user };
+  }
+
+  private async refuseStep(orgId: OrgId, where: SignInContext, reason: SignInRefusal, method: string, user?: User, userId?: UserId): Promise<SignInStep> {
+    const id = user?.id ?? userId;
+    await this.record(orgId, where, { username: user?.username ?? '', ...(id ? { userId: id } : {}), result: 'refused', reason, method });
+    return { status: 'refused', reason };
+  }
+
+  /** Options for the browser's WebAuthn prompt: the user's keys, or any passkey of this site when `userId` is null. */
+  webauthnOptions(orgId: OrgId, userId: UserId | null, rp: RelyingParty) {
+    return this.webauthn.authenticationOptions(orgId, userId, rp);
+  }
+
+  /** Step two with a security key or passkey, for the user whose password step asked for a second factor. */
+  async securityKey(orgId: OrgId, userId: UserId, response: unknown, challenge: string, rp: RelyingParty, where: SignInContext): Promise<SignInStep> {
+    const admitted = await this.stillAdmitted(orgId, userId, where);
+    if ('reason' in admitted) return this.refuseStep(orgId, where, admitted.reason, 'webauthn', admitted.user, userId);
+    const result = await this.webauthn.authenticate(orgId, response, challenge, rp, { userId, requireUserVerification: false });
+    if (!result.ok) {
+      await this.authentication.recordFailure(orgId, userId, where.origin);
+      return this.refuseStep(orgId, where, result.reason === 'WEBAUTHN_CLONED' ? 'WEBAUTHN_CLONED' : 'INVALID_WEBAUTHN', 'webauthn', admitted.user);
+    }
+    return this.open(admitted.user, 'webauthn', where);
+  }
+
+  /**
+   * Sign-in with a passkey alone: the authenticator names the user and verifies them (PIN or
+   * biometrics), which is two factors in one. The user must still be active and admitted.
+   */
+  async passkey(orgId: OrgId, response: unknown, challenge: string, rp: RelyingParty, where: SignInContext): Promise<SignInStep> {
+    const result = await this.webauthn.authenticate(orgId, response, challenge, rp, { requireUserVerification: true });
+    if (!result.ok) return this.refuseStep(orgId, where, result.reason === 'WEBAUTHN_CLONED' ? 'WEBAUTHN_CLONED' : 'INVALID_WEBAUTHN', 'passkey');
+    const admitted = await this.stillAdmitted(orgId, result.userId, where);
+    if ('reason' in admitted) return this.refuseStep(orgId, where, admitted.reason, 'passkey', admitted.user, result.userId);
+    return this.open(admitted.user, 'passkey', where);
+  }
+
+  /**
+   * Enrollment at sign-in, for a user the password step sent to enroll: starts a TOTP enrollment.
+   * Refused once the user has a second factor, so enrollment never stands in for passing one.
+   */
+  async startTotpEnrollment(orgId: OrgId, userId: UserId, where: SignInContext): Promise<{ ok: true; secret: string; otpauthUri: string } | { ok: false; reason: SignInRefusal }> {
+    const admitted = await this.stillAdmitted(orgId, userId, where);
+    if ('reason' in admitted) return { ok: false, reason: admitted.reason };
+    if ((await this.mfa.factorsOf(orgId, userId)).length > 0) return { ok: false, reason: 'ALREADY_ENROLLED' };
+    return { ok: true, ...(await this.credentials.enrollTotp(selfContext(admitted.user, where.origin), userId)) };
+  }
+
+  /** Confirms the TOTP enrollment begun at sign-in with its first code; then a session and a first set of recovery codes. */
+  async confirmTotpEnrollment(orgId: OrgId, userId: UserId, code: string, where: SignInContext): Promise<SignInStep> {
+    const admitted = await this.stillAdmitted(orgId, userId, where);
+    if ('reason' in admitted) return this.refuseStep(orgId, where, admitted.reason, 'totp', admitted.user, userId);
+    if ((await this.mfa.factorsOf(orgId, userId)).length > 0) return this.refuseStep(orgId, where, 'ALREADY_ENROLLED', 'totp', admitted.user);
+    try {
+      await this.credentials.confirmTotp(selfContext(admitted.user, where.origin), userId, code);
+    } catch {
+      await this.authentication.recordFailure(orgId, userId, where.origin);
+      return this.refuseStep(orgId, where, 'INVALID_TOTP', 'totp', admitted.user);
+    }
+    return this.openEnrolled(admitted.user, 'totp', where);
+  }
+
+  /** Enrollment at sign-in with a security key or passkey: the options for the browser's prompt. */
+  async webauthnEnrollmentOptions(orgId: OrgId, userId: UserId, rp: RelyingParty, where: SignInContext) {
+    const admitted = await this.stillAdmitted(orgId, userId, where);
+    if ('reason' in admitted) return { ok: false as const, reason: admitted.reason };
+    if ((await this.mfa.factorsOf(orgId, userId)).length > 0) return { ok: false as const, reason: 'ALREADY_ENROLLED' as const };
+    return { ok: true as const, ...(await this.webauthn.registrationOptions(orgId, userId, rp)) };
+  }
+
+  /** Registers the key the browser made at sign-in; then a session and a first set of recovery codes. */
+  async confirmWebauthnEnrollment(orgId: OrgId, userId: UserId, response: unknown, challenge: string, rp: RelyingParty, where: SignInContext, name?: string): Promise<SignInStep> {
+    const admitted = await this.stillAdmitted(orgId, userId, where);
+    if ('reason' in admitted) return this.refuseStep(orgId, where, admitted.reason, 'webauthn', admitted.user, userId);
+    if ((await this.mfa.factorsOf(orgId, userId)).length > 0) return this.refuseStep(orgId, where, 'ALREADY_ENROLLED', 'webauthn', admitted.user);
+    const result = await this.webauthn.register(orgId, userId, response, challenge, rp, name, where.origin);
+    if (!result.ok) return this.refuseStep(orgId, where, 'INVALID_WEBAUTHN', 'webauthn', admitted.user);
+    return this.openEnrolled(admitted.user, 'webauthn', where);
+  }
+
+  /** A user in an enrollment period puts enrollment off: signed in with the password alone. */
+  async skipEnrollment(orgId: OrgId, userId: UserId, where: SignInContext): Promise<SignInStep> {
+    const admitted = await this.stillAdmitted(orgId, userId, where);
+    if ('reason' in admitted) return this.refuseStep(orgId, where, admitted.reason, '', admitted.user, userId);
+    const requirement = await this.mfa.requirementOf(admitted.user);
+    if (requirement.required) return this.refuseStep(orgId, where, 'MFA_ENROLLMENT_REQUIRED', '', admitted.user);
+    return this.open(admitted.user, '', where);
+  }
+
+  /** A first factor was just enrolled: recovery codes for when it is lost, unless the user has some left, and a session. */
+  private async openEnrolled(user: User, mfa: SessionMfa, where: SignInContext): Promise<SignInStep> {
+    const ctx = selfContext(user, where.origin);
+    const status = await this.recoveryCodes.status(ctx, user.id);
+    const recoveryCodes = status.remaining > 0 ? undefined : await this.recoveryCodes.generate(ctx, user.id);
+    const step = await this.open(user, mfa, where);
+    return step.status === 'signed_in' && recoveryCodes ? { ...step, recoveryCodes } : step;
   }
 
   /**
@@ -95,31 +267,24 @@ export class SignInService {
    * tamper-proof between the steps). A wrong or replayed code counts towards lockout.
    */
   async secondFactor(orgId: OrgId, userId: UserId, code: string, where: SignInContext): Promise<SignInStep> {
-    const user = await this.deps.store.read.users.findById(orgId, userId);
-    const now = this.deps.clock();
-    const refuse = async (reason: SignInRefusal) => {
-      await this.record(orgId, where, { username: user?.username ?? '', userId, result: 'refused', reason, method: 'totp' });
-      return { status: 'refused', reason } as const;
-    };
-    if (!user) return refuse('INVALID_CREDENTIALS');
-    if (user.state === 'SUSPENDED') return refuse('SUSPENDED');
-    if (isLocked(user, now)) return refuse('ACCOUNT_LOCKED');
-    if (where.admits && !where.admits(user)) return refuse('NOT_ASSOCIATED');
+    const admitted = await this.stillAdmitted(orgId, userId, where);
+    if ('reason' in admitted) return this.refuseStep(orgId, where, admitted.reason, 'totp', admitted.user, userId);
+    const { user } = admitted;
     // Six digits are an authenticator's code; anything else may be one of the user's recovery codes.
     if (!/^\d{6}$/.test(code.trim())) {
       if (await this.recoveryCodes.consume(orgId, user.id, code)) return this.open(user, 'recovery_code', where);
       await this.authentication.recordFailure(orgId, user.id, where.origin);
-      return refuse('INVALID_RECOVERY_CODE');
+      return this.refuseStep(orgId, where, 'INVALID_RECOVERY_CODE', 'recovery_code', user);
     }
     const check = await this.credentials.checkTotp(orgId, user.id, code.trim());
     if (check !== 'ok') {
       await this.authentication.recordFailure(orgId, user.id, where.origin);
-      return refuse(check === 'replayed' ? 'TOTP_REPLAYED' : 'INVALID_TOTP');
+      return this.refuseStep(orgId, where, check === 'replayed' ? 'TOTP_REPLAYED' : 'INVALID_TOTP', 'totp', user);
     }
     return this.open(user, 'totp', where);
   }
 
-  private async open(user: User, mfa: string, where: SignInContext): Promise<SignInStep> {
+  private async open(user: User, mfa: SessionMfa, where: SignInContext): Promise<SignInStep> {
     const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
     const now = this.deps.clock();
     const session: UserSession = {

@@ -39,6 +39,9 @@ export const emptyProfile = (): Omit<UserProfile, 'username' | 'email' | 'unixUi
   externalDn: '',
   externalSourceType: '',
   description: '',
+  mfaRequired: false,
+  mfaExclusion: false,
+  mfaExclusionUntil: null,
 });
 
 export interface CreateUserOptions {

@@ -37,6 +37,7 @@ export const USER_COLUMN_MAP: ColumnMap = {
   passwordNeverExpires: flag('password_never_expires'),
   externallyManaged: flag('externally_managed'),
   externalSourceType: text('external_source_type'),
+  mfaRequired: flag('mfa_required'),
   state: text('state'),
   suspended: { virtual: (yes) => (yes ? sql`state = 'SUSPENDED'` : sql`state <> 'SUSPENDED'`) },
   activated: { virtual: (yes) => (yes ? sql`password_hash is not null` : sql`password_hash is null`) },

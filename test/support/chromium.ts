@@ -1,0 +1,34 @@
+import { createHash, X509Certificate } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { PEERS_REQUIRED } from './stores.js';
+
+/** Debian's Chromium (package chromium), which .ci/run installs; ROSTER_CHROMIUM names another. */
+export const CHROMIUM = process.env.ROSTER_CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * Whether tests that drive Chromium are skipped here, warning once with the reason. Throws when it
+ * is missing and ROSTER_REQUIRE_PEERS=1 forbids skipping.
+ */
+export function skipChromium(): boolean {
+  if (existsSync(CHROMIUM)) return false;
+  const reason = `${CHROMIUM} not found (Debian package chromium)`;
+  if (PEERS_REQUIRED) throw new Error(`${reason}; ROSTER_REQUIRE_PEERS=1 forbids skipping`);
+  console.warn(`SKIPPING tests that drive Chromium: ${reason}`);
+  return true;
+}
+
+/**
+ * Headless Chromium that trusts the test server's certificate: its public key is pinned with
+ * --ignore-certificate-errors-spki-list, so pages count as a secure context with no certificate
+ * error (WebAuthn refuses pages with certificate errors).
+ */
+export function launchChromium(serverCert: Buffer): Promise<Browser> {
+  const spki = new X509Certificate(serverCert).publicKey.export({ type: 'spki', format: 'der' });
+  const pin = createHash('sha256').update(spki).digest('base64');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [`--ignore-certificate-errors-spki-list=${pin}`, '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
+}
