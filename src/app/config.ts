@@ -24,6 +24,8 @@ export interface Config {
   scimTestToken: string | undefined;
   /** Users' sign-in sessions: idle and absolute timeouts. */
   sessions: { idleMinutes: number; maxHours: number };
+  /** How often each process reads the OIDC provider's keys from the store again (and how long after a rotation through the API the new key signs). */
+  oidcKeyRefreshSeconds: number;
   /** Whether this process runs outbound SCIM provisioning (every process may; leases keep one run per application). */
   provisioningWorker: boolean;
   ldap: {
@@ -133,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxHours: between('ROSTER_SESSION_MAX_HOURS', env.ROSTER_SESSION_MAX_HOURS, 12, 1, 720),
     },
     passwordCacheSeconds: nonNegative('ROSTER_PASSWORD_CACHE_SECONDS', env.ROSTER_PASSWORD_CACHE_SECONDS, 0),
+    oidcKeyRefreshSeconds: between('ROSTER_OIDC_KEY_REFRESH_SECONDS', env.ROSTER_OIDC_KEY_REFRESH_SECONDS, 60, 1, 3600),
     ldap: {
       host: env.ROSTER_LDAP_HOST || httpHost,
       port: optionalPort('ROSTER_LDAP_PORT', env.ROSTER_LDAP_PORT, 1389),

@@ -25,6 +25,6 @@ export async function openRuntime(config: Config, options: { migrate?: boolean }
     await store.close();
     throw e;
   }
-  const core = createDirectoryCore(store, box, undefined, { passwordCacheSeconds: config.passwordCacheSeconds, sessions: config.sessions });
+  const core = createDirectoryCore(store, box, undefined, { passwordCacheSeconds: config.passwordCacheSeconds, sessions: config.sessions, oidcKeyRefreshSeconds: config.oidcKeyRefreshSeconds });
   return { config, store, core, close: () => store.close() };
 }

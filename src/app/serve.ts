@@ -127,6 +127,9 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
     // Expired OIDC codes, tokens and sessions likewise.
     const pruneOidc = setInterval(() => void runtime.core.oidc.prune().catch((e: unknown) => app.log.warn({ err: e }, 'pruning OpenID Connect state failed')), 3_600_000);
     pruneOidc.unref();
+    // SAML request IDs whose replay window has passed.
+    const pruneSamlReplay = setInterval(() => void runtime.core.samlReplay.prune().catch((e: unknown) => app.log.warn({ err: e }, 'pruning SAML request IDs failed')), 3_600_000);
+    pruneSamlReplay.unref();
     if (first) out.write(firstRunBanner(first, url));
     return {
       url,
@@ -138,6 +141,7 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
       async close() {
         clearInterval(pruneSessions);
         clearInterval(pruneOidc);
+        clearInterval(pruneSamlReplay);
         await provisioning?.stop();
         await radius.close();
         await ldap.close();

@@ -17,6 +17,7 @@ import { GroupService } from './services/groups.js';
 import { IdentityLinkService } from './services/identity-links.js';
 import { JournalService } from './services/journal.js';
 import { OidcService } from './services/oidc.js';
+import { SamlReplayService } from './services/saml-replay.js';
 import { OrganizationService } from './services/organizations.js';
 import { ProvisioningService } from './services/provisioning.js';
 import { RadiusServerService } from './services/radius-servers.js';
@@ -33,6 +34,8 @@ export interface CoreOptions {
   passwordCacheSeconds: number;
   /** Sign-in sessions' idle and absolute timeouts. */
   sessions?: SessionPolicy;
+  /** How often each process reads the OIDC provider's keys again; a key rotated through the API signs this long after it is made. */
+  oidcKeyRefreshSeconds?: number;
 }
 
 /** The directory core: every service, each already restricted to the calling principal. */
@@ -69,6 +72,8 @@ export class DirectoryCore {
   readonly provisioning: ProvisioningService;
   /** OpenID Connect clients of applications, their users' claims, and the provider's keys. */
   readonly oidc: OidcService;
+  /** SAML AuthnRequest IDs seen recently, shared by every process on the store. */
+  readonly samlReplay: SamlReplayService;
   /** What the LDAP service exposes, kept current from the journal. */
   readonly ldapView: DirectoryViewService;
   /** Who each RADIUS server admits (by server id), kept current the same way. */
@@ -95,7 +100,8 @@ export class DirectoryCore {
     this.applicationViews = new DirectoryViewService<Application>(deps, 'application', (repos, orgId, id) => repos.applications.findById(orgId, id as ApplicationId));
     this.provisioning = new ProvisioningService(deps, this.applicationViews);
     this.authentication = new AuthenticationService(deps, this.users, this.credentials, new VerificationCache(options.passwordCacheSeconds * 1000));
-    this.oidc = new OidcService(deps, this.applicationViews);
+    this.oidc = new OidcService(deps, this.applicationViews, options.oidcKeyRefreshSeconds !== undefined ? { keyRefreshMs: options.oidcKeyRefreshSeconds * 1000 } : {});
+    this.samlReplay = new SamlReplayService(deps);
     this.recoveryCodes = new RecoveryCodeService(deps);
     this.webauthn = new WebAuthnService(deps);
     this.mfa = new MfaService(deps);

@@ -382,12 +382,16 @@ export interface OidcStateRecord {
   consumedAt: string | null;
 }
 
-/** A signing (private JWK) or cookie key of the OIDC provider, sealed. */
+/** A signing (private JWK) or cookie key of the OIDC provider, sealed, with its schedule. */
 export interface OidcKeyRecord {
   id: string;
   use: 'sig' | 'cookie';
   sealed: string;
   created: string;
+  /** When it starts signing (until then it is only published, or only accepted for cookies). */
+  activates: string;
+  /** When it leaves the JWKS (stops being accepted) and may be deleted; null until it is replaced. */
+  retires: string | null;
 }
 
 export interface OidcRepository {
@@ -410,7 +414,23 @@ export interface OidcRepository {
   pruneState(before: string): Promise<number>;
   listKeys(): Promise<OidcKeyRecord[]>;
   insertKey(key: OidcKeyRecord): Promise<void>;
+  /** Sets when a key retires (null: not scheduled). */
+  setKeyRetires(id: string, retires: string | null): Promise<void>;
   deleteKey(id: string): Promise<void>;
+}
+
+/**
+ * SAML AuthnRequest IDs seen recently, per issuer, shared by every process on the store: the
+ * authority on replays (each process may keep a faster cache in front of it).
+ */
+export interface SamlReplayRepository {
+  /**
+   * Records `id` from `issuer` until `expiresAt`, atomically: false, changing nothing, when it is
+   * already recorded and has not expired by `now` (a replay). An expired record is replaced.
+   */
+  checkAndRecord(issuer: string, id: string, expiresAt: string, now: string): Promise<boolean>;
+  /** Deletes records that expired before `before`; the number deleted. */
+  prune(before: string): Promise<number>;
 }
 
 /** The kinds of object an identity link points at (named as the journal names them). */
@@ -477,6 +497,7 @@ export interface Repositories {
   recoveryCodes: RecoveryCodeRepository;
   webauthnCredentials: WebAuthnCredentialRepository;
   oidc: OidcRepository;
+  samlReplay: SamlReplayRepository;
 }
 
 /** Who and where, stamped on the journal rows a transaction writes. */

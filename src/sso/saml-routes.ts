@@ -22,7 +22,10 @@ import {
 import { signedIn, signInUrl } from './sign-in.js';
 
 export interface SamlRouteOptions {
-  /** Request IDs seen by this process; one per process (made here when not given). */
+  /**
+   * Request IDs seen by this process (made here when not given): a first check that spares the
+   * store a lookup for replays to the same process. The store (core.samlReplay) decides.
+   */
   replayCache?: ReplayCache;
   /** ROSTER_PUBLIC_URL: the base of entity ids and endpoint URLs; else each request's own. */
   publicUrl?: string;
@@ -73,7 +76,8 @@ export async function samlRoutes(app: FastifyInstance, core: DirectoryCore, opti
   await app.register(formbody, { bodyLimit: 256 * 1024 });
   const apps = new SamlApplications(core);
   // The replay window covers the whole accepted IssueInstant window (± the skew) and a minute more.
-  const replayCache = options.replayCache ?? new ReplayCache({ windowMs: 2 * DEFAULT_CLOCK_SKEW_MS + 60_000 });
+  const replayWindowMs = 2 * DEFAULT_CLOCK_SKEW_MS + 60_000;
+  const replayCache = options.replayCache ?? new ReplayCache({ windowMs: replayWindowMs });
 
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
@@ -125,8 +129,9 @@ export async function samlRoutes(app: FastifyInstance, core: DirectoryCore, opti
 
   /**
    * The AuthnRequest, validated (authn-request.ts): from this application's SP, signed when
-   * required, to a registered ACS URL, addressed here, fresh, not replayed. A refusal is a 400 page
-   * and a journal entry.
+   * required, to a registered ACS URL, addressed here, fresh, not replayed — neither to this
+   * process (its cache) nor to any other sharing the store (recorded there last, so that only
+   * valid requests use up IDs). A refusal is a 400 page and a journal entry.
    */
   const readRequest = async (request: FastifyRequest<{ Params: { appId: string } }>, loaded: Loaded, message: RedirectBindingMessage | PostBindingMessage): Promise<ValidatedAuthnRequest | Halt> => {
     const { settings, app: application } = loaded;
@@ -135,9 +140,13 @@ export async function samlRoutes(app: FastifyInstance, core: DirectoryCore, opti
       // SAML core §3.2.1: a Destination names this endpoint, at the public URL or as this request addressed it.
       ssoUrls: [...new Set([samlUrls(baseUrl(request), application.id).sso, samlUrls(baseUrlOf(request), application.id).sso])],
     });
-    if (result.ok) return result.value;
-    await journalRefusal(request, application, { reason: 'AUTHN_REQUEST_REFUSED', error: result.error.code, message: result.error.message });
-    return page(400, 'Sign-in request refused', `The application sent a sign-in request that Roster cannot accept (${result.error.code}): ${result.error.message}`);
+    const refuse = async ({ code, message }: { code: string; message: string }) => {
+      await journalRefusal(request, application, { reason: 'AUTHN_REQUEST_REFUSED', error: code, message });
+      return page(400, 'Sign-in request refused', `The application sent a sign-in request that Roster cannot accept (${code}): ${message}`);
+    };
+    if (!result.ok) return refuse(result.error);
+    if (!(await core.samlReplay.firstUse(result.value.issuer, result.value.id, replayWindowMs))) return refuse({ code: 'REPLAYED', message: 'The request ID was already used' });
+    return result.value;
   };
 
   /** The signed-in user, when the session is good and, for ForceAuthn, began after the request. */

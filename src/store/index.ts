@@ -14,6 +14,7 @@ import { groupRepository } from './repositories/groups.js';
 import { identityLinkRepository } from './repositories/identity-links.js';
 import { metaRepository } from './repositories/meta.js';
 import { oidcRepository } from './repositories/oidc.js';
+import { samlReplayRepository } from './repositories/saml-replay.js';
 import { appendJournal, journalRepository, pendingRows, type PendingJournalRow } from './repositories/journal.js';
 import { organizationRepository } from './repositories/organizations.js';
 import { provisioningRepository } from './repositories/provisioning.js';
@@ -48,6 +49,7 @@ function repositories(db: Kysely<Database>, postgres: boolean): Repositories {
     recoveryCodes: recoveryCodeRepository(db),
     webauthnCredentials: webauthnCredentialRepository(db),
     oidc: oidcRepository(db),
+    samlReplay: samlReplayRepository(db),
   };
 }
 

@@ -339,6 +339,17 @@ export interface OidcKeysTable {
   use: string;
   sealed: string;
   created: string;
+  /** When the key starts signing (null only before migration 013 filled it in). */
+  activates: string | null;
+  /** When the key leaves the JWKS and is deleted; null until it is replaced. */
+  retires: string | null;
+}
+
+/** SAML AuthnRequest IDs seen per issuer, until `expires` (ISO 8601). */
+export interface SamlReplayTable {
+  issuer: string;
+  message_id: string;
+  expires: string;
 }
 
 /** `(directory, kind, local id) ↔ external id`, unique both ways within a directory and kind. */
@@ -386,4 +397,5 @@ export interface Database {
   oidc_clients: OidcClientsTable;
   oidc_state: OidcStateTable;
   oidc_keys: OidcKeysTable;
+  saml_replay: SamlReplayTable;
 }

@@ -1,12 +1,26 @@
+import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, tlsFetch } from '../support/browser.js';
-import { startTestRoster, type TestRoster } from '../support/test-roster.js';
+import { startTestRoster, waitFor, type TestRoster } from '../support/test-roster.js';
 
 const PASSWORD = 'CorrectHorse42x';
 const REDIRECT = 'https://rp.example.test/callback';
 const LOGGED_OUT = 'https://rp.example.test/logged-out';
 const SCOPE = 'openid profile email groups offline_access';
+
+/** Verifies a JWT's RS256 signature with the key its header names in `keys` (a JWKS); its kid. */
+function verifiedKid(jwt: string, keys: JsonWebKey[]): string {
+  const [header, payload, signature] = jwt.split('.') as [string, string, string];
+  const { kid, alg } = JSON.parse(Buffer.from(header, 'base64url').toString()) as { kid: string; alg: string };
+  expect(alg).toBe('RS256');
+  const jwk = keys.find((k) => (k as { kid?: string }).kid === kid);
+  if (!jwk) throw new Error(`the JWKS has no key ${kid}`);
+  if (!verify('RSA-SHA256', Buffer.from(`${header}.${payload}`), createPublicKey({ key: jwk, format: 'jwk' }), Buffer.from(signature, 'base64url'))) {
+    throw new Error(`the signature does not verify with ${kid}`);
+  }
+  return kid;
+}
 
 /**
  * The OAuth error code a failed openid-client call carries: in the body (`error`) or, for a 401
@@ -55,7 +69,8 @@ describe('OpenID Connect provider (end to end, openid-client as the RP)', () => 
   };
 
   beforeAll(async () => {
-    roster = await startTestRoster({ prefix: 'roster-oidc-', orgName: 'OIDC Org', domain: 'oidc.example.com' });
+    // Keys are read again every second, so a rotated key signs a second after the rotation.
+    roster = await startTestRoster({ prefix: 'roster-oidc-', orgName: 'OIDC Org', domain: 'oidc.example.com', env: { ROSTER_OIDC_KEY_REFRESH_SECONDS: '1' } });
     fetcher = tlsFetch(roster.certs.ca);
     issuer = new URL(`${roster.apiUrl}/oidc`);
     const app = await roster.must<{ _id: string }>('POST', '/api/applications', { name: 'Wiki', sso: { type: 'oidc' } }, 200, 201);
@@ -131,9 +146,13 @@ describe('OpenID Connect provider (end to end, openid-client as the RP)', () => 
     expect(tokens.token_type.toLowerCase()).toBe('bearer');
   });
 
-  it('logs out at the RP’s request and returns to its post-logout URI', async () => {
+  /** Signs alice in, then answers the provider's logout page: "Yes, sign me out" (`logout`) or "No, stay signed in". */
+  const logOut = async (logout: boolean) => {
     const { landed, verifier, state, nonce, browser } = await signIn('alice');
     const tokens = await oidc.authorizationCodeGrant(config, landed, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    const rosterSession = browser.cookie('roster_session');
+    expect(rosterSession).toBeTruthy();
+    expect((await browser.get('/sso/session')).status).toBe(200);
     const end = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: LOGGED_OUT, state: 'bye' });
     const page = await browser.get(end.href);
     expect(page.status).toBe(200);
@@ -141,11 +160,40 @@ describe('OpenID Connect provider (end to end, openid-client as the RP)', () => 
     const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
     const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
     expect(action && xsrf, html).toBeTruthy();
-    const confirmed = await browser.post(new URL(action!.replace(/&amp;/g, '&'), end).href, { xsrf: xsrf!, logout: 'yes' });
+    const confirmed = await browser.post(new URL(action!.replace(/&amp;/g, '&'), end).href, { xsrf: xsrf!, ...(logout ? { logout: 'yes' } : {}) });
     expect(confirmed.status).toBe(303);
     const location = new URL(confirmed.location!);
     expect(`${location.origin}${location.pathname}`).toBe(LOGGED_OUT);
     expect(location.searchParams.get('state')).toBe('bye');
+    return { browser, rosterSession: rosterSession! };
+  };
+
+  it('logs out at the RP’s request, returns to its post-logout URI, and ends the Roster session too', async () => {
+    const since = await roster.journalHead();
+    const { browser, rosterSession } = await logOut(true);
+    // The cookie is cleared, and the session it named is over even if a browser still sends it.
+    expect(browser.cookie('roster_session')).toBeUndefined();
+    expect((await browser.get('/sso/session')).status).toBe(401);
+    expect((await new Browser(roster.apiUrl, roster.certs.ca).get('/sso/session', { cookie: `roster_session=${rosterSession}` })).status).toBe(401);
+    await roster.waitForJournal(['operation:eq:sign_out'], (e) => e.details?.userId === aliceId, { since });
+
+    // A new authorization request asks for the password again.
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT,
+      scope: 'openid',
+      state: oidc.randomState(),
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
+    });
+    const landing = await browser.follow(await browser.get(url.href));
+    expect(landing.status).toBe(200);
+    expect(new URL(landing.url).pathname).toMatch(/^\/sso\/[0-9a-f]{24}\/sign-in$/);
+  });
+
+  it('keeps the Roster session when the user chooses to stay signed in at the logout page', async () => {
+    const { browser } = await logOut(false);
+    expect(browser.cookie('roster_session')).toBeTruthy();
+    expect((await browser.get('/sso/session')).status).toBe(200);
   });
 
   it('answers access_denied to the client for a user without access, and journals it', async () => {
@@ -157,9 +205,24 @@ describe('OpenID Connect provider (end to end, openid-client as the RP)', () => 
     await roster.waitForJournal(['operation:eq:sign_in'], (e) => e.details?.protocol === 'oidc' && e.details?.reason === 'NOT_ASSOCIATED', { since });
   });
 
-  it('refuses a wrong client secret (invalid_client)', async () => {
+  it('refuses a wrong client secret (invalid_client), and journals each failure on the organization without the secret', async () => {
+    const since = await roster.journalHead();
+    // An unknown client: refused, and there is no organization to journal it on.
+    expect(await oauthError(oidc.clientCredentialsGrant(await discover('not-the-secret', 'ffffffffffffffffffffffff')))).toBe('invalid_client');
     const wrong = await discover('not-the-secret');
     expect(await oauthError(oidc.clientCredentialsGrant(wrong))).toBe('invalid_client');
+    expect(await oauthError(oidc.tokenIntrospection(wrong, 'some-token'))).toBe('invalid_client');
+    const failures = async () => (await roster.journal(['operation:eq:sign_in'], since)).filter((e) => e.details?.reason === 'INVALID_CLIENT_AUTH');
+    await roster.waitForJournal(['operation:eq:sign_in'], (e) => e.details?.reason === 'INVALID_CLIENT_AUTH' && e.details?.endpoint === 'introspection', { since });
+    await new Promise((r) => setTimeout(r, 200));
+    const entries = await failures();
+    expect(entries.map((e) => e.details?.endpoint).sort()).toEqual(['introspection', 'token']);
+    for (const entry of entries) {
+      expect(entry).toMatchObject({ objectType: 'organization', objectId: roster.orgId, origin: 'sso', actor: { type: 'system' } });
+      expect(entry.details).toMatchObject({ protocol: 'oidc', clientId: appId, applicationId: appId, result: 'refused', reason: 'INVALID_CLIENT_AUTH', ip: expect.any(String) });
+    }
+    expect(JSON.stringify(entries)).not.toContain('not-the-secret');
+    expect(roster.process.stdout()).not.toContain('not-the-secret');
   });
 
   it('refuses a code with the wrong PKCE verifier (invalid_grant)', async () => {
@@ -188,5 +251,41 @@ describe('OpenID Connect provider (end to end, openid-client as the RP)', () => 
     await roster.suspend(bobId);
     expect(await oauthError(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toBe('invalid_grant');
     expect(await oauthError(oidc.fetchUserInfo(config, tokens.access_token, bobId))).toBe('invalid_token');
+  });
+
+  it('rotates the signing key through the API without a restart: earlier ID tokens still verify with the JWKS, new ones carry the new key', async () => {
+    const jwks = async () => ((await (await fetcher(config.serverMetadata().jwks_uri!)).json()) as { keys: JsonWebKey[] }).keys;
+    const before = await signIn('alice');
+    const oldTokens = await oidc.authorizationCodeGrant(config, before.landed, { pkceCodeVerifier: before.verifier, expectedState: before.state, expectedNonce: before.nonce });
+    const oldKid = verifiedKid(oldTokens.id_token!, await jwks());
+    const listed = await roster.must<{ kid: string; state: string; retires: string | null }[]>('GET', '/api/v2/oidc/keys', undefined, 200);
+    expect(listed.find((k) => k.state === 'active')?.kid).toBe(oldKid);
+    expect(JSON.stringify(listed)).not.toMatch(/"(d|p|q|dp|dq|qi)"/);
+
+    const since = await roster.journalHead();
+    const rotated = await roster.must<{ kid: string; state: string; activates: string; retires: string | null }[]>('POST', '/api/v2/oidc/keys/rotate', undefined, 200);
+    const next = rotated.find((k) => k.state === 'next')!;
+    expect(next.kid).not.toBe(oldKid);
+    expect(rotated.find((k) => k.kid === oldKid)).toMatchObject({ state: 'active', retires: expect.any(String) });
+    await roster.waitForJournal(['operation:eq:update'], (e) => (e.changes['oidc.signingKey'] as { after?: string } | undefined)?.after === next.kid, { since });
+
+    // Published at once; signing from its activation, a second later.
+    expect((await jwks()).map((k) => (k as { kid?: string }).kid)).toEqual(expect.arrayContaining([oldKid, next.kid]));
+    await waitFor(
+      async () => ((await roster.must<{ kid: string; state: string }[]>('GET', '/api/v2/oidc/keys', undefined, 200)).find((k) => k.state === 'active')?.kid === next.kid ? true : undefined),
+      5_000,
+      () => 'the new key never became active',
+    );
+    await new Promise((r) => setTimeout(r, 300));
+
+    const after = await signIn('alice');
+    const newTokens = await oidc.authorizationCodeGrant(config, after.landed, { pkceCodeVerifier: after.verifier, expectedState: after.state, expectedNonce: after.nonce });
+    const keys = await jwks();
+    expect(verifiedKid(newTokens.id_token!, keys)).toBe(next.kid);
+    // The token signed before the rotation still verifies with the JWKS served now.
+    expect(verifiedKid(oldTokens.id_token!, keys)).toBe(oldKid);
+    // And the tokens made before the rotation still work.
+    expect((await oidc.refreshTokenGrant(config, oldTokens.refresh_token!)).access_token).toBeTruthy();
+    expect(keys.every((k) => !('d' in k))).toBe(true);
   });
 });

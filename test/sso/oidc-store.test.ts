@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { Application } from '../../src/core/model.js';
 import { adapterFactory } from '../../src/sso/oidc/adapter.js';
-import { failure, openTestCore, type TestCore } from '../support/core.js';
+import { asRole, failure, openTestCore, type TestCore } from '../support/core.js';
 import { describeEachStore } from '../support/stores.js';
 
 describeEachStore('OpenID Connect storage and clients', (kind) => {
@@ -111,5 +111,97 @@ describeEachStore('OpenID Connect storage and clients', (kind) => {
     expect((await t.core.oidc.keys()).signing[0]!.kid).not.toBe(first.signing[0]!.kid);
     t.clock.now = new Date(t.clock.now.getTime() + 40 * 86_400_000);
     expect((await t.core.oidc.keys()).signing).toHaveLength(1);
+  });
+
+  it('rotates the signing key through the API: published at once, signing after the refresh interval, the old key kept until its ID tokens expire', async () => {
+    const changed: number[] = [];
+    t.core.oidc.onKeysChanged(() => changed.push(1));
+    const first = await t.core.oidc.keys();
+    const k1 = String(first.signing[0]!.kid);
+    expect(await t.core.oidc.signingKeys(t.ctx)).toEqual([{ kid: k1, alg: 'RS256', state: 'active', created: expect.any(String), activates: expect.any(String), retires: null }]);
+
+    const rotated = await t.core.oidc.rotateSigningKey(t.ctx);
+    expect(changed).toHaveLength(1);
+    expect(rotated.map((k) => k.state)).toEqual(['next', 'active']);
+    const [next, old] = rotated as [(typeof rotated)[0], (typeof rotated)[0]];
+    expect(old.kid).toBe(k1);
+    expect(next).not.toHaveProperty('d');
+    expect(Date.parse(next.activates) - t.clock.now.getTime()).toBe(t.core.oidc.keyRefreshMs);
+    // The ID tokens it signed last an hour; five minutes more for clocks that differ.
+    expect(Date.parse(old.retires!) - Date.parse(next.activates)).toBe(3_600_000 + 300_000);
+
+    let keys = await t.core.oidc.keys();
+    expect(keys.signing.map((k) => k.kid)).toEqual([k1, next.kid]);
+    expect(keys.nextChange).toBe(next.activates);
+    expect(keys.version).not.toBe(first.version);
+
+    t.clock.now = new Date(Date.parse(next.activates));
+    keys = await t.core.oidc.keys();
+    expect(keys.signing.map((k) => k.kid)).toEqual([next.kid, k1]);
+    expect(keys.nextChange).toBe(old.retires);
+    expect((await t.core.oidc.signingKeys(t.ctx)).map((k) => [k.kid, k.state])).toEqual([
+      [next.kid, 'active'],
+      [k1, 'previous'],
+    ]);
+
+    t.clock.now = new Date(Date.parse(old.retires!));
+    keys = await t.core.oidc.keys();
+    expect(keys.signing.map((k) => k.kid)).toEqual([next.kid]);
+    expect((await t.core.store.read.oidc.listKeys()).filter((k) => k.use === 'sig').map((k) => k.id)).toEqual([next.kid]);
+    // The cookie keys are not touched.
+    expect(keys.cookies).toEqual(first.cookies);
+
+    const journal = (await t.core.journal.list(t.ctx, 0, 100)).filter((e) => e.changes['oidc.signingKey']);
+    expect(journal).toHaveLength(1);
+    expect(journal[0]).toMatchObject({ objectType: 'organization', objectId: t.ctx.orgId, operation: 'update', changes: { 'oidc.signingKey': { before: k1, after: next.kid } } });
+    expect(JSON.stringify(journal)).not.toContain(String(first.signing[0]!.d));
+  });
+
+  it('withdraws a key still waiting to sign, and shortens how long older keys stay, when rotated through the API', async () => {
+    const k1 = String((await t.core.oidc.keys()).signing[0]!.kid);
+    // The automatic rotation at 90 days: a new key that signs a day later, the old one kept 30 days after that.
+    t.clock.now = new Date(Date.now() + 91 * 86_400_000);
+    const auto = await t.core.oidc.keys();
+    const pending = String(auto.signing[1]!.kid);
+    expect((await t.core.oidc.signingKeys(t.ctx)).map((k) => [k.kid, k.state])).toEqual([
+      [pending, 'next'],
+      [k1, 'active'],
+    ]);
+    const rotated = await t.core.oidc.rotateSigningKey(t.ctx);
+    expect(rotated.map((k) => k.kid)).not.toContain(pending);
+    expect(rotated.map((k) => [k.kid === k1 ? 'k1' : 'new', k.state])).toEqual([
+      ['new', 'next'],
+      ['k1', 'active'],
+    ]);
+    expect(Date.parse(rotated[1]!.retires!) - t.clock.now.getTime()).toBe(t.core.oidc.keyRefreshMs + 3_900_000);
+    expect((await t.core.store.read.oidc.listKeys()).map((k) => k.id)).not.toContain(pending);
+
+    // Rotated again before the new key signs: it is withdrawn too, and k1 keeps its (earlier) retirement.
+    t.clock.now = new Date(t.clock.now.getTime() + 1000);
+    const again = await t.core.oidc.rotateSigningKey(t.ctx);
+    expect(again.map((k) => k.state)).toEqual(['next', 'active']);
+    expect(again[1]).toMatchObject({ kid: k1, retires: rotated[1]!.retires });
+    expect(again[0]!.kid).not.toBe(rotated[0]!.kid);
+  });
+
+  it('lets administrators who may change the organization rotate the keys, and those who read it list them', async () => {
+    expect(await t.core.oidc.signingKeys(asRole(t.ctx, 'Help Desk'))).toEqual([]);
+    expect((await failure(t.core.oidc.rotateSigningKey(asRole(t.ctx, 'Manager')))).code).toBe('PERMISSION_DENIED');
+    expect((await failure(t.core.oidc.rotateSigningKey(asRole(t.ctx, 'Administrator', true)))).code).toBe('API_KEY_READ_ONLY');
+    expect(await t.core.oidc.rotateSigningKey(asRole(t.ctx, 'Administrator'))).toHaveLength(1);
+  });
+
+  it('journals a failed client authentication on the organization of the client, never for an unknown client id', async () => {
+    await t.core.oidc.configure(t.ctx, app.id, { redirectUris: ['https://wiki.example.com/cb'] });
+    expect(await t.core.oidc.recordClientAuthFailure(app.id, { ip: '192.0.2.7', endpoint: 'token' })).toBe(true);
+    expect(await t.core.oidc.recordClientAuthFailure('no-such-client', { ip: '192.0.2.7', endpoint: 'token' })).toBe(false);
+    const entries = (await t.core.journal.list(t.ctx, 0, 100)).filter((e) => e.operation === 'sign_in');
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      objectType: 'organization',
+      objectId: t.ctx.orgId,
+      origin: 'sso',
+      details: { protocol: 'oidc', applicationId: app.id, clientId: app.id, result: 'refused', reason: 'INVALID_CLIENT_AUTH', endpoint: 'token', ip: '192.0.2.7' },
+    });
   });
 });

@@ -23,13 +23,48 @@ const ClientSchema = Type.Object(
   { $id: 'OidcClient' },
 );
 
+const SigningKeySchema = Type.Object(
+  {
+    kid: Type.String({ description: 'The key id, as in the JWKS and the header of the tokens it signs' }),
+    alg: Type.String(),
+    state: Type.String({ description: 'next (published, signs from `activates`), active (signs), previous (published for verification until `retires`)' }),
+    created: Type.String(),
+    activates: Type.String({ description: 'When it signs (signed) from' }),
+    retires: NullableString({ description: 'When it leaves the JWKS and is deleted; null while it is not replaced' }),
+  },
+  { $id: 'OidcSigningKey' },
+);
+
 const toWire = (c: OidcClient, clientSecret?: string) => ({ ...c, ...(clientSecret ? { clientSecret } : {}) });
 
 /** An OpenID Connect application's client (Roster extension): settings, and its secret shown once. */
 export const oidcRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const core = app.core;
   app.addSchema(ClientSchema);
+  app.addSchema(SigningKeySchema);
   const clientRef = Type.Unsafe({ $ref: 'OidcClient#' });
+  const keysRef = Type.Array(Type.Unsafe({ $ref: 'OidcSigningKey#' }));
+
+  app.get('/oidc/keys', {
+    schema: {
+      tags,
+      summary: "The OpenID Connect provider's signing keys (never their private parts)",
+      description: 'The keys are the installation\'s, shared by every organization; the next key first, then the active one, then previous ones. Needs organization:read.',
+      response: { 200: keysRef, ...errorResponses() },
+    },
+  }, async (request) => core.oidc.signingKeys(ctxOf(request)));
+
+  app.post('/oidc/keys/rotate', {
+    schema: {
+      tags,
+      summary: 'Rotate the OpenID Connect signing key',
+      description:
+        'A new key is published in the JWKS at once and signs from `activates` (after ROSTER_OIDC_KEY_REFRESH_SECONDS, 60 by default, by when every process has it). ' +
+        'Keys that signed before stay published until the ID tokens they signed have expired (one hour after the new key starts, plus five minutes), then are deleted; ' +
+        'a key published but not yet signing is withdrawn. Answers with the keys as GET does. Journaled. Needs organization:write.',
+      response: { 200: keysRef, ...errorResponses() },
+    },
+  }, async (request) => core.oidc.rotateSigningKey(ctxOf(request)));
 
   app.get('/applications/:id/oidc', {
     schema: { tags, summary: "An OIDC application's client settings", params: IdParams, response: { 200: clientRef, ...errorResponses(404) } },

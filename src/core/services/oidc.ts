@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { requirePermission, type Context } from '../context.js';
+import { requirePermission, systemContext, type Context } from '../context.js';
 import { invalid, notFound, type ErrorDetail } from '../errors.js';
 import { groupsContaining } from '../graph.js';
 import { newId, type ApplicationId, type GroupId, type OrgId, type UserId } from '../ids.js';
@@ -47,7 +47,37 @@ export interface OidcClientForProvider {
 export interface OidcKeys {
   signing: Record<string, unknown>[];
   cookies: string[];
+  /** Changes whenever the keys or their roles change: a provider built on another version must be built again. */
+  version: string;
+  /** When a key starts signing or leaves on schedule next (ISO 8601), or null. */
+  nextChange: string | null;
 }
+
+/** Where a signing key is in its life: published before it signs, signing, or published after it signed. */
+export type OidcKeyState = 'next' | 'active' | 'previous';
+
+/** A signing key as administrators see it: never its private material. */
+export interface OidcSigningKey {
+  kid: string;
+  alg: string;
+  state: OidcKeyState;
+  created: string;
+  /** When it signs (signed) from. */
+  activates: string;
+  /** When it leaves the JWKS; null while it is not replaced. */
+  retires: string | null;
+}
+
+/** Where a failed client authentication came from. */
+export interface ClientAuthFailure {
+  ip: string;
+  /** The provider's route: token, introspection, revocation. */
+  endpoint: string;
+}
+
+/** How long ID tokens (the only JWTs Roster's provider signs) are valid; a replaced signing key stays published at least this long after it stops signing. */
+export const OIDC_ID_TOKEN_TTL_SECONDS = 3600;
+const SIGNING_ALG = 'RS256';
 
 const DEFAULT_SETTINGS: OidcClientSettings = { redirectUris: [], postLogoutRedirectUris: [], grantTypes: ['authorization_code', 'refresh_token'], tokenEndpointAuthMethod: 'client_secret_basic' };
 const SECRET_BYTES = 32;
@@ -55,8 +85,32 @@ const SECRET_BYTES = 32;
 const ROTATE_AFTER_MS = 90 * 86_400_000;
 /** A new signing key is published this long before it signs, so every RP's cached JWKS has it by then. */
 const PUBLISH_BEFORE_USE_MS = 86_400_000;
-/** A replaced key stays published (and accepted for cookies) this long. */
+/** A key replaced by the automatic rotation stays published (and accepted for cookies) this long after its successor starts. */
 const RETAIN_REPLACED_MS = 30 * 86_400_000;
+/** How often a process reads the keys again, unless configured (ROSTER_OIDC_KEY_REFRESH_SECONDS). */
+export const DEFAULT_KEY_REFRESH_MS = 60_000;
+/** Beyond the ID token lifetime, for clocks that differ: how long a key replaced through the API stays published after it stops signing. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+const time = (iso: string) => Date.parse(iso);
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Where each key of a use stands at `now`: the one that signs (the latest to have started), the
+ * ones waiting to sign (published only), and the ones that signed before (published only, until
+ * they retire). Retired keys are left out.
+ */
+function scheduleOf(keys: readonly OidcKeyRecord[], use: OidcKeyRecord['use'], now: number) {
+  const live = keys.filter((k) => k.use === use && (k.retires === null || time(k.retires) > now));
+  const byStart = (a: OidcKeyRecord, b: OidcKeyRecord) => time(a.activates) - time(b.activates) || time(a.created) - time(b.created) || a.id.localeCompare(b.id);
+  const started = live.filter((k) => time(k.activates) <= now).sort((a, b) => byStart(b, a));
+  const pending = live.filter((k) => time(k.activates) > now).sort(byStart);
+  // Nothing has started (only right after a first key was made through the API): the first to start signs.
+  const active = started[0] ?? pending[0];
+  const next = pending.filter((k) => k !== active);
+  const previous = started.slice(1);
+  return { live, active, next, previous, ordered: [...(active ? [active] : []), ...next, ...previous] };
+}
 
 const isLocked = (user: User, now: Date) => user.accountLocked && (user.lockedUntil === null || Date.parse(user.lockedUntil) > now.getTime());
 const sealContext = (clientId: string) => `oidc-client:${clientId}`;
@@ -134,10 +188,17 @@ export const isOidcApplication = (app: Application) => app.sso.type === 'oidc';
  * provider keys. The protocol itself lives in the sso/ front-end.
  */
 export class OidcService {
+  private readonly keyListeners = new Set<() => void>();
+  /** How often every process reads the keys again; a key rotated through the API signs this long after it is made. */
+  readonly keyRefreshMs: number;
+
   constructor(
     private readonly deps: Deps,
     private readonly applications: DirectoryViewService<Application>,
-  ) {}
+    options: { keyRefreshMs?: number } = {},
+  ) {
+    this.keyRefreshMs = options.keyRefreshMs ?? DEFAULT_KEY_REFRESH_MS;
+  }
 
   private async application(ctx: Context, id: string): Promise<Application> {
     const app = await this.deps.store.read.applications.findById(ctx.orgId, id as ApplicationId);
@@ -236,51 +297,136 @@ export class OidcService {
   }
 
   /**
+   * A failed client authentication at the provider (a wrong secret, an unknown or disabled
+   * client), journaled as a refused `sign_in` on the organization of the client's application.
+   * False when no organization has a client with that id, so there is nowhere to journal it. The
+   * presented secret is never passed here.
+   */
+  async recordClientAuthFailure(clientId: string, where: ClientAuthFailure): Promise<boolean> {
+    if (clientId.length === 0 || clientId.length > 100) return false;
+    const found = await this.deps.store.read.oidc.findClient(clientId);
+    if (!found) return false;
+    const { orgId, applicationId } = found.client;
+    const ctx = systemContext(orgId, 'sso');
+    await this.deps.store.transaction(async (tx) => {
+      journal(tx, ctx, {
+        objectType: 'organization',
+        objectId: orgId,
+        operation: 'sign_in',
+        changes: {},
+        details: { protocol: 'oidc', applicationId, clientId, result: 'refused', reason: 'INVALID_CLIENT_AUTH', endpoint: where.endpoint, ip: where.ip },
+      });
+    });
+    return true;
+  }
+
+  /**
    * The provider's keys, made on first use and rotated when the newest is 90 days old: the new
    * signing key is published at once and signs from a day later; replaced keys stay published
-   * for 30 days. Processes read the keys when they start.
+   * for 30 days after their successor starts. A rotation through the API (`rotateSigningKey`)
+   * sets its own schedule. Every process calls this at start and then every `keyRefreshMs`, and
+   * at the times in `nextChange`.
    */
   async keys(): Promise<OidcKeys> {
     const now = this.deps.clock().getTime();
     const due = (keys: OidcKeyRecord[], use: OidcKeyRecord['use']) => {
-      const newest = keys.find((k) => k.use === use);
-      return !newest || now - Date.parse(newest.created) >= ROTATE_AFTER_MS;
+      const newest = scheduleOf(keys, use, now).live.reduce<OidcKeyRecord | undefined>((a, k) => (!a || time(k.created) > time(a.created) ? k : a), undefined);
+      return !newest || now - time(newest.created) >= ROTATE_AFTER_MS;
     };
-    // Each key is retired once its successor is old enough: the successor's age says when it was replaced.
-    const retired = (keys: OidcKeyRecord[]) =>
-      (['sig', 'cookie'] as const).flatMap((use) => {
-        const ofUse = keys.filter((k) => k.use === use);
-        return ofUse.filter((_, i) => i > 0 && now - Date.parse(ofUse[i - 1]!.created) >= RETAIN_REPLACED_MS + PUBLISH_BEFORE_USE_MS);
-      });
+    const retired = (keys: OidcKeyRecord[]) => keys.filter((k) => k.retires !== null && time(k.retires) <= now);
     let keys = await this.deps.store.read.oidc.listKeys();
     if (due(keys, 'sig') || due(keys, 'cookie') || retired(keys).length > 0) {
       keys = await this.deps.store.transaction(async (tx) => {
         // Inside the lock: another process may have rotated since the read above.
         await tx.lock('oidc-keys');
         const current = await tx.oidc.listKeys();
-        for (const use of ['sig', 'cookie'] as const) if (due(current, use)) await tx.oidc.insertKey(this.newKey(use));
+        for (const use of ['sig', 'cookie'] as const) {
+          if (!due(current, use)) continue;
+          const { live, active } = scheduleOf(current, use, now);
+          // The first key signs at once; a successor once every process has it (and, for signing, every RP's cached JWKS).
+          const delay = !active ? 0 : use === 'sig' ? Math.max(PUBLISH_BEFORE_USE_MS, this.keyRefreshMs) : this.keyRefreshMs;
+          const key = this.newKey(use, now + delay);
+          for (const k of live) if (k.retires === null && time(k.activates) <= now) await tx.oidc.setKeyRetires(k.id, iso(time(key.activates) + RETAIN_REPLACED_MS));
+          await tx.oidc.insertKey(key);
+        }
         for (const key of retired(await tx.oidc.listKeys())) await tx.oidc.deleteKey(key.id);
         return tx.oidc.listKeys();
       });
     }
     const open = (k: OidcKeyRecord) => this.deps.secrets.open(k.sealed, keyContext(k.id));
-    const sig = keys.filter((k) => k.use === 'sig');
-    // Newest first; the active key is the newest that has been published long enough (or the only one).
-    const active = sig.find((k) => now - Date.parse(k.created) >= PUBLISH_BEFORE_USE_MS) ?? sig[0]!;
-    const ordered = [active, ...sig.filter((k) => k !== active)];
+    const sig = scheduleOf(keys, 'sig', now);
+    const cookie = scheduleOf(keys, 'cookie', now);
+    const upcoming = [...sig.live, ...cookie.live].flatMap((k) => [k.activates, k.retires]).filter((t): t is string => t !== null && time(t) > now);
     return {
-      signing: ordered.map((k) => JSON.parse(open(k)) as Record<string, unknown>),
-      cookies: keys.filter((k) => k.use === 'cookie').map(open),
+      signing: sig.ordered.map((k) => JSON.parse(open(k)) as Record<string, unknown>),
+      cookies: cookie.ordered.map(open),
+      version: JSON.stringify([sig.ordered.map((k) => k.id), cookie.ordered.map((k) => k.id)]),
+      nextChange: upcoming.length > 0 ? iso(Math.min(...upcoming.map(time))) : null,
     };
   }
 
-  private newKey(use: OidcKeyRecord['use']): OidcKeyRecord {
+  /** The provider's signing keys: id, state and schedule, never private material. Keys are the installation's, shared by every organization. */
+  async signingKeys(ctx: Context): Promise<OidcSigningKey[]> {
+    requirePermission(ctx, 'organization:read');
+    return this.describe(await this.deps.store.read.oidc.listKeys(), this.deps.clock().getTime());
+  }
+
+  /**
+   * Rotates the signing key now (a key is suspected compromised, or policy says so): a new key is
+   * published at once and signs after `keyRefreshMs`, by when every process sharing the store
+   * has read it; keys that signed before stay published until the ID tokens they signed have
+   * expired (an hour after the new key starts, plus five minutes of clock skew), then leave the
+   * JWKS. A key published but not yet signing is withdrawn. Journaled on the caller's
+   * organization, though the keys serve every organization of the installation.
+   */
+  async rotateSigningKey(ctx: Context): Promise<OidcSigningKey[]> {
+    requirePermission(ctx, 'organization:write');
+    const now = this.deps.clock().getTime();
+    const keys = await this.deps.store.transaction(async (tx) => {
+      await tx.lock('oidc-keys');
+      const { active, next, previous } = scheduleOf(await tx.oidc.listKeys(), 'sig', now);
+      for (const k of next) await tx.oidc.deleteKey(k.id);
+      const key = this.newKey('sig', now + this.keyRefreshMs);
+      const retires = iso(time(key.activates) + OIDC_ID_TOKEN_TTL_SECONDS * 1000 + CLOCK_SKEW_MS);
+      const retiring: Record<string, string> = {};
+      for (const k of [...(active ? [active] : []), ...previous]) {
+        const at = k.retires !== null && time(k.retires) < time(retires) ? k.retires : retires;
+        if (at !== k.retires) await tx.oidc.setKeyRetires(k.id, at);
+        retiring[k.id] = at;
+      }
+      await tx.oidc.insertKey(key);
+      journal(tx, ctx, {
+        objectType: 'organization',
+        objectId: ctx.orgId,
+        operation: 'update',
+        changes: { 'oidc.signingKey': { before: active?.id ?? null, after: key.id } },
+        details: { activates: key.activates, retiring, withdrawn: next.map((k) => k.id) },
+      });
+      return tx.oidc.listKeys();
+    });
+    for (const listener of this.keyListeners) listener();
+    return this.describe(keys, now);
+  }
+
+  /** Calls `listener` after this process rotates a key, so that its provider takes the key at once; returns the unsubscribe. */
+  onKeysChanged(listener: () => void): () => void {
+    this.keyListeners.add(listener);
+    return () => this.keyListeners.delete(listener);
+  }
+
+  private describe(keys: readonly OidcKeyRecord[], now: number): OidcSigningKey[] {
+    const { active, next, previous } = scheduleOf(keys, 'sig', now);
+    const view = (k: OidcKeyRecord, state: OidcKeyState): OidcSigningKey => ({ kid: k.id, alg: SIGNING_ALG, state, created: k.created, activates: k.activates, retires: k.retires });
+    return [...next.map((k) => view(k, 'next')), ...(active ? [view(active, 'active')] : []), ...previous.map((k) => view(k, 'previous'))];
+  }
+
+  private newKey(use: OidcKeyRecord['use'], activates: number): OidcKeyRecord {
     const id = newId<string>();
     const material =
       use === 'sig'
-        ? JSON.stringify({ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: id, use: 'sig', alg: 'RS256' })
+        ? JSON.stringify({ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: id, use: 'sig', alg: SIGNING_ALG })
         : randomBytes(32).toString('base64url');
-    return { id, use, sealed: this.deps.secrets.seal(material, keyContext(id)), created: this.deps.clock().toISOString() };
+    return { id, use, sealed: this.deps.secrets.seal(material, keyContext(id)), created: this.deps.clock().toISOString(), activates: iso(activates), retires: null };
   }
 
   /** Forgets provider objects (codes, tokens, sessions) that expired more than a day ago. */

@@ -15,9 +15,19 @@ const REFUSALS: Record<string, string> = {
 };
 
 export interface OidcFrontEnd {
-  /** Builds the provider for the issuer (the public URL plus /oidc), once the server knows its URL. */
+  /**
+   * Builds the provider for the issuer (the public URL plus /oidc), once the server knows its URL,
+   * and from then on follows the keys in the store (see `registerOidc`) until the server closes.
+   */
   start(publicUrl: string): Promise<void>;
   readonly issuer: string | undefined;
+}
+
+/** The provider serving requests, and the version of the keys it was built with. */
+interface Current {
+  provider: Provider;
+  handle: (req: unknown, res: unknown) => Promise<void>;
+  version: string;
 }
 
 /**
@@ -25,10 +35,14 @@ export interface OidcFrontEnd {
  * (discovery, authorization, token, userinfo, JWKS, end session, revocation, introspection);
  * Roster handles the interaction: the browser signs in on Roster's sign-in pages, and the
  * application's access rules decide.
+ *
+ * The keys live in the store, shared by every process. This process reads them again every
+ * `core.oidc.keyRefreshMs`, at once after it rotates one, and when one is scheduled to start or
+ * leave; when they changed it builds a new provider and sends new requests to it (requests in
+ * flight finish on the old one; everything else the provider keeps is in the store).
  */
 export async function registerOidc(app: FastifyInstance, core: DirectoryCore, options: Omit<ProviderOptions, 'log'>): Promise<OidcFrontEnd> {
-  let provider: Provider | undefined;
-  let handle: ((req: unknown, res: unknown) => Promise<void>) | undefined;
+  let current: Current | undefined;
   const unavailable = (reply: FastifyReply) => reply.code(503).type('text/html').send(messagePage('Unavailable', 'Single sign-on is starting; try again shortly.'));
 
   await app.register(async (scope) => {
@@ -39,6 +53,7 @@ export async function registerOidc(app: FastifyInstance, core: DirectoryCore, op
 
     /** Rewrites the URL to the provider's own paths, as a mount does; it builds its URLs from originalUrl. */
     const forward = async (request: FastifyRequest, reply: FastifyReply) => {
+      const handle = current?.handle;
       if (!handle) return unavailable(reply);
       const raw = request.raw as typeof request.raw & { originalUrl?: string };
       const url = raw.url ?? '/';
@@ -52,6 +67,7 @@ export async function registerOidc(app: FastifyInstance, core: DirectoryCore, op
     scope.all(`${OIDC_PATH}/*`, forward);
 
     scope.get<{ Params: { uid: string } }>(`${OIDC_PATH}/interaction/:uid`, async (request, reply) => {
+      const provider = current?.provider;
       if (!provider) return unavailable(reply);
       void reply.header('cache-control', 'no-store');
       const details = await provider.interactionDetails(request.raw, reply.raw).catch(() => undefined);
@@ -62,7 +78,7 @@ export async function registerOidc(app: FastifyInstance, core: DirectoryCore, op
       const client = await core.oidc.clientForProvider(clientId);
       const finish = async (result: InteractionResults) => {
         reply.hijack();
-        await provider!.interactionFinished(request.raw, reply.raw, result, { mergeWithLastSubmission: false });
+        await provider.interactionFinished(request.raw, reply.raw, result, { mergeWithLastSubmission: false });
       };
       if (!client) return finish({ error: 'access_denied', error_description: REFUSALS.APPLICATION_NOT_FOUND });
       const orgId = client.record.orgId;
@@ -97,14 +113,52 @@ export async function registerOidc(app: FastifyInstance, core: DirectoryCore, op
   });
 
   let issuer: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let unsubscribe: (() => void) | undefined;
+  let closed = false;
+  let queue: Promise<unknown> = Promise.resolve();
+
+  /** Reads the keys and builds a new provider if they changed; one at a time. Answers when they change next. */
+  const refresh = (): Promise<string | null> => {
+    const run = queue.then(async () => {
+      const keys = await core.oidc.keys();
+      if (issuer && current?.version !== keys.version) {
+        const provider = createProvider(core, issuer, { ...options, log: app.log }, keys);
+        current = { provider, handle: provider.callback() as unknown as Current['handle'], version: keys.version };
+      }
+      return keys.nextChange;
+    });
+    queue = run.catch(() => undefined);
+    return run;
+  };
+  /** Every keyRefreshMs, or just after the next scheduled change if that comes first. */
+  const schedule = (nextChange: string | null) => {
+    if (closed) return;
+    const untilChange = nextChange === null ? Infinity : Math.max(0, Date.parse(nextChange) - Date.now()) + 50;
+    timer = setTimeout(() => {
+      refresh().then(schedule, (e: unknown) => {
+        app.log.warn({ err: e }, 'reading the OpenID Connect keys failed; the provider keeps the keys it has');
+        schedule(null);
+      });
+    }, Math.min(core.oidc.keyRefreshMs, untilChange));
+    timer.unref();
+  };
+  app.addHook('onClose', async () => {
+    closed = true;
+    clearTimeout(timer);
+    unsubscribe?.();
+  });
+
   return {
     get issuer() {
       return issuer;
     },
     async start(publicUrl: string) {
       issuer = `${publicUrl.replace(/\/+$/, '')}${OIDC_PATH}`;
-      provider = await createProvider(core, issuer, { ...options, log: app.log });
-      handle = provider.callback() as unknown as (req: unknown, res: unknown) => Promise<void>;
+      schedule(await refresh());
+      unsubscribe = core.oidc.onKeysChanged(() => {
+        refresh().catch((e: unknown) => app.log.warn({ err: e }, 'reading the OpenID Connect keys failed; the provider keeps the keys it has'));
+      });
     },
   };
 }

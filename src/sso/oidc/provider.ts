@@ -1,6 +1,8 @@
-import Provider, { interactionPolicy, type Configuration, type Grant, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, interactionPolicy, type Configuration, type Grant, type KoaContextWithOIDC } from 'oidc-provider';
 import type { DirectoryCore } from '../../core/directory.js';
+import { OIDC_ID_TOKEN_TTL_SECONDS, type OidcKeys } from '../../core/services/oidc.js';
 import { messagePage } from '../pages.js';
+import { SESSION_COOKIE } from '../sign-in.js';
 import { findAccount, CLAIMS, SCOPES } from './account.js';
 import { adapterFactory } from './adapter.js';
 
@@ -47,12 +49,77 @@ async function loadExistingGrant(ctx: KoaContextWithOIDC): Promise<Grant | undef
 export interface ProviderOptions {
   /** Trust X-Forwarded-Proto and X-Forwarded-For from a TLS-terminating proxy (ROSTER_TRUST_PROXY). */
   proxy: boolean;
-  log: { error(fields: object, message: string): void };
+  log: { error(fields: object, message: string): void; warn(fields: object, message: string): void };
 }
 
-/** node-oidc-provider, wired to Roster: storage, accounts, keys, the sign-in pages and policy. */
-export async function createProvider(core: DirectoryCore, issuer: string, options: ProviderOptions): Promise<Provider> {
-  const keys = await core.oidc.keys();
+/**
+ * The client id a request authenticated as, never its secret: the client the provider found, or
+ * (for an unknown one) the client_id parameter or the user part of HTTP Basic credentials.
+ */
+function presentedClientId(ctx: KoaContextWithOIDC): string | undefined {
+  if (ctx.oidc.client) return ctx.oidc.client.clientId;
+  const param = ctx.oidc.params?.client_id;
+  if (typeof param === 'string' && param) return param;
+  const [scheme, credentials] = String(ctx.headers.authorization ?? '').split(' ');
+  if (scheme?.toLowerCase() !== 'basic' || !credentials) return undefined;
+  const decoded = Buffer.from(credentials, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return undefined;
+  try {
+    // RFC 6749 §2.3.1: the id is form-urlencoded before Basic encoding.
+    return decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, '%20'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Journals every failed client authentication (a wrong secret, an unknown or inactive client) at
+ * the endpoints where clients authenticate, one entry per failed request, on the organization
+ * of the client's application. A client id no organization has is only logged.
+ */
+function journalClientAuthFailures(provider: Provider, core: DirectoryCore, log: ProviderOptions['log']): void {
+  const failed = (endpoint: string) => (ctx: KoaContextWithOIDC, err: Error) => {
+    if (!(err instanceof errors.InvalidClientAuth)) return;
+    const clientId = presentedClientId(ctx)?.slice(0, 100) ?? '';
+    void core.oidc
+      .recordClientAuthFailure(clientId, { ip: ctx.ip, endpoint })
+      .then((journaled) => {
+        if (!journaled) log.warn({ clientId, endpoint, ip: ctx.ip }, 'OpenID Connect client authentication failed for an unknown client');
+      })
+      .catch((e: unknown) => log.error({ err: e }, 'journaling a failed OpenID Connect client authentication failed'));
+  };
+  // The endpoints where clients authenticate, by the events their errors emit.
+  provider.on('grant.error', failed('token'));
+  provider.on('introspection.error', failed('introspection'));
+  provider.on('revocation.error', failed('revocation'));
+}
+
+/**
+ * RP-initiated logout ends the Roster session too: when the user confirms at the end_session
+ * endpoint ("Yes, sign me out"), the roster_session cookie's session is ended and the cookie
+ * cleared, so that the next sign-in anywhere asks for the password again. Only after the
+ * confirmation page, which the provider shows when its session has a user: an end_session
+ * request from any site to a browser without one is confirmed automatically, and must not sign
+ * the user out of Roster.
+ */
+function endRosterSessionOnLogout(provider: Provider, core: DirectoryCore, log: ProviderOptions['log']): void {
+  provider.use(async (koa, next) => {
+    await next();
+    const ctx = koa as unknown as KoaContextWithOIDC;
+    const oidc = ctx.oidc as KoaContextWithOIDC['oidc'] | undefined;
+    if (oidc?.route !== 'end_session_confirm' || ctx.status !== 303 || !oidc.params?.logout || !oidc.session?.accountId) return;
+    const token = ctx.cookies.get(SESSION_COOKIE, { signed: false });
+    if (token) {
+      // The provider's session is already gone and the browser on its way back to the client: a failure here is logged, the cookie cleared anyway.
+      await core.signIn.signOut(token, { ip: ctx.ip, userAgent: String(ctx.headers['user-agent'] ?? ''), origin: 'sso' }).catch((e: unknown) => log.error({ err: e }, 'ending the Roster session at OpenID Connect logout failed'));
+    }
+    ctx.cookies.set(SESSION_COOKIE, null, { path: '/', signed: false, httpOnly: true, sameSite: 'lax', secure: ctx.secure, overwrite: true });
+  });
+}
+
+/** node-oidc-provider, wired to Roster: storage, accounts, the keys given, the sign-in pages and policy. */
+export function createProvider(core: DirectoryCore, issuer: string, options: ProviderOptions, keys: OidcKeys): Provider {
   const configuration: Configuration = {
     adapter: adapterFactory(core),
     findAccount: findAccount(core),
@@ -93,7 +160,7 @@ export async function createProvider(core: DirectoryCore, issuer: string, option
       AccessToken: 3600,
       AuthorizationCode: 60,
       ClientCredentials: 3600,
-      IdToken: 3600,
+      IdToken: OIDC_ID_TOKEN_TTL_SECONDS,
       Interaction: 3600,
       RefreshToken: 14 * 86_400,
       Grant: 14 * 86_400,
@@ -107,5 +174,7 @@ export async function createProvider(core: DirectoryCore, issuer: string, option
   const provider = new Provider(issuer, configuration);
   provider.proxy = options.proxy;
   provider.on('server_error', (_ctx: unknown, err: Error) => options.log.error({ err }, 'OpenID Connect provider error'));
+  journalClientAuthFailures(provider, core, options.log);
+  endRosterSessionOnLogout(provider, core, options.log);
   return provider;
 }

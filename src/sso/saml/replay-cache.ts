@@ -7,7 +7,8 @@ export interface ReplayCacheOptions {
 }
 
 /**
- * Message IDs seen recently, per issuer, in one process. Freshness checks bound how old an accepted
+ * Message IDs seen recently, per issuer, in one process: the front-end's first check, before the
+ * record in the store that every process shares (core.samlReplay). Freshness checks bound how old an accepted
  * message can be, so forgetting an ID after `windowMs` reopens nothing. When full, the oldest ID is
  * evicted: a flood of requests can push out an ID early, which is why `maxEntries` should be sized
  * for the peak request rate times the window.

@@ -102,10 +102,15 @@ export function oidcRepository(db: Kysely<Database>): OidcRepository {
     },
     async listKeys() {
       const rows = await db.selectFrom('oidc_keys').selectAll().orderBy('created', 'desc').orderBy('id').execute();
-      return rows.map((r): OidcKeyRecord => ({ id: r.id, use: r.use as OidcKeyRecord['use'], sealed: r.sealed, created: r.created }));
+      return rows.map(
+        (r): OidcKeyRecord => ({ id: r.id, use: r.use as OidcKeyRecord['use'], sealed: r.sealed, created: r.created, activates: r.activates ?? r.created, retires: r.retires }),
+      );
     },
     async insertKey(k) {
-      await db.insertInto('oidc_keys').values({ id: k.id, use: k.use, sealed: k.sealed, created: k.created }).execute();
+      await db.insertInto('oidc_keys').values({ id: k.id, use: k.use, sealed: k.sealed, created: k.created, activates: k.activates, retires: k.retires }).execute();
+    },
+    async setKeyRetires(id, retires) {
+      await db.updateTable('oidc_keys').set({ retires }).where('id', '=', id).execute();
     },
     async deleteKey(id) {
       await db.deleteFrom('oidc_keys').where('id', '=', id).execute();
