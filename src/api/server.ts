@@ -11,6 +11,8 @@ import { administratorRoutes } from './routes/administrators.js';
 import { applicationRoutes } from './routes/applications.js';
 import { credentialRoutes } from './routes/credentials.js';
 import { directoryRoutes } from './routes/directories.js';
+import { activeDirectoryRoutes } from './routes/active-directories.js';
+import { agentProtocolRoutes } from './routes/agent-protocol.js';
 import { extensionRoutes } from './routes/extensions.js';
 import { graphRoutes } from './routes/graph.js';
 import { healthRoutes } from './routes/health.js';
@@ -127,6 +129,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes);
+  await app.register(agentProtocolRoutes, { prefix: '/api/agent/v1' });
   await app.register(async (api) => {
     api.addHook('onRequest', authenticate);
     api.addHook('preValidation', rejectNulCharacters);
@@ -139,6 +142,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     await api.register(userGroupRoutes, { prefix: '/api/v2' });
     await api.register(graphRoutes, { prefix: '/api/v2' });
     await api.register(directoryRoutes, { prefix: '/api/v2' });
+    await api.register(activeDirectoryRoutes, { prefix: '/api/v2' });
     await api.register(extensionRoutes, { prefix: '/api/v2' });
     await api.register(credentialRoutes, { prefix: '/api/v2' });
     await api.register(scimSourceRoutes, { prefix: '/api/v2' });

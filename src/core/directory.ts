@@ -28,6 +28,8 @@ import { UserImportService } from './services/user-import.js';
 import { UserService } from './services/users.js';
 import { WebAuthnService } from './services/webauthn.js';
 import { MfaService } from './services/mfa.js';
+import { ActiveDirectoryService } from './services/active-directory.js';
+import { DirectorySyncService } from './services/directory-sync.js';
 
 export interface CoreOptions {
   /** How long a verified password is remembered (VerificationCache); 0 turns the cache off. */
@@ -66,6 +68,10 @@ export class DirectoryCore {
   readonly webauthn: WebAuthnService;
   /** The second-factor policy, which factors users have, and an administrator's reset of them. */
   readonly mfa: MfaService;
+  /** Active Directory domains, their sync settings and their agents. */
+  readonly activeDirectory: ActiveDirectoryService;
+  /** Imports from directories through their agents: plans, safety checks, cursors, runs. */
+  readonly directorySync: DirectorySyncService;
   /** Users signing in (single sign-on, the user portal) and their sessions. */
   readonly signIn: SignInService;
   /** Outbound SCIM provisioning of applications: settings, records, and what the worker needs. */
@@ -105,6 +111,8 @@ export class DirectoryCore {
     this.recoveryCodes = new RecoveryCodeService(deps);
     this.webauthn = new WebAuthnService(deps);
     this.mfa = new MfaService(deps);
+    this.activeDirectory = new ActiveDirectoryService(deps, this.directories);
+    this.directorySync = new DirectorySyncService(deps, this.users, this.groups);
     this.signIn = new SignInService(deps, this.authentication, this.credentials, this.recoveryCodes, this.applicationViews, this.mfa, this.webauthn, options.sessions ?? DEFAULT_SESSION_POLICY);
     this.radiusView = new DirectoryViewService(deps, 'radius_server', (repos, orgId, id) => repos.radiusServers.findById(orgId, id as RadiusServerId));
     this.ldapView = new DirectoryViewService(deps, 'ldap_server', directoryOfType('ldap_server'));

@@ -12,6 +12,8 @@ export type ApplicationId = Brand<string, 'ApplicationId'>;
 export type DirectoryId = Brand<string, 'DirectoryId'>;
 export type RadiusServerId = Brand<string, 'RadiusServerId'>;
 export type ScimTokenId = Brand<string, 'ScimTokenId'>;
+export type AgentId = Brand<string, 'AgentId'>;
+export type SyncRunId = Brand<string, 'SyncRunId'>;
 
 const processPart = randomBytes(5);
 // Starts in the lower half so a process does not wrap the counter within its first second.

@@ -1,5 +1,7 @@
 import type {
   AdminId,
+  AgentId,
+  SyncRunId,
   ApiKeyId,
   ApplicationId,
   DirectoryId,
@@ -301,7 +303,9 @@ export type JournalOperation =
   | 'provisioning_run'
   /** A user's sign-in (single sign-on, the user portal), succeeded or refused. */
   | 'sign_in'
-  | 'sign_out';
+  | 'sign_out'
+  /** A directory sync run (an import from a directory) that applied changes or failed. */
+  | 'sync_run';
 
 export type JournalObjectType =
   | 'organization'
@@ -313,7 +317,8 @@ export type JournalObjectType =
   | 'directory'
   | 'radius_server'
   | 'scim_token'
-  | 'association';
+  | 'association'
+  | 'directory_agent';
 
 export interface AttributeChange {
   before: unknown;
@@ -514,4 +519,72 @@ export interface UserSession {
   ip: string;
   userAgent: string;
   revokedAt: string | null;
+}
+
+/** A directory agent (`roster agent`): registered with a one-time connect key, then known by its own credential. */
+export interface DirectoryAgent {
+  id: AgentId;
+  orgId: OrgId;
+  directoryId: DirectoryId;
+  /** unsealed: made, waiting for the agent to register with its connect key; active: registered; inactive: its credential revoked. */
+  state: 'unsealed' | 'active' | 'inactive';
+  connectKeyExpires: string | null;
+  hostname: string;
+  version: string;
+  sourceIp: string;
+  contactAt: string | null;
+  created: string;
+  updated: string;
+}
+
+/** Where a directory's sync stands: the import cursor, and which agent may write now. */
+export interface DirectorySyncState {
+  directoryId: DirectoryId;
+  orgId: OrgId;
+  /** The source's own change cursor (an AD DirSync cookie), opaque; advanced with the changes it covers. */
+  importCursor: string | null;
+  /** The next import must read the whole scope (the first run, a changed scope, an administrator's request). */
+  fullImportWanted: boolean;
+  /** An administrator asked for a plan: the next contact reads the whole scope and applies nothing. */
+  dryRunWanted: boolean;
+  writerAgentId: AgentId | null;
+  writerUntil: string | null;
+  lastImportAt: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  updated: string;
+}
+
+export type SyncAction = 'create' | 'update' | 'suspend' | 'unsuspend' | 'delete' | 'link' | 'member_add' | 'member_remove' | 'skip' | 'conflict';
+
+/** One step of a sync plan: what happens to one object, attribute by attribute, and why. */
+export interface SyncPlanItem {
+  action: SyncAction;
+  kind: 'user' | 'user_group';
+  externalId: string;
+  localId?: string;
+  /** The object's name (a username or group name), for people reading the plan. */
+  name: string;
+  changes?: Record<string, AttributeChange>;
+  /** For memberships: the member (kind:external id or local id). */
+  member?: string;
+  reason?: string;
+  /** Held back by a safety check (the delete threshold, an empty source): planned, not applied. */
+  held?: boolean;
+}
+
+export interface DirectorySyncRun {
+  id: SyncRunId;
+  orgId: OrgId;
+  directoryId: DirectoryId;
+  agentId: AgentId | null;
+  kind: 'import';
+  mode: 'full' | 'incremental';
+  dryRun: boolean;
+  status: 'running' | 'succeeded' | 'failed' | 'held';
+  started: string;
+  finished: string | null;
+  counts: Record<string, number>;
+  plan: SyncPlanItem[];
+  error: string | null;
 }

@@ -1,10 +1,13 @@
-import type { AdminId, ApiKeyId, ApplicationId, DirectoryId, GroupId, OrgId, RadiusServerId, ScimTokenId, UserId } from './ids.js';
+import type { AdminId, AgentId, ApiKeyId, ApplicationId, DirectoryId, GroupId, OrgId, RadiusServerId, ScimTokenId, SyncRunId, UserId } from './ids.js';
 import type {
   Administrator,
   ApiKey,
   Application,
   Association,
   Directory,
+  DirectoryAgent,
+  DirectorySyncRun,
+  DirectorySyncState,
   JournalEntry,
   JournalEntryInput,
   Membership,
@@ -433,6 +436,56 @@ export interface SamlReplayRepository {
   prune(before: string): Promise<number>;
 }
 
+/** Directory agents, each directory's sync state, its runs, and objects waiting out their removal grace period. */
+export interface DirectorySyncRepository {
+  insertAgent(agent: DirectoryAgent, connectKeyDigest: string): Promise<void>;
+  updateAgent(agent: DirectoryAgent): Promise<void>;
+  /** Registration: swaps the connect key for a credential, once; false when the key was used or is unknown. */
+  registerAgent(connectKeyDigest: string, credentialDigest: string, agent: DirectoryAgent): Promise<boolean>;
+  setAgentCredential(id: AgentId, credentialDigest: string | null, updated: string): Promise<void>;
+  findAgent(orgId: OrgId, id: AgentId): Promise<DirectoryAgent | undefined>;
+  findAgentByConnectKey(connectKeyDigest: string): Promise<DirectoryAgent | undefined>;
+  findAgentByCredential(credentialDigest: string): Promise<DirectoryAgent | undefined>;
+  listAgents(orgId: OrgId, directoryId: DirectoryId): Promise<DirectoryAgent[]>;
+  deleteAgent(orgId: OrgId, id: AgentId): Promise<boolean>;
+  /** Records an agent's contact; at most one write a minute (`notSince`). */
+  touchAgent(id: AgentId, at: string, sourceIp: string, notSince: string): Promise<void>;
+
+  state(orgId: OrgId, directoryId: DirectoryId, options?: ReadOptions): Promise<DirectorySyncState | undefined>;
+  putState(state: DirectorySyncState): Promise<void>;
+  /**
+   * The writer lease: granted to `agentId` until `until` when no other agent holds an unexpired
+   * one; true when `agentId` holds it afterwards.
+   */
+  takeWriterLease(orgId: OrgId, directoryId: DirectoryId, agentId: AgentId, now: string, until: string): Promise<boolean>;
+  /** Gives the lease up, if `agentId` holds it (an agent stopping), so another can take over at once. */
+  releaseWriterLease(orgId: OrgId, directoryId: DirectoryId, agentId: AgentId): Promise<void>;
+
+  insertRun(run: DirectorySyncRun): Promise<void>;
+  updateRun(run: DirectorySyncRun): Promise<void>;
+  findRun(orgId: OrgId, id: SyncRunId): Promise<DirectorySyncRun | undefined>;
+  /** Newest first. */
+  listRuns(orgId: OrgId, directoryId: DirectoryId, limit: number, skip: number): Promise<{ items: DirectorySyncRun[]; total: number }>;
+
+  /** Records a removal; one already recorded keeps its time and grace period. */
+  putRemoval(removal: DirectoryRemoval): Promise<void>;
+  listRemovals(orgId: OrgId, directoryId: DirectoryId): Promise<DirectoryRemoval[]>;
+  deleteRemoval(orgId: OrgId, directoryId: DirectoryId, kind: LinkedKind, localId: string): Promise<boolean>;
+  /** Removals whose grace period ended before `now`, across every organization. */
+  dueRemovals(now: string, limit: number): Promise<DirectoryRemoval[]>;
+}
+
+/** An object removed at its source (deleted, or out of the import scope): suspended now, deleted after `deleteAfter`. */
+export interface DirectoryRemoval {
+  orgId: OrgId;
+  directoryId: DirectoryId;
+  kind: LinkedKind;
+  localId: string;
+  removedAt: string;
+  /** Null: kept suspended for good. */
+  deleteAfter: string | null;
+}
+
 /** The kinds of object an identity link points at (named as the journal names them). */
 export type LinkedKind = 'user' | 'user_group';
 
@@ -461,6 +514,8 @@ export interface IdentityLinkRepository {
   findByLocalIds(orgId: OrgId, directoryId: DirectoryId, kind: LinkedKind, localIds: readonly string[]): Promise<IdentityLink[]>;
   /** The links with these external ids in the directory (exact match). */
   findByExternalIds(orgId: OrgId, directoryId: DirectoryId, kind: LinkedKind, externalIds: readonly string[]): Promise<IdentityLink[]>;
+  /** Every link of the kind to the directory. */
+  listByDirectory(orgId: OrgId, directoryId: DirectoryId, kind: LinkedKind): Promise<IdentityLink[]>;
   /** Removes the object's link to the directory; false when it had none. */
   delete(orgId: OrgId, directoryId: DirectoryId, kind: LinkedKind, localId: string): Promise<boolean>;
   /** The object's links to every directory of the org. */
@@ -498,6 +553,7 @@ export interface Repositories {
   webauthnCredentials: WebAuthnCredentialRepository;
   oidc: OidcRepository;
   samlReplay: SamlReplayRepository;
+  directorySync: DirectorySyncRepository;
 }
 
 /** Who and where, stamped on the journal rows a transaction writes. */

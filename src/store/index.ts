@@ -15,6 +15,7 @@ import { identityLinkRepository } from './repositories/identity-links.js';
 import { metaRepository } from './repositories/meta.js';
 import { oidcRepository } from './repositories/oidc.js';
 import { samlReplayRepository } from './repositories/saml-replay.js';
+import { directorySyncRepository } from './repositories/directory-sync.js';
 import { appendJournal, journalRepository, pendingRows, type PendingJournalRow } from './repositories/journal.js';
 import { organizationRepository } from './repositories/organizations.js';
 import { provisioningRepository } from './repositories/provisioning.js';
@@ -50,6 +51,7 @@ function repositories(db: Kysely<Database>, postgres: boolean): Repositories {
     webauthnCredentials: webauthnCredentialRepository(db),
     oidc: oidcRepository(db),
     samlReplay: samlReplayRepository(db),
+    directorySync: directorySyncRepository(db, postgres),
   };
 }
 

@@ -370,6 +370,63 @@ export interface MetaTable {
   value: string;
 }
 
+export interface DirectoryAgentsTable {
+  id: string;
+  org_id: string;
+  directory_id: string;
+  state: string;
+  connect_key_digest: string | null;
+  connect_key_expires: string | null;
+  credential_digest: string | null;
+  hostname: string;
+  version: string;
+  source_ip: string;
+  contact_at: string | null;
+  created: string;
+  updated: string;
+}
+
+export interface DirectorySyncStateTable {
+  directory_id: string;
+  org_id: string;
+  import_cursor: string | null;
+  full_import_wanted: number;
+  dry_run_wanted: number;
+  writer_agent_id: string | null;
+  writer_until: string | null;
+  last_import_at: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+  updated: string;
+}
+
+export interface DirectorySyncRunsTable {
+  id: string;
+  org_id: string;
+  directory_id: string;
+  agent_id: string | null;
+  kind: string;
+  mode: string;
+  dry_run: number;
+  status: string;
+  started: string;
+  finished: string | null;
+  /** JSON object of counts. */
+  counts: string;
+  /** JSON array of plan items. */
+  plan: string;
+  error: string | null;
+}
+
+export interface DirectoryRemovalsTable {
+  org_id: string;
+  directory_id: string;
+  kind: string;
+  local_id: string;
+  removed_at: string;
+  delete_after: string | null;
+}
+
 export interface Database {
   meta: MetaTable;
   organizations: OrganizationsTable;
@@ -398,4 +455,8 @@ export interface Database {
   oidc_state: OidcStateTable;
   oidc_keys: OidcKeysTable;
   saml_replay: SamlReplayTable;
+  directory_agents: DirectoryAgentsTable;
+  directory_sync_state: DirectorySyncStateTable;
+  directory_sync_runs: DirectorySyncRunsTable;
+  directory_removals: DirectoryRemovalsTable;
 }

@@ -13,6 +13,7 @@ export const RESOURCE_PATHS: readonly { path: string; type: ResourceType; param:
   { path: 'applications', type: 'application', param: 'application_id', tag: 'Applications' },
   { path: 'ldapservers', type: 'ldap_server', param: 'ldapserver_id', tag: 'LDAP Servers' },
   { path: 'radiusservers', type: 'radius_server', param: 'radiusserver_id', tag: 'RADIUS Servers' },
+  { path: 'activedirectories', type: 'active_directory', param: 'activedirectory_id', tag: 'Active Directory' },
 ];
 
 const SUBJECTS: readonly { path: string; type: SubjectType; param: string; tag: string }[] = [

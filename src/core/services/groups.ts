@@ -87,7 +87,7 @@ export class GroupService {
    * does not exist leaves no group behind. `link` is the group's identity link to the directory it
    * comes from, written in the same transaction.
    */
-  async create(ctx: Context, input: GroupInput, members: readonly MemberRef[] = [], options: { link?: LinkChange } = {}): Promise<UserGroup> {
+  async create(ctx: Context, input: GroupInput, members: readonly MemberRef[] = [], options: { link?: LinkChange; tx?: Transaction } = {}): Promise<UserGroup> {
     requirePermission(ctx, 'groups:write');
     const { value, errors } = checkGroupInput(input, true);
     if (errors.length > 0) throw invalid('INVALID_INPUT', errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
@@ -103,7 +103,7 @@ export class GroupService {
       created: now,
       updated: now,
     };
-    return this.deps.store.transaction(async (tx) => {
+    return this.within(options.tx, async (tx) => {
       await assertNameFree(tx, group);
       await tx.groups.insert(group);
       const linked = options.link ? await applyLinkChange(tx, ctx, 'user_group', group.id, options.link, now) : {};
@@ -127,12 +127,12 @@ export class GroupService {
   async change(
     ctx: Context,
     id: string,
-    change: { input?: GroupInput; members?: MemberRef[]; add?: MemberRef[]; remove?: MemberRef[]; ifVersion?: number; link?: LinkChange },
+    change: { input?: GroupInput; members?: MemberRef[]; add?: MemberRef[]; remove?: MemberRef[]; ifVersion?: number; link?: LinkChange; tx?: Transaction },
   ): Promise<UserGroup> {
     requirePermission(ctx, 'groups:write');
     const { value, errors } = checkGroupInput(change.input ?? {}, false);
     if (errors.length > 0) throw invalid('INVALID_INPUT', errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
-    return this.deps.store.transaction(async (tx) => {
+    return this.within(change.tx, async (tx) => {
       const before = await tx.groups.findById(ctx.orgId, id as GroupId, { forUpdate: true });
       if (!before) throw groupNotFound();
       await assertVersion(tx, ctx, 'user_group', before.id, change.ifVersion);
@@ -155,6 +155,11 @@ export class GroupService {
     });
   }
 
+  /** `work` in the caller's transaction when there is one (a directory sync applying a batch), else in its own. */
+  private within<T>(tx: Transaction | undefined, work: (tx: Transaction) => Promise<T>): Promise<T> {
+    return tx ? work(tx) : this.deps.store.transaction(work);
+  }
+
   /** Adds direct members inside the caller's transaction; one already there is skipped. */
   private async addMembers(tx: Transaction, ctx: Context, groupId: GroupId, members: readonly MemberRef[]): Promise<void> {
     for (const a of members) {
@@ -167,9 +172,9 @@ export class GroupService {
   }
 
   /** With `ifVersion`, only a group at that version is deleted. */
-  async delete(ctx: Context, id: string, options: { ifVersion?: number } = {}): Promise<UserGroup> {
+  async delete(ctx: Context, id: string, options: { ifVersion?: number; tx?: Transaction } = {}): Promise<UserGroup> {
     requirePermission(ctx, 'groups:write');
-    return this.deps.store.transaction(async (tx) => {
+    return this.within(options.tx, async (tx) => {
       const group = await tx.groups.findById(ctx.orgId, id as GroupId, { forUpdate: true });
       if (!group) throw groupNotFound();
       await assertVersion(tx, ctx, 'user_group', group.id, options.ifVersion);

@@ -121,21 +121,37 @@ export class UserService {
           ? value.passwordExpirationDate
           : passwordExpiration(org.settings.passwordPolicy, at, user.passwordNeverExpires);
     }
-    return this.deps.store.transaction(async (tx) => {
-      await assertUnique(tx, ctx.orgId, user);
-      if (user.manager) await assertManager(tx, ctx.orgId, user.manager, user.id);
-      if (value.profile.unixUid === undefined) {
-        user.unixUid = await tx.orgs.allocateUnixIds(ctx.orgId, 1);
-        if (value.profile.unixGuid === undefined) user.unixGuid = user.unixUid;
-      }
-      await tx.users.insert([user], hash ? new Map([[user.id, hash]]) : undefined);
-      if (hash) await recordNtHash(tx, this.deps.secrets, ctx.orgId, user.id, value.password!, user.created);
-      const changes = changesBetween(null, user);
-      if (hash) changes.password = secretChange();
-      if (options.link) Object.assign(changes, await applyLinkChange(tx, ctx, 'user', user.id, options.link, user.created));
-      journal(tx, ctx, { objectType: 'user', objectId: user.id, operation: 'create', changes });
-      return user;
-    });
+    return this.deps.store.transaction((tx) => this.insertNew(tx, ctx, user, value, hash, options));
+  }
+
+  /**
+   * Creates a user inside the caller's transaction (a directory sync applying a batch): the same
+   * rules as `create`, without a password (hashing has no place inside a transaction).
+   */
+  async createIn(tx: Transaction, ctx: Context, input: Omit<UserInput, 'password'>, options: CreateUserOptions = {}): Promise<User> {
+    requirePermission(ctx, 'users:write');
+    const { value, errors } = checkUserInput(input, 'create');
+    if (errors.length > 0) throw invalidInput(errors);
+    const org = await tx.orgs.findById(ctx.orgId);
+    if (!org) throw notFound('ORGANIZATION_NOT_FOUND', 'Organization not found');
+    const user = this.newUser(ctx.orgId, value, org, options.source ?? 'manualEntry', this.deps.clock());
+    return this.insertNew(tx, ctx, user, value, undefined, options);
+  }
+
+  private async insertNew(tx: Transaction, ctx: Context, user: User, value: CheckedUserInput, hash: string | undefined, options: CreateUserOptions): Promise<User> {
+    await assertUnique(tx, ctx.orgId, user);
+    if (user.manager) await assertManager(tx, ctx.orgId, user.manager, user.id);
+    if (value.profile.unixUid === undefined) {
+      user.unixUid = await tx.orgs.allocateUnixIds(ctx.orgId, 1);
+      if (value.profile.unixGuid === undefined) user.unixGuid = user.unixUid;
+    }
+    await tx.users.insert([user], hash ? new Map([[user.id, hash]]) : undefined);
+    if (hash) await recordNtHash(tx, this.deps.secrets, ctx.orgId, user.id, value.password!, user.created);
+    const changes = changesBetween(null, user);
+    if (hash) changes.password = secretChange();
+    if (options.link) Object.assign(changes, await applyLinkChange(tx, ctx, 'user', user.id, options.link, user.created));
+    journal(tx, ctx, { objectType: 'user', objectId: user.id, operation: 'create', changes });
+    return user;
   }
 
   /** A user built from checked input; unix ids are placeholders until allocated in the transaction. */
@@ -179,83 +195,111 @@ export class UserService {
       await this.assertNotReused(ctx.orgId, current.id, value.password, org.settings.passwordPolicy);
       hash = await hashPassword(value.password);
     }
-    return this.deps.store.transaction(async (tx) => {
-      const before = await tx.users.findById(ctx.orgId, current.id, { forUpdate: true });
-      if (!before) throw userNotFound();
-      await assertVersion(tx, ctx, 'user', before.id, options.ifVersion);
-      const after: User = { ...before, ...value.profile, updated: at.toISOString() };
-      if (value.state !== undefined) after.state = value.state;
-      else if (value.unsuspend && before.state === 'SUSPENDED') after.state = 'ACTIVATED';
-      if (value.accountLocked !== undefined && value.accountLocked !== before.accountLocked) {
-        after.accountLocked = value.accountLocked;
-        after.accountLockedDate = value.accountLocked ? at.toISOString() : null;
-        after.lockedUntil = null;
-        if (!value.accountLocked) after.badLoginAttempts = 0;
+    return this.deps.store.transaction((tx) => this.applyUpdate(tx, ctx, current.id, value, org, at, hash, options));
+  }
+
+  /**
+   * Changes a user inside the caller's transaction (a directory sync applying a batch): the same
+   * rules as `update`, without a password.
+   */
+  async updateIn(tx: Transaction, ctx: Context, id: string, input: Omit<UserInput, 'password'>, options: UpdateUserOptions = {}): Promise<User> {
+    requirePermission(ctx, 'users:write');
+    const { value, errors } = checkUserInput(input, 'update');
+    if (errors.length > 0) throw invalidInput(errors);
+    identifyEntries(value);
+    const org = await tx.orgs.findById(ctx.orgId);
+    if (!org) throw notFound('ORGANIZATION_NOT_FOUND', 'Organization not found');
+    return this.applyUpdate(tx, ctx, id as UserId, value, org, this.deps.clock(), undefined, options);
+  }
+
+  private async applyUpdate(
+    tx: Transaction,
+    ctx: Context,
+    id: UserId,
+    value: CheckedUserInput,
+    org: Organization,
+    at: Date,
+    hash: string | undefined,
+    options: UpdateUserOptions,
+  ): Promise<User> {
+    const before = await tx.users.findById(ctx.orgId, id, { forUpdate: true });
+    if (!before) throw userNotFound();
+    await assertVersion(tx, ctx, 'user', before.id, options.ifVersion);
+    const after: User = { ...before, ...value.profile, updated: at.toISOString() };
+    if (value.state !== undefined) after.state = value.state;
+    else if (value.unsuspend && before.state === 'SUSPENDED') after.state = 'ACTIVATED';
+    if (value.accountLocked !== undefined && value.accountLocked !== before.accountLocked) {
+      after.accountLocked = value.accountLocked;
+      after.accountLockedDate = value.accountLocked ? at.toISOString() : null;
+      after.lockedUntil = null;
+      if (!value.accountLocked) after.badLoginAttempts = 0;
+    }
+    if (value.passwordExpirationDate !== undefined) after.passwordExpirationDate = value.passwordExpirationDate;
+    if (hash) {
+      await tx.users.setPasswordHash(ctx.orgId, before.id, hash, at.toISOString());
+      await recordNtHash(tx, this.deps.secrets, ctx.orgId, before.id, value.password!, at.toISOString());
+      after.passwordSet = true;
+      after.passwordDate = at.toISOString();
+      if (value.passwordExpirationDate === undefined) {
+        after.passwordExpirationDate = passwordExpiration(org.settings.passwordPolicy, at, after.passwordNeverExpires);
       }
-      if (value.passwordExpirationDate !== undefined) after.passwordExpirationDate = value.passwordExpirationDate;
-      if (hash) {
-        await tx.users.setPasswordHash(ctx.orgId, before.id, hash, at.toISOString());
-        await recordNtHash(tx, this.deps.secrets, ctx.orgId, before.id, value.password!, at.toISOString());
-        after.passwordSet = true;
-        after.passwordDate = at.toISOString();
-        if (value.passwordExpirationDate === undefined) {
-          after.passwordExpirationDate = passwordExpiration(org.settings.passwordPolicy, at, after.passwordNeverExpires);
-        }
-      } else if (value.profile.passwordNeverExpires === true) {
-        after.passwordExpirationDate = value.passwordExpirationDate ?? null;
-      }
-      await assertUnique(tx, ctx.orgId, after, before);
-      if (after.manager && after.manager !== before.manager) await assertManager(tx, ctx.orgId, after.manager, after.id);
-      await tx.users.update(after);
-      if (endsSessions(before, after) || hash) await tx.sessions.revokeUser(ctx.orgId, after.id, at.toISOString());
-      const changes = changesBetween(before, after);
-      if (hash) changes.password = secretChange();
-      if (options.link) Object.assign(changes, await applyLinkChange(tx, ctx, 'user', after.id, options.link, after.updated));
-      journal(tx, ctx, { objectType: 'user', objectId: after.id, operation: 'update', changes });
-      return after;
-    });
+    } else if (value.profile.passwordNeverExpires === true) {
+      after.passwordExpirationDate = value.passwordExpirationDate ?? null;
+    }
+    await assertUnique(tx, ctx.orgId, after, before);
+    if (after.manager && after.manager !== before.manager) await assertManager(tx, ctx.orgId, after.manager, after.id);
+    await tx.users.update(after);
+    if (endsSessions(before, after) || hash) await tx.sessions.revokeUser(ctx.orgId, after.id, at.toISOString());
+    const changes = changesBetween(before, after);
+    if (hash) changes.password = secretChange();
+    if (options.link) Object.assign(changes, await applyLinkChange(tx, ctx, 'user', after.id, options.link, after.updated));
+    journal(tx, ctx, { objectType: 'user', objectId: after.id, operation: 'update', changes });
+    return after;
   }
 
   async delete(ctx: Context, id: string, options: DeleteUserOptions = {}): Promise<User> {
+    return this.deps.store.transaction((tx) => this.deleteIn(tx, ctx, id, options));
+  }
+
+  /** Deletes a user inside the caller's transaction. */
+  async deleteIn(tx: Transaction, ctx: Context, id: string, options: DeleteUserOptions = {}): Promise<User> {
     requirePermission(ctx, 'users:delete');
-    return this.deps.store.transaction(async (tx) => {
-      const user = await tx.users.findById(ctx.orgId, id as UserId, { forUpdate: true });
-      if (!user) throw userNotFound();
-      await assertVersion(tx, ctx, 'user', user.id, options.ifVersion);
-      const reports = await tx.users.directReports(ctx.orgId, user.id);
-      if (reports.length > 0) {
-        if (options.cascadeManager === undefined) {
-          throw conflict(
-            'USER_IS_MANAGER',
-            `The user is the manager of ${reports.length} user(s); pass cascade_manager=null to clear their manager or cascade_manager=<user id> to reassign them`,
-          );
-        }
-        if (options.cascadeManager !== null) {
-          if (options.cascadeManager === user.id) throw invalid('INVALID_MANAGER', 'cascade_manager cannot be the user being deleted');
-          await assertManager(tx, ctx.orgId, options.cascadeManager, user.id);
-        }
-        const now = this.now();
-        for (const report of await tx.users.findByIds(ctx.orgId, reports)) {
-          const after = { ...report, manager: options.cascadeManager, updated: now };
-          await tx.users.update(after);
-          journal(tx, ctx, { objectType: 'user', objectId: report.id, operation: 'update', changes: changesBetween(report, after) });
-        }
+    const user = await tx.users.findById(ctx.orgId, id as UserId, { forUpdate: true });
+    if (!user) throw userNotFound();
+    await assertVersion(tx, ctx, 'user', user.id, options.ifVersion);
+    const reports = await tx.users.directReports(ctx.orgId, user.id);
+    if (reports.length > 0) {
+      if (options.cascadeManager === undefined) {
+        throw conflict(
+          'USER_IS_MANAGER',
+          `The user is the manager of ${reports.length} user(s); pass cascade_manager=null to clear their manager or cascade_manager=<user id> to reassign them`,
+        );
       }
-      for (const m of await tx.groups.parentsOf(ctx.orgId, 'user', [user.id])) {
-        await tx.groups.removeMember(ctx.orgId, m);
-        journal(tx, ctx, {
-          objectType: 'user_group',
-          objectId: m.groupId,
-          operation: 'member_remove',
-          changes: { member: { before: { type: 'user', id: user.id }, after: null } },
-        });
+      if (options.cascadeManager !== null) {
+        if (options.cascadeManager === user.id) throw invalid('INVALID_MANAGER', 'cascade_manager cannot be the user being deleted');
+        await assertManager(tx, ctx.orgId, options.cascadeManager, user.id);
       }
-      await dissociateAll(tx, ctx, 'user', user.id);
-      const unlinked = await removeAllLinks(tx, ctx, 'user', user.id);
-      await tx.users.delete(ctx.orgId, user.id);
-      journal(tx, ctx, { objectType: 'user', objectId: user.id, operation: 'delete', changes: { ...changesBetween(user, null), ...unlinked } });
-      return user;
-    });
+      const now = this.now();
+      for (const report of await tx.users.findByIds(ctx.orgId, reports)) {
+        const after = { ...report, manager: options.cascadeManager, updated: now };
+        await tx.users.update(after);
+        journal(tx, ctx, { objectType: 'user', objectId: report.id, operation: 'update', changes: changesBetween(report, after) });
+      }
+    }
+    for (const m of await tx.groups.parentsOf(ctx.orgId, 'user', [user.id])) {
+      await tx.groups.removeMember(ctx.orgId, m);
+      journal(tx, ctx, {
+        objectType: 'user_group',
+        objectId: m.groupId,
+        operation: 'member_remove',
+        changes: { member: { before: { type: 'user', id: user.id }, after: null } },
+      });
+    }
+    await dissociateAll(tx, ctx, 'user', user.id);
+    const unlinked = await removeAllLinks(tx, ctx, 'user', user.id);
+    await tx.users.delete(ctx.orgId, user.id);
+    journal(tx, ctx, { objectType: 'user', objectId: user.id, operation: 'delete', changes: { ...changesBetween(user, null), ...unlinked } });
+    return user;
   }
 
   /** Clears a lockout and the failed-attempt counter. */

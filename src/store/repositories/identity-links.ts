@@ -54,6 +54,9 @@ export function identityLinkRepository(db: Kysely<Database>): IdentityLinkReposi
       for (const part of chunks(externalIds)) for (const row of await ofDirectory(orgId, directoryId, kind).where('external_id', 'in', part).execute()) links.push(linkFromRow(row));
       return links;
     },
+    async listByDirectory(orgId, directoryId, kind) {
+      return (await ofDirectory(orgId, directoryId, kind).execute()).map(linkFromRow);
+    },
     async delete(orgId, directoryId, kind, localId) {
       const result = await db
         .deleteFrom('identity_links')

@@ -1,0 +1,156 @@
+import { Type } from 'typebox';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { conflict, unauthenticated } from '../../core/errors.js';
+import type { Directory, DirectoryAgent } from '../../core/model.js';
+import { adSettings, attributeSources } from '../../core/services/active-directory.js';
+import type { ImportBatch } from '../../core/services/directory-sync.js';
+import { errorResponses } from '../wire/common.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    agent?: { agent: DirectoryAgent; directory: Directory };
+  }
+}
+
+const tags = ['Directory agents'];
+/** How long the writer lease lasts; an agent renews it at each contact, well within. */
+export const WRITER_LEASE_SECONDS = 60;
+const MAX_OBJECTS = 5_000;
+const MAX_SEEN = 1_000_000;
+
+const ExternalId = Type.String({ minLength: 1, maxLength: 256 });
+const SourceObjectSchema = Type.Object({
+  kind: Type.Union([Type.Literal('user'), Type.Literal('user_group')]),
+  externalId: ExternalId,
+  attributes: Type.Record(Type.String({ maxLength: 64 }), Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 64 })),
+  present: Type.Boolean(),
+  gone: Type.Optional(Type.Union([Type.Literal('deleted'), Type.Literal('out_of_scope')])),
+  disabled: Type.Optional(Type.Boolean()),
+  privileged: Type.Optional(Type.Boolean()),
+  members: Type.Optional(Type.Array(Type.Object({ kind: Type.Union([Type.Literal('user'), Type.Literal('user_group')]), externalId: ExternalId }), { maxItems: 100_000 })),
+});
+
+const ImportSchema = Type.Object({
+  runId: Type.Optional(Type.String({ maxLength: 64 })),
+  mode: Type.Union([Type.Literal('full'), Type.Literal('incremental')]),
+  dryRun: Type.Optional(Type.Boolean()),
+  objects: Type.Array(SourceObjectSchema, { maxItems: MAX_OBJECTS }),
+  complete: Type.Optional(
+    Type.Object({ seen: Type.Optional(Type.Object({ users: Type.Array(ExternalId, { maxItems: MAX_SEEN }), groups: Type.Array(ExternalId, { maxItems: MAX_SEEN }) })) }),
+  ),
+  cursor: Type.Optional(Type.Union([Type.String({ maxLength: 1_000_000 }), Type.Null()])),
+});
+
+function bearer(request: FastifyRequest): string {
+  const value = String(request.headers.authorization ?? '');
+  return value.toLowerCase().startsWith('bearer ') ? value.slice(7).trim() : '';
+}
+
+/**
+ * What `roster agent` talks to, at /api/agent/v1: registration with the one-time connect key,
+ * then, with the agent's own credential (`Authorization: Bearer rag_…`), its configuration and
+ * state, the writer lease, and import batches. The agent only ever dials out to Roster.
+ */
+export const agentProtocolRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const core = app.core;
+
+  app.post('/register', {
+    schema: {
+      tags,
+      summary: 'Register an agent with its one-time connect key',
+      body: Type.Object({ connectKey: Type.String({ maxLength: 200 }), hostname: Type.String({ maxLength: 255 }), version: Type.String({ maxLength: 64 }) }),
+      response: {
+        201: Type.Object({ agentId: Type.String(), credential: Type.String({ description: "The agent's own credential: given once" }), directoryId: Type.String(), organization: Type.String(), domain: Type.String() }),
+        ...errorResponses(401),
+      },
+    },
+  }, async (request, reply) => {
+    const registered = await core.activeDirectory.register(request.body.connectKey, { hostname: request.body.hostname, version: request.body.version, ip: request.ip });
+    if (!registered) throw unauthenticated('INVALID_CONNECT_KEY', 'The connect key is unknown, used, or expired; add a new agent to get a new one');
+    return reply.code(201).send({
+      agentId: registered.agent.id,
+      credential: registered.credential,
+      directoryId: registered.directory.id,
+      organization: registered.agent.orgId,
+      domain: adSettings(registered.directory).domain,
+    });
+  });
+
+  await app.register(async (authed) => {
+    authed.addHook('onRequest', async (request) => {
+      const found = await core.activeDirectory.authenticate(bearer(request), request.ip);
+      if (!found) throw unauthenticated('INVALID_AGENT_CREDENTIAL', 'The agent credential is unknown or was revoked');
+      request.agent = found;
+    });
+
+    authed.get('/config', {
+      schema: {
+        tags,
+        summary: "The domain's sync settings and state for this agent; renews the writer lease when the agent can hold it",
+        response: { 200: Type.Unknown(), ...errorResponses(401) },
+      },
+    }, async (request) => {
+      const { agent, directory } = request.agent!;
+      const settings = adSettings(directory);
+      const writer = await core.activeDirectory.takeWriterLease(agent, WRITER_LEASE_SECONDS);
+      const state = await core.activeDirectory.stateFor(agent);
+      return {
+        agentId: agent.id,
+        directoryId: directory.id,
+        domain: settings.domain,
+        configuration: settings.configuration,
+        importScopeGroupDn: settings.importScopeGroupDn,
+        usersOu: settings.usersOu,
+        groupsOu: settings.groupsOu,
+        /** The AD attributes to read for users. */
+        userAttributes: [...new Set([...Object.values(attributeSources(settings)), 'userprincipalname'])],
+        importCursor: state?.importCursor ?? null,
+        fullImportWanted: state?.fullImportWanted ?? true,
+        dryRunWanted: state?.dryRunWanted ?? false,
+        writer,
+        leaseSeconds: WRITER_LEASE_SECONDS,
+      };
+    });
+
+    authed.post('/import', {
+      bodyLimit: 64 * 1024 * 1024,
+      schema: {
+        tags,
+        summary: 'Apply a batch of changes read from the directory, with the cursor after them',
+        body: ImportSchema,
+        response: { 200: Type.Unknown(), ...errorResponses(401, 409) },
+      },
+    }, async (request) => {
+      const { agent } = request.agent!;
+      if (!(await core.activeDirectory.takeWriterLease(agent, WRITER_LEASE_SECONDS))) {
+        throw conflict('NOT_THE_WRITER', 'Another agent of this domain holds the writer lease');
+      }
+      const result = await core.directorySync.importBatch(agent, request.body as ImportBatch);
+      return {
+        runId: result.run.id,
+        status: result.run.status,
+        counts: result.run.counts,
+        ...(result.run.dryRun ? { plan: result.plan } : {}),
+      };
+    });
+
+    authed.post('/error', {
+      schema: { tags, summary: 'Report a failure (the domain controller unreachable, a bind refused)', body: Type.Object({ message: Type.String({ maxLength: 2000 }) }), response: { 204: Type.Null(), ...errorResponses(401) } },
+    }, async (request, reply) => {
+      await core.activeDirectory.reportError(request.agent!.agent, (request.body as { message: string }).message);
+      return reply.code(204).send(null);
+    });
+
+    authed.post('/lease/release', {
+      schema: { tags, summary: 'Give up the writer lease (the agent is stopping), so another agent takes over at once', response: { 204: Type.Null(), ...errorResponses(401) } },
+    }, async (request, reply) => {
+      await core.activeDirectory.releaseWriterLease(request.agent!.agent);
+      return reply.code(204).send(null);
+    });
+
+    authed.post('/credential', {
+      schema: { tags, summary: "Rotate the agent's credential; the old one stops working", response: { 200: Type.Object({ credential: Type.String() }), ...errorResponses(401) } },
+    }, async (request) => ({ credential: await core.activeDirectory.rotateCredential(request.agent!.agent) }));
+  });
+};

@@ -1,0 +1,485 @@
+import { directoryContext, type Context } from '../context.js';
+import { DirectoryError, conflict, notFound } from '../errors.js';
+import { newId, type DirectoryId, type GroupId, type SyncRunId, type UserId } from '../ids.js';
+import type { AttributeChange, Directory, DirectoryAgent, DirectorySyncRun, SyncPlanItem, User, UserGroup } from '../model.js';
+import type { IdentityLink, LinkedKind, Transaction } from '../ports.js';
+import { ALL_ROWS, foldCase } from '../query.js';
+import type { UserInput } from '../user-input.js';
+import { adSettings, attributeSources, authorityOf, emptyState, type AdDomainSettings } from './active-directory.js';
+import type { Deps } from './deps.js';
+import type { GroupService, MemberRef } from './groups.js';
+import type { UserService } from './users.js';
+
+/** An object as the source directory has it, normalized by its agent. */
+export interface SourceObject {
+  kind: LinkedKind;
+  /** The source's immutable id (AD objectGUID). */
+  externalId: string;
+  /** Lowercase source attribute → values. */
+  attributes: Record<string, string[]>;
+  /** In the import scope now; false: deleted at the source, or out of the scope. */
+  present: boolean;
+  /** Why it is gone, when it is (for the plan): `deleted`, `out_of_scope`. */
+  gone?: 'deleted' | 'out_of_scope';
+  /** The source's disabled flag (AD: userAccountControl ACCOUNTDISABLE). */
+  disabled?: boolean;
+  /** A privileged account at the source: never imported or managed. */
+  privileged?: boolean;
+  /** Groups: their direct members in the scope. */
+  members?: { kind: LinkedKind; externalId: string }[];
+}
+
+export interface ImportBatch {
+  /** The run this batch continues; absent for a run's first batch. */
+  runId?: string;
+  mode: 'full' | 'incremental';
+  dryRun?: boolean;
+  objects: SourceObject[];
+  /** On a run's last batch. For a full run, every external id the scope holds, for finding what left it. */
+  complete?: { seen?: { users: string[]; groups: string[] } };
+  /** The source's change cursor after this batch, stored with its changes (not in a dry run). */
+  cursor?: string | null;
+}
+
+export interface ImportResult {
+  run: DirectorySyncRun;
+  /** This batch's plan. */
+  plan: SyncPlanItem[];
+}
+
+/** Plans kept on a run, in full up to here; counts cover everything. */
+const MAX_PLAN_ITEMS = 2000;
+
+class DryRun extends Error {
+  constructor(readonly result: ImportResult) {
+    super('dry run');
+  }
+}
+
+interface Removal {
+  kind: LinkedKind;
+  localId: string;
+  externalId: string;
+  name: string;
+  reason: string;
+}
+
+const first = (attributes: Record<string, string[]>, name: string): string | undefined => {
+  const v = attributes[name]?.[0];
+  return v === undefined || v === '' ? undefined : v;
+};
+
+const bump = (counts: Record<string, number>, key: string, by = 1) => {
+  counts[key] = (counts[key] ?? 0) + by;
+};
+
+/**
+ * Imports from a directory through its agent: each batch of source objects is planned against
+ * Roster (links first; a first import matches existing users by username and groups by name, and
+ * never again), per the domain's attribute authority, and applied in one transaction together with
+ * the source's cursor, so a batch is applied whole or not at all and an agent that dies mid-run
+ * resumes from the last cursor with nothing lost or doubled. Removals (deleted at the source, or
+ * out of the scope) are suspensions with a grace period or deletions, held back whole when a run
+ * would remove more than the delete threshold or the source suddenly holds no users. A dry run
+ * plans the same way and applies nothing. What an import writes is journaled with origin
+ * `sync:<directory id>`, which export skips, so nothing is echoed back.
+ */
+export class DirectorySyncService {
+  constructor(
+    private readonly deps: Deps,
+    private readonly users: UserService,
+    private readonly groups: GroupService,
+  ) {}
+
+  async importBatch(agent: DirectoryAgent, batch: ImportBatch): Promise<ImportResult> {
+    try {
+      return await this.deps.store.transaction(async (tx) => {
+        const result = await this.apply(tx, agent, batch);
+        if (batch.dryRun) throw new DryRun(result);
+        return result;
+      });
+    } catch (e) {
+      if (!(e instanceof DryRun)) throw e;
+      // The dry run's writes rolled back; its run and plan are kept, and a requested plan is done.
+      await this.deps.store.transaction(async (tx) => {
+        if (await tx.directorySync.findRun(agent.orgId, e.result.run.id)) await tx.directorySync.updateRun(e.result.run);
+        else await tx.directorySync.insertRun(e.result.run);
+        const state = batch.complete ? await tx.directorySync.state(agent.orgId, agent.directoryId, { forUpdate: true }) : undefined;
+        if (state?.dryRunWanted) await tx.directorySync.putState({ ...state, dryRunWanted: false, updated: this.deps.clock().toISOString() });
+      });
+      return e.result;
+    }
+  }
+
+  private async apply(tx: Transaction, agent: DirectoryAgent, batch: ImportBatch): Promise<ImportResult> {
+    const directory = await tx.directories.findById(agent.orgId, agent.directoryId);
+    if (!directory) throw notFound('DIRECTORY_NOT_FOUND', 'Directory not found');
+    const settings = adSettings(directory);
+    const now = this.deps.clock().toISOString();
+    const ctx = directoryContext(agent.orgId, directory.id, `sync:${directory.id}`);
+    const run = await this.runFor(tx, agent, batch, now);
+    const plan: SyncPlanItem[] = [];
+    const removals: Removal[] = [];
+    const note = (item: SyncPlanItem) => {
+      plan.push(item);
+      bump(run.counts, item.held ? 'held' : item.action);
+    };
+
+    const users = batch.objects.filter((o) => o.kind === 'user');
+    const groups = batch.objects.filter((o) => o.kind === 'user_group');
+    const userLinks = await this.linksOf(tx, ctx, directory.id, 'user', users.map((o) => o.externalId));
+    const groupLinks = await this.linksOf(tx, ctx, directory.id, 'user_group', groups.map((o) => o.externalId));
+
+    for (const object of users) {
+      const link = userLinks.get(object.externalId);
+      if (!object.present) {
+        if (link) removals.push({ kind: 'user', localId: link.localId, externalId: object.externalId, name: first(object.attributes, 'samaccountname') ?? '', reason: object.gone ?? 'deleted' });
+        continue;
+      }
+      await this.importUser(tx, ctx, directory, settings, object, link, note, userLinks, now);
+    }
+    for (const object of groups) {
+      const link = groupLinks.get(object.externalId);
+      if (!object.present) {
+        if (link) removals.push({ kind: 'user_group', localId: link.localId, externalId: object.externalId, name: first(object.attributes, 'cn') ?? '', reason: object.gone ?? 'deleted' });
+        continue;
+      }
+      await this.importGroup(tx, ctx, directory, settings, object, link, note, groupLinks);
+    }
+    if (authorityOf(settings, 'membership') === 'import' || authorityOf(settings, 'membership') === 'both') {
+      for (const object of groups) if (object.present && object.members) await this.importMembers(tx, ctx, directory.id, object, groupLinks, userLinks, note);
+    }
+
+    let emptySource = false;
+    if (batch.complete?.seen && batch.mode === 'full') {
+      const seen = { user: new Set(batch.complete.seen.users), user_group: new Set(batch.complete.seen.groups) };
+      const handled = new Set(removals.map((r) => `${r.kind}:${r.localId}`));
+      // Users removed by an earlier run wait out their grace period; they are not removed again.
+      for (const r of await tx.directorySync.listRemovals(agent.orgId, directory.id)) handled.add(`${r.kind}:${r.localId}`);
+      for (const kind of ['user', 'user_group'] as const) {
+        for (const link of await tx.identityLinks.listByDirectory(agent.orgId, directory.id, kind)) {
+          if (seen[kind].has(link.externalId) || handled.has(`${kind}:${link.localId}`)) continue;
+          removals.push({ kind, localId: link.localId, externalId: link.externalId, name: '', reason: 'out_of_scope' });
+        }
+      }
+      emptySource = batch.complete.seen.users.length === 0;
+    }
+
+    const pending = new Set((await tx.directorySync.listRemovals(agent.orgId, directory.id)).map((r) => `${r.kind}:${r.localId}`));
+    await this.applyRemovals(tx, ctx, directory, settings, removals.filter((r) => !pending.has(`${r.kind}:${r.localId}`)), emptySource, note, run, now);
+
+    // The cursor moves with the changes it covers, in this transaction.
+    const state = (await tx.directorySync.state(agent.orgId, directory.id, { forUpdate: true })) ?? emptyState(directory, now);
+    const next = { ...state, updated: now, lastImportAt: now };
+    if (batch.cursor !== undefined) next.importCursor = batch.cursor;
+    if (batch.complete && batch.mode === 'full') next.fullImportWanted = false;
+    if (run.status !== 'held') next.lastError = null;
+    await tx.directorySync.putState(next);
+
+    if (run.plan.length < MAX_PLAN_ITEMS) run.plan.push(...plan.slice(0, MAX_PLAN_ITEMS - run.plan.length));
+    if (batch.complete) {
+      run.finished = now;
+      if (run.status === 'running') run.status = 'succeeded';
+      tx.record({ orgId: agent.orgId, actor: { type: 'system', id: agent.id }, origin: `sync:${directory.id}` }, [
+        { objectType: 'directory', objectId: directory.id, operation: 'sync_run', changes: {}, details: { runId: run.id, mode: run.mode, dryRun: run.dryRun, status: run.status, counts: run.counts } },
+      ]);
+    }
+    if (await tx.directorySync.findRun(agent.orgId, run.id)) await tx.directorySync.updateRun(run);
+    else await tx.directorySync.insertRun(run);
+    return { run, plan };
+  }
+
+  private async runFor(tx: Transaction, agent: DirectoryAgent, batch: ImportBatch, now: string): Promise<DirectorySyncRun> {
+    if (batch.runId) {
+      const run = await tx.directorySync.findRun(agent.orgId, batch.runId as SyncRunId);
+      if (!run || run.directoryId !== agent.directoryId) throw notFound('SYNC_RUN_NOT_FOUND', 'Sync run not found');
+      if (run.status !== 'running' && !(run.status === 'held' && !run.finished)) throw conflict('SYNC_RUN_FINISHED', 'The sync run has finished; start another');
+      if (run.dryRun !== (batch.dryRun === true) || run.mode !== batch.mode) throw conflict('SYNC_RUN_MISMATCH', 'A batch must have its run\'s mode and dry-run flag');
+      return run;
+    }
+    return {
+      id: newId<SyncRunId>(),
+      orgId: agent.orgId,
+      directoryId: agent.directoryId,
+      agentId: agent.id,
+      kind: 'import',
+      mode: batch.mode,
+      dryRun: batch.dryRun === true,
+      status: 'running',
+      started: now,
+      finished: null,
+      counts: {},
+      plan: [],
+      error: null,
+    };
+  }
+
+  private async linksOf(tx: Transaction, ctx: Context, directoryId: DirectoryId, kind: LinkedKind, externalIds: string[]): Promise<Map<string, IdentityLink>> {
+    const links = await tx.identityLinks.findByExternalIds(ctx.orgId, directoryId, kind, [...new Set(externalIds)]);
+    return new Map(links.map((l) => [l.externalId, l]));
+  }
+
+  /** The Roster attributes a source object sets, by the domain's mapping and authority. */
+  private userInput(settings: AdDomainSettings, object: SourceObject): Omit<UserInput, 'password'> {
+    const input: Record<string, unknown> = {};
+    for (const [field, source] of Object.entries(attributeSources(settings))) {
+      const authority = authorityOf(settings, field);
+      if (authority !== 'import' && authority !== 'both') continue;
+      const value = first(object.attributes, source);
+      if (value !== undefined) input[field] = value;
+      else if (field !== 'username' && field !== 'email') input[field] = field === 'employeeIdentifier' ? null : '';
+    }
+    // Roster needs an email: the mail attribute, else the userPrincipalName, else one made from the username and the domain.
+    if (input.email === undefined) input.email = first(object.attributes, 'userprincipalname') ?? `${String(input.username ?? '')}@${settings.domain}`;
+    const state = authorityOf(settings, 'suspended');
+    if (object.disabled !== undefined && (state === 'import' || state === 'both')) input.state = object.disabled ? 'SUSPENDED' : 'ACTIVATED';
+    return input as Omit<UserInput, 'password'>;
+  }
+
+  private async importUser(
+    tx: Transaction,
+    ctx: Context,
+    directory: Directory,
+    settings: AdDomainSettings,
+    object: SourceObject,
+    link: IdentityLink | undefined,
+    note: (item: SyncPlanItem) => void,
+    links: Map<string, IdentityLink>,
+    now: string,
+  ): Promise<void> {
+    const input = this.userInput(settings, object);
+    const name = String(input.username ?? object.externalId);
+    if (object.privileged) return note({ action: 'skip', kind: 'user', externalId: object.externalId, name, reason: 'a privileged account (adminCount, or a member of Domain Admins, Enterprise Admins or Administrators): never imported or managed' });
+    if (!input.username) return note({ action: 'skip', kind: 'user', externalId: object.externalId, name, reason: 'no username (the mapped attribute is empty)' });
+    const linkChange = { directoryId: directory.id, externalId: object.externalId };
+    try {
+      let current: User | undefined = link ? await tx.users.findById(ctx.orgId, link.localId as UserId) : undefined;
+      let action: SyncPlanItem['action'] = 'update';
+      if (!current) {
+        const byName = await tx.users.findByUsername(ctx.orgId, name);
+        if (byName) {
+          const [other] = await tx.identityLinks.findByLocalIds(ctx.orgId, directory.id, 'user', [byName.id]);
+          if (other && other.externalId !== object.externalId) {
+            // A re-created account: same name, new id. Reported, never merged.
+            return note({ action: 'conflict', kind: 'user', externalId: object.externalId, localId: byName.id, name, reason: `the username belongs to a user linked to another object of this directory (${other.externalId}); a re-created account is not merged` });
+          }
+          current = byName;
+          action = 'link';
+        }
+      }
+      if (!current) {
+        const created = await this.users.createIn(tx, ctx, { ...input, state: input.state ?? 'ACTIVATED' }, { link: linkChange });
+        links.set(object.externalId, { orgId: ctx.orgId, directoryId: directory.id, kind: 'user', localId: created.id, externalId: object.externalId, created: now, updated: now });
+        return note({ action: 'create', kind: 'user', externalId: object.externalId, localId: created.id, name, changes: changed({}, input) });
+      }
+      const removal = await tx.directorySync.deleteRemoval(ctx.orgId, directory.id, 'user', current.id);
+      const changes = diff(current, input);
+      if (removal && input.state === undefined && current.state === 'SUSPENDED') changes.state = { before: 'SUSPENDED', after: 'ACTIVATED' };
+      if (Object.keys(changes).length === 0 && action === 'update') return;
+      const patch = Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v.after])) as Omit<UserInput, 'password'>;
+      const after = await this.users.updateIn(tx, ctx, current.id, patch, action === 'link' ? { link: linkChange } : {});
+      links.set(object.externalId, { orgId: ctx.orgId, directoryId: directory.id, kind: 'user', localId: after.id, externalId: object.externalId, created: now, updated: now });
+      const stateChange = changes.state?.after;
+      note({
+        action: action === 'link' ? 'link' : stateChange === 'SUSPENDED' ? 'suspend' : stateChange === 'ACTIVATED' ? 'unsuspend' : 'update',
+        kind: 'user',
+        externalId: object.externalId,
+        localId: after.id,
+        name,
+        changes,
+        ...(removal ? { reason: 'back in the import scope' } : {}),
+      });
+    } catch (e) {
+      if (!(e instanceof DirectoryError)) throw e;
+      note({ action: 'conflict', kind: 'user', externalId: object.externalId, name, reason: e.message });
+    }
+  }
+
+  private async importGroup(
+    tx: Transaction,
+    ctx: Context,
+    directory: Directory,
+    settings: AdDomainSettings,
+    object: SourceObject,
+    link: IdentityLink | undefined,
+    note: (item: SyncPlanItem) => void,
+    links: Map<string, IdentityLink>,
+  ): Promise<void> {
+    const name = first(object.attributes, 'cn') ?? first(object.attributes, 'samaccountname') ?? first(object.attributes, 'name');
+    if (object.privileged) return note({ action: 'skip', kind: 'user_group', externalId: object.externalId, name: name ?? '', reason: 'a privileged group: never imported or managed' });
+    if (!name) return note({ action: 'skip', kind: 'user_group', externalId: object.externalId, name: '', reason: 'no name' });
+    const description = authorityOf(settings, 'description') === 'import' || authorityOf(settings, 'description') === 'both' ? (first(object.attributes, 'description') ?? '') : undefined;
+    const linkChange = { directoryId: directory.id, externalId: object.externalId };
+    const remember = (group: UserGroup) => links.set(object.externalId, { orgId: ctx.orgId, directoryId: directory.id, kind: 'user_group', localId: group.id, externalId: object.externalId, created: group.created, updated: group.updated });
+    try {
+      let current: UserGroup | undefined = link ? await tx.groups.findById(ctx.orgId, link.localId as GroupId) : undefined;
+      let action: SyncPlanItem['action'] = 'update';
+      if (!current) {
+        const byName = await tx.groups.findByName(ctx.orgId, name);
+        if (byName) {
+          const [other] = await tx.identityLinks.findByLocalIds(ctx.orgId, directory.id, 'user_group', [byName.id]);
+          if (other && other.externalId !== object.externalId) {
+            return note({ action: 'conflict', kind: 'user_group', externalId: object.externalId, localId: byName.id, name, reason: `the name belongs to a group linked to another object of this directory (${other.externalId}); a re-created group is not merged` });
+          }
+          current = byName;
+          action = 'link';
+        }
+      }
+      if (!current) {
+        const created = await this.groups.create(ctx, { name, ...(description !== undefined ? { description } : {}) }, [], { link: linkChange, tx });
+        remember(created);
+        return note({ action: 'create', kind: 'user_group', externalId: object.externalId, localId: created.id, name, changes: changed({}, { name, description }) });
+      }
+      const changes: Record<string, AttributeChange> = {};
+      if (current.name !== name) changes.name = { before: current.name, after: name };
+      if (description !== undefined && current.description !== description) changes.description = { before: current.description, after: description };
+      if (Object.keys(changes).length === 0 && action === 'update') return void remember(current);
+      const after = await this.groups.change(ctx, current.id, {
+        input: Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v.after])),
+        ...(action === 'link' ? { link: linkChange } : {}),
+        tx,
+      });
+      remember(after);
+      note({ action, kind: 'user_group', externalId: object.externalId, localId: after.id, name, changes });
+    } catch (e) {
+      if (!(e instanceof DirectoryError)) throw e;
+      note({ action: 'conflict', kind: 'user_group', externalId: object.externalId, name, reason: e.message });
+    }
+  }
+
+  /** A group's direct members become the source's; members Roster added itself (not linked to this directory) stay. */
+  private async importMembers(
+    tx: Transaction,
+    ctx: Context,
+    directoryId: DirectoryId,
+    object: SourceObject,
+    groupLinks: Map<string, IdentityLink>,
+    userLinks: Map<string, IdentityLink>,
+    note: (item: SyncPlanItem) => void,
+  ): Promise<void> {
+    const link = groupLinks.get(object.externalId);
+    if (!link) return;
+    const name = first(object.attributes, 'cn') ?? '';
+    const wantedUsers = object.members!.filter((m) => m.kind === 'user').map((m) => m.externalId);
+    const wantedGroups = object.members!.filter((m) => m.kind === 'user_group').map((m) => m.externalId);
+    // Members linked earlier than this batch.
+    for (const [kind, ids, known] of [['user', wantedUsers, userLinks], ['user_group', wantedGroups, groupLinks]] as const) {
+      const missing = ids.filter((id) => !known.has(id));
+      for (const l of await tx.identityLinks.findByExternalIds(ctx.orgId, directoryId, kind, missing)) known.set(l.externalId, l);
+    }
+    const wanted = new Map<string, MemberRef>();
+    for (const id of wantedUsers) {
+      const l = userLinks.get(id);
+      if (l) wanted.set(`user:${l.localId}`, { type: 'user', id: l.localId });
+    }
+    for (const id of wantedGroups) {
+      const l = groupLinks.get(id);
+      if (l && l.localId !== link.localId) wanted.set(`user_group:${l.localId}`, { type: 'user_group', id: l.localId });
+    }
+    const current = (await tx.groups.listMembers(ctx.orgId, link.localId as GroupId, ALL_ROWS)).items;
+    const currentKeys = new Set(current.map((m) => `${m.memberType}:${m.memberId}`));
+    const linkedUsers = new Set((await tx.identityLinks.findByLocalIds(ctx.orgId, directoryId, 'user', current.filter((m) => m.memberType === 'user').map((m) => m.memberId))).map((l) => l.localId));
+    const linkedGroups = new Set((await tx.identityLinks.findByLocalIds(ctx.orgId, directoryId, 'user_group', current.filter((m) => m.memberType === 'user_group').map((m) => m.memberId))).map((l) => l.localId));
+    const add = [...wanted.entries()].filter(([key]) => !currentKeys.has(key)).map(([, ref]) => ref);
+    const remove = current
+      .filter((m) => !wanted.has(`${m.memberType}:${m.memberId}`) && (m.memberType === 'user' ? linkedUsers.has(m.memberId) : linkedGroups.has(m.memberId)))
+      .map((m) => ({ type: m.memberType, id: m.memberId }));
+    if (add.length === 0 && remove.length === 0) return;
+    await this.groups.change(ctx, link.localId, { add, remove, tx });
+    for (const m of add) note({ action: 'member_add', kind: 'user_group', externalId: object.externalId, localId: link.localId, name, member: `${m.type}:${m.id}` });
+    for (const m of remove) note({ action: 'member_remove', kind: 'user_group', externalId: object.externalId, localId: link.localId, name, member: `${m.type}:${m.id}` });
+  }
+
+  /**
+   * Removals, unless the safety checks hold them back: a source that suddenly holds no users, or
+   * more removals than the delete threshold allows (max of its count and its share of the objects
+   * linked to the directory). Held removals are in the plan and apply nothing.
+   */
+  private async applyRemovals(
+    tx: Transaction,
+    ctx: Context,
+    directory: Directory,
+    settings: AdDomainSettings,
+    removals: Removal[],
+    emptySource: boolean,
+    note: (item: SyncPlanItem) => void,
+    run: DirectorySyncRun,
+    now: string,
+  ): Promise<void> {
+    if (removals.length === 0) return;
+    const linked =
+      (await tx.identityLinks.listByDirectory(ctx.orgId, directory.id, 'user')).length + (await tx.identityLinks.listByDirectory(ctx.orgId, directory.id, 'user_group')).length;
+    const allowed = Math.max(settings.deleteThreshold.count, Math.floor((settings.deleteThreshold.percent / 100) * linked));
+    const hold = emptySource ? 'the source returned no users; nothing is removed until it does' : removals.length > allowed ? `${removals.length} removals exceed the delete threshold (${allowed})` : undefined;
+    const reasonText = (r: Removal) => (r.reason === 'out_of_scope' ? 'not in the import scope any more' : 'deleted in the directory');
+    if (hold) {
+      for (const r of removals) note({ action: r.kind === 'user' && settings.removal.action === 'suspend' ? 'suspend' : 'delete', kind: r.kind, externalId: r.externalId, localId: r.localId, name: r.name, reason: `${reasonText(r)}; held: ${hold}`, held: true });
+      run.status = 'held';
+      const state = (await tx.directorySync.state(ctx.orgId, directory.id, { forUpdate: true })) ?? emptyState(directory, now);
+      await tx.directorySync.putState({ ...state, lastError: `Removals held back: ${hold}`, lastErrorAt: now, updated: now });
+      return;
+    }
+    for (const r of removals) {
+      if (r.kind === 'user_group') {
+        const group = await tx.groups.findById(ctx.orgId, r.localId as GroupId);
+        if (!group) continue;
+        await this.groups.delete(ctx, group.id, { tx });
+        note({ action: 'delete', kind: 'user_group', externalId: r.externalId, localId: r.localId, name: r.name || group.name, reason: reasonText(r) });
+        continue;
+      }
+      const user = await tx.users.findById(ctx.orgId, r.localId as UserId);
+      if (!user) continue;
+      if (settings.removal.action === 'delete') {
+        await this.users.deleteIn(tx, ctx, user.id, { cascadeManager: null });
+        note({ action: 'delete', kind: 'user', externalId: r.externalId, localId: user.id, name: r.name || user.username, reason: reasonText(r) });
+        continue;
+      }
+      const graceDays = settings.removal.graceDays;
+      await tx.directorySync.putRemoval({
+        orgId: ctx.orgId,
+        directoryId: directory.id,
+        kind: 'user',
+        localId: user.id,
+        removedAt: now,
+        deleteAfter: graceDays === null ? null : new Date(Date.parse(now) + graceDays * 86_400_000).toISOString(),
+      });
+      if (user.state === 'SUSPENDED') continue;
+      await this.users.updateIn(tx, ctx, user.id, { state: 'SUSPENDED' });
+      note({ action: 'suspend', kind: 'user', externalId: r.externalId, localId: user.id, name: r.name || user.username, reason: `${reasonText(r)}; deleted after ${graceDays === null ? 'never' : `${graceDays} days`}`, changes: { state: { before: user.state, after: 'SUSPENDED' } } });
+    }
+  }
+
+  /** System: deletes the users whose removal grace period has ended (still linked, still suspended). The number deleted. */
+  async deleteDueRemovals(limit = 500): Promise<number> {
+    const due = await this.deps.store.read.directorySync.dueRemovals(this.deps.clock().toISOString(), limit);
+    let deleted = 0;
+    for (const r of due) {
+      await this.deps.store.transaction(async (tx) => {
+        const ctx = directoryContext(r.orgId, r.directoryId, `sync:${r.directoryId}`);
+        if (!(await tx.directorySync.deleteRemoval(r.orgId, r.directoryId, r.kind, r.localId))) return;
+        const user = await tx.users.findById(r.orgId, r.localId as UserId, { forUpdate: true });
+        const [link] = await tx.identityLinks.findByLocalIds(r.orgId, r.directoryId, 'user', [r.localId]);
+        if (!user || !link || user.state !== 'SUSPENDED') return;
+        await this.users.deleteIn(tx, ctx, user.id, { cascadeManager: null });
+        deleted++;
+      });
+    }
+    return deleted;
+  }
+}
+
+/** The attributes of `input` that differ from `user`, before → after. */
+function diff(user: User, input: Record<string, unknown>): Record<string, AttributeChange> {
+  const changes: Record<string, AttributeChange> = {};
+  for (const [field, value] of Object.entries(input)) {
+    const before = (user as unknown as Record<string, unknown>)[field];
+    const same = field === 'username' || field === 'email' ? foldCase(String(before ?? '')) === foldCase(String(value ?? '')) && before === value : (before ?? '') === (value ?? '');
+    if (!same) changes[field] = { before: before ?? null, after: value };
+  }
+  return changes;
+}
+
+const changed = (_before: Record<string, unknown>, after: Record<string, unknown>): Record<string, AttributeChange> =>
+  Object.fromEntries(Object.entries(after).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => [k, { before: null, after: v }]));
+
+export type { MemberRef };
