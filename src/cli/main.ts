@@ -1,3 +1,5 @@
+import { runAgent, type AgentCliOptions } from './agent.js';
+import { adPlan, adStatus } from './active-directory.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type Config } from '../app/config.js';
 import { openRuntime, type Runtime } from '../app/runtime.js';
@@ -215,6 +217,38 @@ export function buildCli(): Command {
         process.exitCode = await provisioningRun(runtime.core, operatorContext(await pickOrg(runtime, opts.org), 'cli'), id, opts.reconcile === true);
       }),
     );
+
+  const ad = program.command('ad').description('Active Directory domains (docs/active-directory.md)');
+  ad.command('status <domain-id>')
+    .description("a domain's agents, writer lease, cursor, last run and last error")
+    .option('--org <id>', 'organization (needed when there are several)')
+    .action((id: string, opts: { org?: string }) => withRuntime(async (runtime) => adStatus(runtime.core, operatorContext(await pickOrg(runtime, opts.org)), id)));
+  ad.command('plan <domain-id>')
+    .description('dry run: what a full import from AD would change, object by object; applies nothing')
+    .option('--org <id>', 'organization (needed when there are several)')
+    .option('--wait <seconds>', "how long to wait for the agent's next contact", (v) => Number.parseInt(v, 10), 90)
+    .option('--limit <n>', 'plan lines to print (all are counted)', (v) => Number.parseInt(v, 10), 200)
+    .action((id: string, opts: { org?: string; wait: number; limit: number }) =>
+      withRuntime(async (runtime) => {
+        process.exitCode = await adPlan(runtime.core, operatorContext(await pickOrg(runtime, opts.org), 'cli'), id, opts.wait, opts.limit);
+      }),
+    );
+
+  program
+    .command('agent')
+    .description("the directory agent: runs next to an Active Directory domain controller and syncs it with Roster, dialing out over HTTPS (docs/active-directory.md)")
+    .option('--url <url>', "Roster's address, https://… (ROSTER_AGENT_URL)")
+    .option('--connect-key <key>', "the one-time connect key from the domain's Agents page, for the first start (ROSTER_AGENT_CONNECT_KEY)")
+    .option('--state-file <path>', "where the agent keeps its id and credential (owner-only)", 'roster-agent.json')
+    .option('--roster-ca <file>', "a CA certificate to trust for Roster's certificate (ROSTER_AGENT_ROSTER_CA)")
+    .option('--ldap-url <url>', 'the domain controller, ldaps://dc1.corp.example.com (ROSTER_AGENT_LDAP_URL)')
+    .option('--bind-dn <dn>', 'the account the agent reads and writes AD as (ROSTER_AGENT_BIND_DN)')
+    .option('--bind-password-file <file>', "that account's password, in a file (ROSTER_AGENT_BIND_PASSWORD_FILE, or ROSTER_AGENT_BIND_PASSWORD)")
+    .option('--ldap-ca <file>', "a CA certificate to trust for the domain controller's certificate (ROSTER_AGENT_LDAP_CA)")
+    .option('--start-tls', 'ldap:// with StartTLS instead of LDAPS (ROSTER_AGENT_START_TLS=1)')
+    .option('--allow-plain-ldap', 'ldap:// without TLS: passwords cross the network in the clear; only for tests (ROSTER_AGENT_ALLOW_PLAIN_LDAP=1)')
+    .option('--poll-seconds <n>', 'the longest wait between contacts with Roster (ROSTER_AGENT_POLL_SECONDS, 30)', (v) => Number.parseInt(v, 10))
+    .action(async (opts: AgentCliOptions) => runAgent(opts, say));
 
   return program;
 }

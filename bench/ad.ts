@@ -1,0 +1,171 @@
+/**
+ * npm run bench:ad — Active Directory import through `roster agent` from a real Samba AD DC:
+ *   1. a full import of 5,000 users in nested groups, in users/s, beside the raw paged read of the
+ *      same scope from the same DC in the same run (the limit an import cannot beat);
+ *   2. the propagation latency from disabling a user in AD to the user suspended in Roster, over
+ *      20 trials (p50, p95).
+ * Needs root and Samba (as the tests do). A benchmark, not a test: it prints figures and asserts nothing.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { useSamba, type SambaDc, type TestOu } from '../test/support/samba.js';
+import { tempDir } from '../test/support/roster-process.js';
+import { startTestRoster, waitFor, type TestRoster } from '../test/support/test-roster.js';
+import { BIN, percentile } from './support.js';
+
+const USERS = Number(process.env.BENCH_USERS ?? 5_000);
+const LEAF_GROUPS = Number(process.env.BENCH_GROUPS ?? 50);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const TRIALS = Number(process.env.BENCH_TRIALS ?? 20);
+const TARGET_RATIO = 0.5;
+const TARGET_P95_MS = 5_000;
+const USER_ATTRIBUTES = ['samaccountname', 'mail', 'givenname', 'sn', 'displayname', 'title', 'department', 'company', 'description', 'physicaldeliveryofficename', 'employeeid', 'userprincipalname', 'useraccountcontrol', 'admincount'];
+
+const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+interface Scope {
+  dn: string;
+  trialDns: string[];
+}
+
+/** The data: a scope group, 5 groups in it, LEAF_GROUPS groups under those, USERS users spread over them, and TRIALS users with passwords. */
+async function load(ou: TestOu): Promise<Scope> {
+  const started = Date.now();
+  const scope = await ou.createGroup('bench-scope');
+  const mids: string[] = [];
+  for (let i = 0; i < 5; i++) mids.push((await ou.createGroup(`bench-mid-${i}`)).dn);
+  await ou.client.addMembers(scope.dn, mids);
+  const perLeaf = Math.ceil(USERS / LEAF_GROUPS);
+  for (let g = 0; g < LEAF_GROUPS; g++) {
+    const leaf = await ou.createGroup(`bench-leaf-${g}`);
+    await ou.client.addMembers(mids[g % mids.length]!, [leaf.dn]);
+    await ou.createUsers(`b${g}-`, Math.min(perLeaf, USERS - g * perLeaf), { memberOf: leaf.dn });
+  }
+  const trialDns: string[] = [];
+  for (let i = 0; i < TRIALS; i++) {
+    const user = await ou.createUser(`trial-${i}`, { password: `Passw0rd!trial${i}` });
+    trialDns.push(user.dn);
+  }
+  await ou.client.addMembers(scope.dn, trialDns);
+  log(`loaded ${USERS} users in ${LEAF_GROUPS} nested groups and ${TRIALS} trial users into Samba in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return { dn: scope.dn, trialDns };
+}
+
+/** The raw paged read of the whole scope (users with the attributes the agent reads, and groups): what an import cannot beat. */
+async function rawRead(dc: SambaDc, scopeDn: string): Promise<number> {
+  const client = await dc.connect();
+  try {
+    const started = process.hrtime.bigint();
+    const scope = await client.scope(scopeDn, { userAttributes: USER_ATTRIBUTES });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return scope.users.length / seconds;
+  } finally {
+    await client.close();
+  }
+}
+
+function startAgent(roster: TestRoster, dc: SambaDc, dir: string, connectKey: string): ChildProcess {
+  const passwordFile = join(dir, 'ad-password');
+  writeFileSync(passwordFile, dc.adminPassword, { mode: 0o600 });
+  return spawn(process.execPath, [BIN, 'agent', '--state-file', join(dir, `agent-${Date.now()}.json`), '--connect-key', connectKey], {
+    env: {
+      ...process.env,
+      ROSTER_AGENT_URL: roster.apiUrl,
+      ROSTER_AGENT_ROSTER_CA: roster.certs.caFile,
+      ROSTER_AGENT_LDAP_URL: dc.url,
+      ROSTER_AGENT_LDAP_CA: dc.caFile,
+      ROSTER_AGENT_BIND_DN: dc.adminDn,
+      ROSTER_AGENT_BIND_PASSWORD_FILE: passwordFile,
+      ROSTER_AGENT_POLL_SECONDS: '30',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+/** One full import into a fresh Roster: from the agent's start to the run's end, in users/s. Leaves the agent and Roster running for `then`. */
+async function importOnce(dc: SambaDc, scope: Scope, dir: string, then?: (roster: TestRoster, domainId: string) => Promise<void>): Promise<number> {
+  const roster = await startTestRoster({ prefix: 'roster-bench-ad-', orgName: 'Bench AD', domain: 'bench.test' });
+  try {
+    const domain = await roster.must('POST', '/api/v2/activedirectories', { domain: dc.realm.toLowerCase(), importScopeGroupDn: scope.dn }, 201);
+    const { connectKey } = await roster.must('POST', `/api/v2/activedirectories/${domain.id}/agents`, {}, 201);
+    const started = Date.now();
+    const agent = startAgent(roster, dc, dir, connectKey);
+    try {
+      const run = await waitFor(async () => {
+        const s = (await roster.api('GET', `/api/v2/activedirectories/${domain.id}/sync`)).body;
+        return s.lastRun && s.lastRun.status !== 'running' ? s.lastRun : undefined;
+      }, 600_000, () => 'the full import did not finish in 10 minutes');
+      const seconds = (Date.now() - started) / 1000;
+      const imported = (run.counts.create ?? 0) + (run.counts.link ?? 0);
+      log(`  import: ${imported} users and groups created in ${seconds.toFixed(1)} s (${run.status}, ${JSON.stringify(run.counts)})`);
+      if (then) await then(roster, domain.id);
+      return (USERS + TRIALS) / seconds;
+    } finally {
+      await stop(agent);
+    }
+  } finally {
+    await roster.stop();
+  }
+}
+
+/** Disabling a user in AD → suspended in Roster, TRIALS times; sorted latencies in ms. */
+async function propagation(dc: SambaDc, ou: TestOu, scope: Scope, roster: TestRoster): Promise<number[]> {
+  const latencies: number[] = [];
+  const userOf = async (i: number) => (await roster.api('GET', `/api/systemusers?filter=username:$eq:trial-${i}`)).body.results?.[0];
+  for (let i = 0; i < scope.trialDns.length; i++) {
+    await waitFor(async () => ((await userOf(i))?.suspended === false ? true : undefined), 30_000, () => `trial-${i} is not active in Roster`);
+    const started = Date.now();
+    await ou.client.setEnabled(scope.trialDns[i]!, false);
+    await waitFor(async () => ((await userOf(i))?.suspended === true ? true : undefined), 60_000, () => `trial-${i} was not suspended within a minute`);
+    latencies.push(Date.now() - started);
+    await ou.client.setEnabled(scope.trialDns[i]!, true);
+  }
+  void dc;
+  return latencies.sort((a, b) => a - b);
+}
+
+async function main(): Promise<void> {
+  const dc = await useSamba();
+  if (!dc) throw new Error('bench:ad needs the Samba AD DC (see test/support/samba.ts)');
+  log(`bench:ad on ${cpus().length} cores, Node ${process.version}; Samba AD DC at ${dc.url}`);
+  const ou = await dc.createOu('bench');
+  const dir = tempDir('roster-bench-agent-');
+  try {
+    const scope = await load(ou);
+    const raw: number[] = [];
+    const imports: number[] = [];
+    let latencies: number[] = [];
+    for (let run = 1; run <= RUNS; run++) {
+      log(`run ${run} of ${RUNS}`);
+      raw.push(await rawRead(dc, scope.dn));
+      log(`  raw paged read of the scope: ${raw.at(-1)!.toFixed(0)} users/s`);
+      imports.push(
+        await importOnce(dc, scope, dir.path, run === RUNS ? async (roster) => {
+          latencies = await propagation(dc, ou, scope, roster);
+        } : undefined),
+      );
+    }
+    const rawMedian = median(raw);
+    const importMedian = median(imports);
+    log('');
+    log(`full import of ${USERS + TRIALS} users: ${importMedian.toFixed(0)} users/s (median of ${RUNS}: ${imports.map((v) => v.toFixed(0)).join(' / ')})`);
+    log(`raw paged read of the same scope: ${rawMedian.toFixed(0)} users/s (median of ${RUNS}: ${raw.map((v) => v.toFixed(0)).join(' / ')})`);
+    log(`ratio: ${(importMedian / rawMedian).toFixed(2)} (target ≥ ${TARGET_RATIO})`);
+    log(`disable in AD → suspended in Roster, ${latencies.length} trials: p50 ${percentile(latencies, 50)} ms, p95 ${percentile(latencies, 95)} ms, max ${latencies.at(-1)} ms (target p95 < ${TARGET_P95_MS} ms)`);
+  } finally {
+    await ou.remove();
+    dir.remove();
+  }
+}
+
+await main();

@@ -1,0 +1,288 @@
+import type { SourceObject } from '../../core/services/directory-sync.js';
+import { asSyncError, isSyncError, SyncError } from '../../sync/errors.js';
+import { sleep } from '../../sync/retry.js';
+import type { AgentConfig, RosterClient } from './roster-client.js';
+
+/** An AD object as the agent reads it. */
+export interface AdObject {
+  dn: string;
+  /** objectGUID as a lowercase UUID. */
+  objectGuid: string;
+  objectClass: string[];
+  deleted: boolean;
+  /** Lowercase attribute names. */
+  attributes: Record<string, string[]>;
+}
+
+/** What the agent needs of a domain controller (AdClient implements it over LDAPS). */
+export interface AdSource {
+  namingContext(): Promise<string>;
+  /** Every user and group in the import scope: members, nested included, of the group. */
+  scope(groupDn: string, userAttributes: string[]): Promise<{ users: AdObject[]; groups: AdObject[] }>;
+  /** Changes since the cookie (everything when null), one page. */
+  dirSync(base: string, filter: string, attributes: string[], cookie: Buffer | null): Promise<{ changes: AdObject[]; cookie: Buffer; more: boolean }>;
+  /** The object classes of the object with this objectGUID; empty when it does not exist (any more). */
+  classesOf(objectGuid: string): Promise<string[]>;
+  /** Whether the group with this objectGUID is the scope group or nested in it now. */
+  groupInScope(objectGuid: string, groupDn: string): Promise<boolean>;
+  /** The user with this objectGUID if it is in the scope now. */
+  userInScope(objectGuid: string, groupDn: string, userAttributes: string[]): Promise<AdObject | undefined>;
+  isPrivileged(entry: AdObject): boolean | Promise<boolean>;
+  /** Calls `onChange` whenever something under `base` changes, until closed. */
+  watch(base: string, onChange: () => void): Promise<{ close(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+export interface AgentOptions {
+  roster: RosterClient;
+  /** Opens a connection to the domain controller (a fresh one after a failure). */
+  connect: () => Promise<AdSource>;
+  log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  /** The longest the agent waits between contacts with Roster (the writer lease is renewed on each). */
+  pollMs?: number;
+  batchSize?: number;
+}
+
+const CHANGE_FILTER = '(|(objectClass=user)(objectClass=group))';
+/** Matches no object (a user and a group at once): DirSync answers with only its cookie. */
+const NOTHING_FILTER = '(&(objectClass=user)(objectClass=group))';
+const UAC_ACCOUNTDISABLE = 0x2;
+const GROUP_ATTRIBUTES = ['cn', 'samaccountname', 'description', 'member'];
+const isGroup = (o: AdObject) => o.objectClass.some((c) => c.toLowerCase() === 'group');
+const isComputer = (o: AdObject) => o.objectClass.some((c) => c.toLowerCase() === 'computer');
+
+export interface CycleResult {
+  outcome: 'standby' | 'no_scope' | 'full' | 'dry_run' | 'incremental' | 'unchanged';
+  runId?: string;
+  counts?: Record<string, number>;
+}
+
+/**
+ * `roster agent`'s import role: at each contact it renews the writer lease with Roster (only the
+ * lease holder imports; another agent of the domain takes over when it lapses), reads the domain
+ * controller — the whole scope on the first run and whenever Roster asks, otherwise the DirSync
+ * changes since the cursor Roster keeps — and sends them in batches. Roster applies each batch
+ * with its cursor in one transaction, so an agent killed at any point resumes from the last
+ * cursor with nothing lost or doubled. The change-notification control wakes it as soon as AD
+ * changes; it also polls. Failures are reported to Roster and retried with backoff; they never
+ * change Roster's data.
+ */
+export class DirectoryAgent {
+  private source: AdSource | undefined;
+  private watcher: { close(): Promise<void> } | undefined;
+  private wake: (() => void) | undefined;
+  private changed = false;
+  private stopped = false;
+
+  constructor(private readonly options: AgentOptions) {}
+
+  private get batchSize() {
+    return this.options.batchSize ?? 500;
+  }
+
+  private async ad(): Promise<AdSource> {
+    this.source ??= await this.options.connect();
+    return this.source;
+  }
+
+  private async dropConnection(): Promise<void> {
+    const source = this.source;
+    const watcher = this.watcher;
+    this.source = undefined;
+    this.watcher = undefined;
+    await watcher?.close().catch(() => undefined);
+    await source?.close().catch(() => undefined);
+  }
+
+  /** One contact: the configuration and lease, then a full or incremental import when this agent is the writer. */
+  async cycle(): Promise<CycleResult> {
+    const config = await this.options.roster.config();
+    if (!config.writer) return { outcome: 'standby' };
+    if (!config.importScopeGroupDn) return { outcome: 'no_scope' };
+    const ad = await this.ad();
+    const base = await ad.namingContext();
+    if (!this.watcher) {
+      this.watcher = await ad.watch(base, () => {
+        this.changed = true;
+        this.wake?.();
+      });
+    }
+    if (config.dryRunWanted) return this.fullImport(ad, base, config, true);
+    if (config.fullImportWanted || !config.importCursor) return this.fullImport(ad, base, config);
+    return this.incremental(ad, base, config);
+  }
+
+  private async toSource(ad: AdSource, entry: AdObject, config: AgentConfig, dnToMember?: Map<string, { kind: 'user' | 'user_group'; externalId: string }>): Promise<SourceObject> {
+    const group = isGroup(entry);
+    const attributes: Record<string, string[]> = {};
+    const wanted = group ? GROUP_ATTRIBUTES : config.userAttributes;
+    for (const name of wanted) if (entry.attributes[name] && name !== 'member') attributes[name] = entry.attributes[name]!;
+    const object: SourceObject = {
+      kind: group ? 'user_group' : 'user',
+      externalId: entry.objectGuid,
+      attributes,
+      present: true,
+      privileged: await ad.isPrivileged(entry),
+    };
+    if (!group) object.disabled = (Number(entry.attributes.useraccountcontrol?.[0] ?? 0) & UAC_ACCOUNTDISABLE) !== 0;
+    if (group && dnToMember) {
+      object.members = (entry.attributes.member ?? []).map((dn) => dnToMember.get(dn.toLowerCase())).filter((m): m is { kind: 'user' | 'user_group'; externalId: string } => m !== undefined);
+    }
+    return object;
+  }
+
+  /**
+   * The DirSync cookie as of now: changes after it are the next run's. The cookie is the
+   * directory's update watermark, whatever the filter, so a filter no object matches gets it
+   * without reading the domain.
+   */
+  private async baselineCookie(ad: AdSource, base: string): Promise<Buffer> {
+    let cookie: Buffer | null = null;
+    for (;;) {
+      const page: { cookie: Buffer; more: boolean } = await ad.dirSync(base, NOTHING_FILTER, ['objectguid'], cookie);
+      cookie = page.cookie;
+      if (!page.more) return cookie;
+    }
+  }
+
+  private async fullImport(ad: AdSource, base: string, config: AgentConfig, dryRun = false): Promise<CycleResult> {
+    const started = Date.now();
+    // A dry run changes nothing, the cursor included.
+    const cookie = dryRun ? undefined : await this.baselineCookie(ad, base);
+    const cookieMs = Date.now() - started;
+    const attributes = [...new Set([...config.userAttributes, 'useraccountcontrol', 'admincount'])];
+    const scope = await ad.scope(config.importScopeGroupDn!, attributes);
+    const readMs = Date.now() - started - cookieMs;
+    const users = scope.users.filter((u) => !isComputer(u));
+    const dnToMember = new Map<string, { kind: 'user' | 'user_group'; externalId: string }>();
+    for (const u of users) dnToMember.set(u.dn.toLowerCase(), { kind: 'user', externalId: u.objectGuid });
+    for (const g of scope.groups) dnToMember.set(g.dn.toLowerCase(), { kind: 'user_group', externalId: g.objectGuid });
+    const userObjects: SourceObject[] = [];
+    for (const u of users) userObjects.push(await this.toSource(ad, u, config));
+    const groupObjects: SourceObject[] = [];
+    for (const g of scope.groups) groupObjects.push(await this.toSource(ad, g, config, dnToMember));
+    const sendStarted = Date.now();
+
+    let runId: string | undefined;
+    let answer: { runId: string; counts: Record<string, number>; status: string } | undefined;
+    for (let i = 0; i < userObjects.length; i += this.batchSize) {
+      answer = await this.options.roster.import({ ...(runId ? { runId } : {}), mode: 'full', dryRun, objects: userObjects.slice(i, i + this.batchSize) });
+      runId = answer.runId;
+    }
+    // The groups, with their members, come last, when every user is linked; with them the run's
+    // complete list of what the scope holds and the cursor, in the same transaction.
+    answer = await this.options.roster.import({
+      ...(runId ? { runId } : {}),
+      mode: 'full',
+      dryRun,
+      objects: groupObjects,
+      // What the scope holds for Roster: privileged accounts are never imported, so they do not count (a scope of only those is empty).
+      complete: { seen: { users: userObjects.filter((u) => !u.privileged).map((u) => u.externalId), groups: groupObjects.filter((g) => !g.privileged).map((g) => g.externalId) } },
+      ...(cookie ? { cursor: cookie.toString('base64') } : {}),
+    });
+    this.options.log('info', dryRun ? 'dry run done' : 'full import done', {
+      runId: answer.runId,
+      status: answer.status,
+      counts: answer.counts,
+      users: users.length,
+      groups: scope.groups.length,
+      ms: { cursor: cookieMs, read: readMs, prepare: sendStarted - started - cookieMs - readMs, roster: Date.now() - sendStarted },
+    });
+    return { outcome: dryRun ? 'dry_run' : 'full', runId: answer.runId, counts: answer.counts };
+  }
+
+  private async incremental(ad: AdSource, base: string, config: AgentConfig): Promise<CycleResult> {
+    let cookie: Buffer = Buffer.from(config.importCursor!, 'base64');
+    const changes: AdObject[] = [];
+    for (;;) {
+      // DirSync returns an object only when one of the attributes asked for changed: ask for every one Roster maps.
+      const watched = [...new Set([...config.userAttributes, ...GROUP_ATTRIBUTES, 'useraccountcontrol', 'admincount', 'objectclass', 'isdeleted'])];
+      const page = await ad.dirSync(base, CHANGE_FILTER, watched, cookie);
+      changes.push(...page.changes);
+      cookie = page.cookie;
+      if (!page.more) break;
+    }
+    // DirSync carries only the attributes that changed: an object whose class did not change comes without it.
+    for (const change of changes) {
+      if (!change.deleted && change.objectClass.length === 0) change.objectClass = await ad.classesOf(change.objectGuid);
+    }
+    const relevant = changes.filter((c) => !isComputer(c));
+    if (relevant.length === 0) return { outcome: 'unchanged' };
+    // A group of the scope changed (its members, or the group itself): who is in the scope may
+    // have changed, which only the whole scope tells. Groups elsewhere in the domain do not matter
+    // (a group leaving the scope changes the member list of a group in it).
+    for (const change of relevant) {
+      if (isGroup(change) && !change.deleted && (await ad.groupInScope(change.objectGuid, config.importScopeGroupDn!))) return this.fullImport(ad, base, config);
+    }
+    const users = relevant.filter((c) => !isGroup(c));
+    const attributes = [...new Set([...config.userAttributes, 'useraccountcontrol', 'admincount'])];
+    const objects: SourceObject[] = [];
+    for (const change of new Map(users.map((c) => [c.objectGuid, c])).values()) {
+      if (change.deleted) {
+        objects.push({ kind: 'user', externalId: change.objectGuid, attributes: {}, present: false, gone: 'deleted' });
+        continue;
+      }
+      const current = await ad.userInScope(change.objectGuid, config.importScopeGroupDn!, attributes);
+      objects.push(current ? await this.toSource(ad, current, config) : { kind: 'user', externalId: change.objectGuid, attributes: {}, present: false, gone: 'out_of_scope' });
+    }
+    let runId: string | undefined;
+    let answer: { runId: string; counts: Record<string, number>; status: string } | undefined;
+    for (let i = 0; i < objects.length; i += this.batchSize) {
+      const last = i + this.batchSize >= objects.length;
+      answer = await this.options.roster.import({
+        ...(runId ? { runId } : {}),
+        mode: 'incremental',
+        objects: objects.slice(i, i + this.batchSize),
+        ...(last ? { complete: {}, cursor: cookie.toString('base64') } : {}),
+      });
+      runId = answer.runId;
+    }
+    return { outcome: 'incremental', runId: answer!.runId, counts: answer!.counts };
+  }
+
+  /**
+   * Runs until stopped: a cycle, then a wait for AD's change notification or the poll interval.
+   * A failure is reported to Roster (when it can be reached) and retried with backoff, up to a
+   * minute apart; a refused agent credential stops the agent.
+   */
+  async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      this.changed = false;
+      try {
+        await this.cycle();
+        failures = 0;
+      } catch (e) {
+        const error = asSyncError(e);
+        if (isSyncError(error, 'stop') && error.status === 401) {
+          this.options.log('error', 'Roster refused the agent credential; stopping', { error: error.message });
+          throw error;
+        }
+        failures++;
+        this.options.log('warn', 'sync cycle failed; retrying', { error: error.message, failures });
+        await this.dropConnection();
+        await this.options.roster.reportError(error.message).catch(() => undefined);
+        await this.pause(Math.min(60_000, 1000 * 2 ** Math.min(failures - 1, 6)));
+        continue;
+      }
+      if (!this.changed) await this.pause(this.options.pollMs ?? 30_000);
+    }
+    await this.dropConnection();
+    await this.options.roster.releaseLease().catch(() => undefined);
+  }
+
+  /** Waits `ms`, or less when AD reports a change or the agent stops. */
+  private async pause(ms: number): Promise<void> {
+    await Promise.race([sleep(ms), new Promise<void>((resolve) => (this.wake = resolve))]);
+    this.wake = undefined;
+    // Changes come in bursts (a user and its group): a moment lets them settle into one cycle.
+    if (this.changed && !this.stopped) await sleep(150);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+  }
+}
+
+export { SyncError };
