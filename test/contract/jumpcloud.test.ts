@@ -51,6 +51,9 @@ const v1 = (method: string, path: string, status: number, run: Case['run'], chec
 const v2 = (method: string, path: string, status: number, run: Case['run'], check?: Case['check']): Case => ({ spec: 'v2', method, path, status, run, ...(check ? { check } : {}) });
 
 const nonEmpty = (list: unknown[]) => expect(list.length).toBeGreaterThan(0);
+/** One AD domain for the Active Directory cases, made on first use. */
+let adDomainMade: Promise<{ id: string }> | undefined;
+const adDomain = () => (adDomainMade ??= call('POST', '/api/v2/activedirectories', { body: { domain: `${uniq('ad')}.example.test` } }).then((r) => ok(r, 201)));
 const ids = (list: { id: string }[]) => list.map((x) => x.id);
 /** Graph results reached through a group carry paths of two edges or more. */
 const someIndirect = (list: { paths: unknown[][] }[]) => expect(list.some((r) => r.paths.some((p) => p.length >= 2))).toBe(true);
@@ -164,6 +167,43 @@ const CASES: Case[] = [
   v2('POST', '/ldapservers/{ldapserver_id}/associations', 204, async () => call('POST', `/api/v2/ldapservers/${f.ldapId}/associations`, { body: { op: 'add', type: 'user', id: (await newUser())._id } })),
   v2('GET', '/ldapservers/{ldapserver_id}/users', 200, () => call('GET', `/api/v2/ldapservers/${f.ldapId}/users?limit=100`), (b) => (expect(ids(b)).toEqual(expect.arrayContaining([f.annId, f.bobId])), someIndirect(b))),
   v2('GET', '/ldapservers/{ldapserver_id}/usergroups', 200, () => call('GET', `/api/v2/ldapservers/${f.ldapId}/usergroups`), (b) => expect(ids(b)).toEqual(expect.arrayContaining([f.backendId]))),
+  // ── v2 Active Directory ──
+  v2('GET', '/activedirectories', 200, async () => (await adDomain(), call('GET', '/api/v2/activedirectories')), nonEmpty),
+  v2('POST', '/activedirectories', 201, () => call('POST', '/api/v2/activedirectories', { body: { domain: `${uniq('corp')}.example.test` } }), (b) => expect(b.domain).toMatch(/example\.test$/)),
+  v2('GET', '/activedirectories/{id}', 200, async () => call('GET', `/api/v2/activedirectories/${(await adDomain()).id}`), (b) => expect(b.configuration).toBe('ad_authoritative')),
+  v2('DELETE', '/activedirectories/{id}', 200, async () => call('DELETE', `/api/v2/activedirectories/${ok(await call('POST', '/api/v2/activedirectories', { body: { domain: `${uniq('gone')}.example.test` } }), 201).id}`)),
+  v2('GET', '/activedirectories/{activedirectory_id}/agents', 200, async () => {
+    const domain = await adDomain();
+    await call('POST', `/api/v2/activedirectories/${domain.id}/agents`, { body: {} });
+    return call('GET', `/api/v2/activedirectories/${domain.id}/agents`);
+  }, nonEmpty),
+  v2('POST', '/activedirectories/{activedirectory_id}/agents', 201, async () => call('POST', `/api/v2/activedirectories/${(await adDomain()).id}/agents`, { body: {} }), (b) => expect(b.connectKey).toMatch(/^rck_/)),
+  v2('GET', '/activedirectories/{activedirectory_id}/agents/{agent_id}', 200, async () => {
+    const domain = await adDomain();
+    const agent = ok(await call('POST', `/api/v2/activedirectories/${domain.id}/agents`, { body: {} }), 201);
+    return call('GET', `/api/v2/activedirectories/${domain.id}/agents/${agent.id}`);
+  }, (b) => expect(b.state).toBe('unsealed')),
+  v2('DELETE', '/activedirectories/{activedirectory_id}/agents/{agent_id}', 204, async () => {
+    const domain = await adDomain();
+    const agent = ok(await call('POST', `/api/v2/activedirectories/${domain.id}/agents`, { body: {} }), 201);
+    return call('DELETE', `/api/v2/activedirectories/${domain.id}/agents/${agent.id}`);
+  }),
+  v2('POST', '/activedirectories/{activedirectory_id}/associations', 204, async () => call('POST', `/api/v2/activedirectories/${(await adDomain()).id}/associations`, { body: { op: 'add', type: 'user_group', id: f.backendId } })),
+  v2('GET', '/activedirectories/{activedirectory_id}/associations', 200, async () => {
+    const domain = await adDomain();
+    await call('POST', `/api/v2/activedirectories/${domain.id}/associations`, { body: { op: 'add', type: 'user_group', id: f.backendId } });
+    return call('GET', `/api/v2/activedirectories/${domain.id}/associations?targets=user_group`);
+  }, (b) => expect(targets(b)).toEqual([f.backendId])),
+  v2('GET', '/activedirectories/{activedirectory_id}/users', 200, async () => {
+    const domain = await adDomain();
+    await call('POST', `/api/v2/activedirectories/${domain.id}/associations`, { body: { op: 'add', type: 'user_group', id: f.backendId } });
+    return call('GET', `/api/v2/activedirectories/${domain.id}/users?limit=100`);
+  }, (b) => (expect(ids(b)).toEqual(expect.arrayContaining([f.bobId])), someIndirect(b))),
+  v2('GET', '/activedirectories/{activedirectory_id}/usergroups', 200, async () => {
+    const domain = await adDomain();
+    await call('POST', `/api/v2/activedirectories/${domain.id}/associations`, { body: { op: 'add', type: 'user_group', id: f.backendId } });
+    return call('GET', `/api/v2/activedirectories/${domain.id}/usergroups`);
+  }, (b) => expect(ids(b)).toEqual(expect.arrayContaining([f.backendId]))),
 ];
 
 describe('JumpCloud contract: responses match the v1 and v2 specs', () => {

@@ -46,7 +46,7 @@ const AgentSchema = Type.Object(
     hostname: Type.String(),
     version: Type.String(),
     source_ip: Type.String(),
-    contactAt: Type.Union([Type.String(), Type.Null()]),
+    contactAt: Type.Optional(Type.String({ description: 'The last contact; absent until the agent registers' })),
     connectKey: Type.Optional(Type.String({ description: 'The one-time key to install the agent with: in the answer that creates the agent, once' })),
     connectKeyExpires: Type.Optional(NullableString()),
   },
@@ -81,7 +81,7 @@ const toAgent = (a: DirectoryAgent, connectKey?: string) => ({
   hostname: a.hostname,
   version: a.version,
   source_ip: a.sourceIp,
-  contactAt: a.contactAt,
+  ...(a.contactAt ? { contactAt: a.contactAt } : {}),
   ...(connectKey ? { connectKey, connectKeyExpires: a.connectKeyExpires } : {}),
 });
 const toRun = (r: DirectorySyncRun, withPlan: boolean) => ({

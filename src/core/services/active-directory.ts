@@ -211,10 +211,11 @@ export class ActiveDirectoryService {
     return this.directories.list(ctx, query, 'active_directory');
   }
 
-  get(ctx: Context, id: string): Promise<Directory> {
-    return this.directories.get(ctx, id, 'active_directory').catch((e: unknown) => {
-      throw e instanceof Error && 'reason' in e && (e as { reason: string }).reason === 'DIRECTORY_NOT_FOUND' ? domainNotFound() : e;
-    });
+  async get(ctx: Context, id: string): Promise<Directory> {
+    requirePermission(ctx, 'directories:read');
+    const directory = await this.deps.store.read.directories.findById(ctx.orgId, id as DirectoryId);
+    if (directory?.type !== 'active_directory') throw domainNotFound();
+    return directory;
   }
 
   async create(ctx: Context, input: Record<string, unknown>): Promise<Directory> {

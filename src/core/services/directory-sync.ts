@@ -270,7 +270,7 @@ export class DirectorySyncService {
       if (!current) {
         const created = await this.users.createIn(tx, ctx, { ...input, state: input.state ?? 'ACTIVATED' }, { link: linkChange });
         links.set(object.externalId, { orgId: ctx.orgId, directoryId: directory.id, kind: 'user', localId: created.id, externalId: object.externalId, created: now, updated: now });
-        return note({ action: 'create', kind: 'user', externalId: object.externalId, localId: created.id, name, changes: changed({}, input) });
+        return note({ action: 'create', kind: 'user', externalId: object.externalId, localId: created.id, name, changes: fromNothing(input) });
       }
       const removal = await tx.directorySync.deleteRemoval(ctx.orgId, directory.id, 'user', current.id);
       const changes = diff(current, input);
@@ -328,7 +328,7 @@ export class DirectorySyncService {
       if (!current) {
         const created = await this.groups.create(ctx, { name, ...(description !== undefined ? { description } : {}) }, [], { link: linkChange, tx });
         remember(created);
-        return note({ action: 'create', kind: 'user_group', externalId: object.externalId, localId: created.id, name, changes: changed({}, { name, description }) });
+        return note({ action: 'create', kind: 'user_group', externalId: object.externalId, localId: created.id, name, changes: fromNothing({ name, description }) });
       }
       const changes: Record<string, AttributeChange> = {};
       if (current.name !== name) changes.name = { before: current.name, after: name };
@@ -479,7 +479,7 @@ function diff(user: User, input: Record<string, unknown>): Record<string, Attrib
   return changes;
 }
 
-const changed = (_before: Record<string, unknown>, after: Record<string, unknown>): Record<string, AttributeChange> =>
+/** A new object's attributes as changes from nothing. */
+const fromNothing = (after: Record<string, unknown>): Record<string, AttributeChange> =>
   Object.fromEntries(Object.entries(after).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => [k, { before: null, after: v }]));
 
-export type { MemberRef };
