@@ -219,6 +219,33 @@ export class DirectorySyncService {
     return new Map(links.map((l) => [l.externalId, l]));
   }
 
+  /**
+   * The Roster object a source object is: its link's, else — a first import — the unlinked one
+   * with the same name, to be linked. A same-named object linked to another source object is a
+   * re-created account (same name, new id): reported as a conflict, never merged.
+   */
+  private async match<T extends { id: string }>(
+    tx: Transaction,
+    ctx: Context,
+    directoryId: DirectoryId,
+    object: SourceObject,
+    name: string,
+    link: IdentityLink | undefined,
+    byId: (id: string) => Promise<T | undefined>,
+    byName: () => Promise<T | undefined>,
+  ): Promise<{ current: T | undefined; action: 'update' | 'link' } | { conflict: SyncPlanItem }> {
+    const linked = link ? await byId(link.localId) : undefined;
+    if (linked) return { current: linked, action: 'update' };
+    const named = await byName();
+    if (!named) return { current: undefined, action: 'update' };
+    const [other] = await tx.identityLinks.findByLocalIds(ctx.orgId, directoryId, object.kind, [named.id]);
+    if (other && other.externalId !== object.externalId) {
+      const what = object.kind === 'user' ? 'username belongs to a user' : 'name belongs to a group';
+      return { conflict: { action: 'conflict', kind: object.kind, externalId: object.externalId, localId: named.id, name, reason: `the ${what} linked to another object of this directory (${other.externalId}); a re-created account is not merged` } };
+    }
+    return { current: named, action: 'link' };
+  }
+
   /** The Roster attributes a source object sets, by the domain's mapping and authority. */
   private userInput(settings: AdDomainSettings, object: SourceObject): Omit<UserInput, 'password'> {
     const input: Record<string, unknown> = {};
@@ -253,20 +280,9 @@ export class DirectorySyncService {
     if (!input.username) return note({ action: 'skip', kind: 'user', externalId: object.externalId, name, reason: 'no username (the mapped attribute is empty)' });
     const linkChange = { directoryId: directory.id, externalId: object.externalId };
     try {
-      let current: User | undefined = link ? await tx.users.findById(ctx.orgId, link.localId as UserId) : undefined;
-      let action: SyncPlanItem['action'] = 'update';
-      if (!current) {
-        const byName = await tx.users.findByUsername(ctx.orgId, name);
-        if (byName) {
-          const [other] = await tx.identityLinks.findByLocalIds(ctx.orgId, directory.id, 'user', [byName.id]);
-          if (other && other.externalId !== object.externalId) {
-            // A re-created account: same name, new id. Reported, never merged.
-            return note({ action: 'conflict', kind: 'user', externalId: object.externalId, localId: byName.id, name, reason: `the username belongs to a user linked to another object of this directory (${other.externalId}); a re-created account is not merged` });
-          }
-          current = byName;
-          action = 'link';
-        }
-      }
+      const found = await this.match(tx, ctx, directory.id, object, name, link, (id) => tx.users.findById(ctx.orgId, id as UserId), () => tx.users.findByUsername(ctx.orgId, name));
+      if ('conflict' in found) return note(found.conflict);
+      const { current, action } = found;
       if (!current) {
         const created = await this.users.createIn(tx, ctx, { ...input, state: input.state ?? 'ACTIVATED' }, { link: linkChange });
         links.set(object.externalId, { orgId: ctx.orgId, directoryId: directory.id, kind: 'user', localId: created.id, externalId: object.externalId, created: now, updated: now });
@@ -312,19 +328,9 @@ export class DirectorySyncService {
     const linkChange = { directoryId: directory.id, externalId: object.externalId };
     const remember = (group: UserGroup) => links.set(object.externalId, { orgId: ctx.orgId, directoryId: directory.id, kind: 'user_group', localId: group.id, externalId: object.externalId, created: group.created, updated: group.updated });
     try {
-      let current: UserGroup | undefined = link ? await tx.groups.findById(ctx.orgId, link.localId as GroupId) : undefined;
-      let action: SyncPlanItem['action'] = 'update';
-      if (!current) {
-        const byName = await tx.groups.findByName(ctx.orgId, name);
-        if (byName) {
-          const [other] = await tx.identityLinks.findByLocalIds(ctx.orgId, directory.id, 'user_group', [byName.id]);
-          if (other && other.externalId !== object.externalId) {
-            return note({ action: 'conflict', kind: 'user_group', externalId: object.externalId, localId: byName.id, name, reason: `the name belongs to a group linked to another object of this directory (${other.externalId}); a re-created group is not merged` });
-          }
-          current = byName;
-          action = 'link';
-        }
-      }
+      const found = await this.match(tx, ctx, directory.id, object, name, link, (id) => tx.groups.findById(ctx.orgId, id as GroupId), () => tx.groups.findByName(ctx.orgId, name));
+      if ('conflict' in found) return note(found.conflict);
+      const { current, action } = found;
       if (!current) {
         const created = await this.groups.create(ctx, { name, ...(description !== undefined ? { description } : {}) }, [], { link: linkChange, tx });
         remember(created);
