@@ -162,8 +162,15 @@ describe.skipIf(!dc)('Active Directory import through roster agent (Samba AD DC)
     expect(names).toHaveLength(BULK);
     await roster.must('POST', `/api/v2/activedirectories/${domainId}/sync/full`, undefined, 202);
     const first = startAgent({ ROSTER_AGENT_BATCH_SIZE: '20' });
-    // Kill it once some batches of the full run are in, before the run completes.
-    await waitFor(async () => ((await userNamed('bulk-imp10')) ? true : undefined), 60_000, () => 'the first batches never arrived');
+    // Kill it as soon as the full run has applied its first batches, long before it completes
+    // (60 batches of 20): polled tightly, as a batch takes tens of milliseconds.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const run = (await roster.api('GET', `/api/v2/activedirectories/${domainId}/sync`)).body.lastRun;
+      if (run?.status === 'running' && run.mode === 'full') break;
+      if (Date.now() > deadline) throw new Error('the full run never started');
+      await new Promise((r) => setTimeout(r, 20));
+    }
     await stopAgent(first, 'SIGKILL');
     const partial = (await roster.api('GET', `/api/v2/activedirectories/${domainId}/sync`)).body;
     expect(partial.fullImportWanted).toBe(true);
