@@ -462,6 +462,8 @@ export interface DirectorySyncRepository {
   releaseWriterLease(orgId: OrgId, directoryId: DirectoryId, agentId: AgentId): Promise<void>;
 
   insertRun(run: DirectorySyncRun): Promise<void>;
+  /** Marks the directory's runs still `running` as failed with `error` (their agent stopped before finishing them); the number marked. */
+  abandonRuns(orgId: OrgId, directoryId: DirectoryId, error: string, at: string): Promise<number>;
   updateRun(run: DirectorySyncRun): Promise<void>;
   findRun(orgId: OrgId, id: SyncRunId): Promise<DirectorySyncRun | undefined>;
   /** Newest first. */

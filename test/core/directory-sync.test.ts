@@ -164,6 +164,16 @@ describeEachStore('Directory sync: imports from an AD agent', (kind) => {
     expect(stored).toMatchObject({ dryRun: true, status: 'succeeded', plan: [expect.objectContaining({ action: 'create' })] });
   });
 
+  it('marks a run its agent left unfinished as failed when the next run starts; the batches it applied stand', async () => {
+    const [ann, bob] = [adUser('ann'), adUser('bob')];
+    const left = await t.core.directorySync.importBatch(agent, { mode: 'full', objects: [ann] });
+    expect(left.run.status).toBe('running');
+    const next = await t.core.directorySync.importBatch(agent, full([ann, bob]));
+    expect(next.run.status).toBe('succeeded');
+    expect(await t.core.activeDirectory.run(t.ctx, directoryId, left.run.id)).toMatchObject({ status: 'failed', error: expect.stringContaining('abandoned'), finished: expect.any(String) });
+    expect(await byName('ann')).toBeDefined();
+  });
+
   it('applies a batch whole or not at all: a failing batch leaves no object and no cursor behind', async () => {
     const ann = adUser('ann');
     await t.core.directorySync.importBatch(agent, full([ann]));

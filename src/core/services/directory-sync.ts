@@ -197,6 +197,8 @@ export class DirectorySyncService {
       if (run.dryRun !== (batch.dryRun === true) || run.mode !== batch.mode) throw conflict('SYNC_RUN_MISMATCH', 'A batch must have its run\'s mode and dry-run flag');
       return run;
     }
+    // A run still open here was left by an agent that stopped mid-run; its batches stand, the rest is this run's.
+    await tx.directorySync.abandonRuns(agent.orgId, agent.directoryId, 'abandoned: the agent stopped before the run finished; a later run took over', now);
     return {
       id: newId<SyncRunId>(),
       orgId: agent.orgId,

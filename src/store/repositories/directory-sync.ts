@@ -182,6 +182,16 @@ export function directorySyncRepository(db: Kysely<Database>, postgres: boolean)
         .values({ id: run.id, org_id: run.orgId, directory_id: run.directoryId, kind: run.kind, mode: run.mode, dry_run: run.dryRun ? 1 : 0, started: run.started, ...runColumns(run) })
         .execute();
     },
+    async abandonRuns(orgId, directoryId, error, at) {
+      const result = await db
+        .updateTable('directory_sync_runs')
+        .set({ status: 'failed', error, finished: at })
+        .where('org_id', '=', orgId)
+        .where('directory_id', '=', directoryId)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
     async updateRun(run) {
       await db.updateTable('directory_sync_runs').set(runColumns(run)).where('id', '=', run.id).where('org_id', '=', run.orgId).execute();
     },
