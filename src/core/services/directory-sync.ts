@@ -154,8 +154,6 @@ export class DirectorySyncService {
     if (batch.complete?.seen && batch.mode === 'full') {
       const seen = { user: new Set(batch.complete.seen.users), user_group: new Set(batch.complete.seen.groups) };
       const handled = new Set(removals.map((r) => `${r.kind}:${r.localId}`));
-      // Users removed by an earlier run wait out their grace period; they are not removed again.
-      for (const r of await tx.directorySync.listRemovals(agent.orgId, directory.id)) handled.add(`${r.kind}:${r.localId}`);
       for (const kind of ['user', 'user_group'] as const) {
         for (const link of await tx.identityLinks.listByDirectory(agent.orgId, directory.id, kind)) {
           if (seen[kind].has(link.externalId) || handled.has(`${kind}:${link.localId}`)) continue;
@@ -165,6 +163,7 @@ export class DirectorySyncService {
       emptySource = batch.complete.seen.users.length === 0;
     }
 
+    // Users removed by an earlier run wait out their grace period; they are not removed again.
     const pending = new Set((await tx.directorySync.listRemovals(agent.orgId, directory.id)).map((r) => `${r.kind}:${r.localId}`));
     await this.applyRemovals(tx, ctx, directory, settings, removals.filter((r) => !pending.has(`${r.kind}:${r.localId}`)), emptySource, note, run, now);
 
