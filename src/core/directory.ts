@@ -1,5 +1,5 @@
-import type { ApplicationId, RadiusServerId } from './ids.js';
-import type { Application, RadiusServer } from './model.js';
+import type { ApplicationId, DirectoryId, RadiusServerId } from './ids.js';
+import type { Application, Directory, RadiusServer } from './model.js';
 import type { Store } from './ports.js';
 import { VerificationCache } from './verification-cache.js';
 import type { SecretBox } from './secrets.js';
@@ -30,6 +30,9 @@ import { WebAuthnService } from './services/webauthn.js';
 import { MfaService } from './services/mfa.js';
 import { ActiveDirectoryService } from './services/active-directory.js';
 import { DirectorySyncService } from './services/directory-sync.js';
+import { AgentTaskService } from './services/agent-tasks.js';
+import { DirectoryExportService } from './services/directory-export.js';
+import { DirectoryPasswordService, type DirectoryPasswordOptions } from './services/directory-passwords.js';
 
 export interface CoreOptions {
   /** How long a verified password is remembered (VerificationCache); 0 turns the cache off. */
@@ -38,6 +41,8 @@ export interface CoreOptions {
   sessions?: SessionPolicy;
   /** How often each process reads the OIDC provider's keys again; a key rotated through the API signs this long after it is made. */
   oidcKeyRefreshSeconds?: number;
+  /** How long password writes to Active Directory and delegated logins wait for the domain's agent. */
+  directoryPasswords?: DirectoryPasswordOptions;
 }
 
 /** The directory core: every service, each already restricted to the calling principal. */
@@ -72,6 +77,12 @@ export class DirectoryCore {
   readonly activeDirectory: ActiveDirectoryService;
   /** Imports from directories through their agents: plans, safety checks, cursors, runs. */
   readonly directorySync: DirectorySyncService;
+  /** Requests to directory agents that Roster waits for (password writes, delegated logins). */
+  readonly agentTasks: AgentTaskService;
+  /** What each AD domain exposes: the users and groups associated with it. */
+  readonly adView: DirectoryViewService;
+  readonly directoryExport: DirectoryExportService;
+  readonly directoryPasswords: DirectoryPasswordService;
   /** Users signing in (single sign-on, the user portal) and their sessions. */
   readonly signIn: SignInService;
   /** Outbound SCIM provisioning of applications: settings, records, and what the worker needs. */
@@ -116,6 +127,12 @@ export class DirectoryCore {
     this.signIn = new SignInService(deps, this.authentication, this.credentials, this.recoveryCodes, this.applicationViews, this.mfa, this.webauthn, options.sessions ?? DEFAULT_SESSION_POLICY);
     this.radiusView = new DirectoryViewService(deps, 'radius_server', (repos, orgId, id) => repos.radiusServers.findById(orgId, id as RadiusServerId));
     this.ldapView = new DirectoryViewService(deps, 'ldap_server', directoryOfType('ldap_server'));
+    this.agentTasks = new AgentTaskService(deps);
+    this.adView = new DirectoryViewService<Directory>(deps, 'active_directory', (repos, orgId, id) => repos.directories.findById(orgId, id as DirectoryId));
+    this.directoryExport = new DirectoryExportService(deps, this.adView);
+    this.directoryPasswords = new DirectoryPasswordService(deps, this.agentTasks, this.directoryExport, options.directoryPasswords);
+    this.users.useDirectoryPasswords(this.directoryPasswords);
+    this.authentication.useDelegate(this.directoryPasswords);
   }
 
   get store(): Store {

@@ -304,8 +304,10 @@ export type JournalOperation =
   /** A user's sign-in (single sign-on, the user portal), succeeded or refused. */
   | 'sign_in'
   | 'sign_out'
-  /** A directory sync run (an import from a directory) that applied changes or failed. */
-  | 'sync_run';
+  /** A directory sync run (an import from a directory, or an export to it) that applied changes or failed. */
+  | 'sync_run'
+  /** Both Roster and a two-way directory changed an attribute: the newer change won; the row keeps the loser. */
+  | 'sync_conflict';
 
 export type JournalObjectType =
   | 'organization'
@@ -555,7 +557,7 @@ export interface DirectorySyncState {
   updated: string;
 }
 
-export type SyncAction = 'create' | 'update' | 'suspend' | 'unsuspend' | 'delete' | 'link' | 'member_add' | 'member_remove' | 'skip' | 'conflict';
+export type SyncAction = 'create' | 'update' | 'suspend' | 'unsuspend' | 'delete' | 'link' | 'member_add' | 'member_remove' | 'skip' | 'conflict' | 'failed';
 
 /** One step of a sync plan: what happens to one object, attribute by attribute, and why. */
 export interface SyncPlanItem {
@@ -578,7 +580,8 @@ export interface DirectorySyncRun {
   orgId: OrgId;
   directoryId: DirectoryId;
   agentId: AgentId | null;
-  kind: 'import';
+  /** import: the directory → Roster; export: Roster → the directory. */
+  kind: 'import' | 'export';
   mode: 'full' | 'incremental';
   dryRun: boolean;
   status: 'running' | 'succeeded' | 'failed' | 'held';

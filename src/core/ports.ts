@@ -475,6 +475,32 @@ export interface DirectorySyncRepository {
   deleteRemoval(orgId: OrgId, directoryId: DirectoryId, kind: LinkedKind, localId: string): Promise<boolean>;
   /** Removals whose grace period ended before `now`, across every organization. */
   dueRemovals(now: string, limit: number): Promise<DirectoryRemoval[]>;
+
+  insertTask(task: AgentTask): Promise<void>;
+  /** Hands the directory's pending, unexpired tasks (oldest first, at most `limit`) to the agent; each goes to one agent only. */
+  claimTasks(orgId: OrgId, directoryId: DirectoryId, agentId: AgentId, now: string, limit: number): Promise<AgentTask[]>;
+  /** Records the answer of a task the agent holds; false when it is not (any more) the agent's. */
+  completeTask(orgId: OrgId, id: string, agentId: AgentId, result: string): Promise<boolean>;
+  findTask(orgId: OrgId, id: string): Promise<AgentTask | undefined>;
+  deleteTask(orgId: OrgId, id: string): Promise<void>;
+  /** Removes tasks that expired before `now` (their requester gave up); the number removed. */
+  deleteExpiredTasks(now: string): Promise<number>;
+}
+
+/** A request Roster makes of a directory's agent and waits for (write a password, verify one). */
+export interface AgentTask {
+  id: string;
+  orgId: OrgId;
+  directoryId: DirectoryId;
+  kind: string;
+  /** Sealed JSON. */
+  payload: string;
+  state: 'pending' | 'taken' | 'done';
+  agentId: AgentId | null;
+  /** JSON, once done. */
+  result: string | null;
+  created: string;
+  expires: string;
 }
 
 /** An object removed at its source (deleted, or out of the import scope): suspended now, deleted after `deleteAfter`. */
@@ -504,6 +530,28 @@ export interface IdentityLink {
   externalId: string;
   created: string;
   updated: string;
+  /** What the directory last held of the object (directory sync); absent or null when unknown. */
+  known?: KnownObject | null;
+  /** A user's password authority for this directory; null or absent: the directory's configuration decides. */
+  passwordAuthority?: PasswordAuthority | null;
+}
+
+/** Whose password counts for a user linked to a directory: Roster's, or the directory's (verified through its agent). */
+export type PasswordAuthority = 'roster' | 'directory';
+
+/** An object as its directory last held it, read by an import or written by an export. */
+export interface KnownObject {
+  /** Directory attribute (lowercase) → value; null: no value. */
+  attributes: Record<string, string | null>;
+  disabled?: boolean;
+  /** Groups: the external ids of the direct members Roster manages (linked to the directory). */
+  members?: string[];
+  /** Roster created it in the directory. */
+  createdByRoster?: boolean;
+  /** Created without a password: kept disabled until Roster has one to write. */
+  awaitingPassword?: boolean;
+  /** The distinguished name, as last seen. */
+  dn?: string;
 }
 
 export interface IdentityLinkRepository {
@@ -520,6 +568,10 @@ export interface IdentityLinkRepository {
   listByDirectory(orgId: OrgId, directoryId: DirectoryId, kind: LinkedKind): Promise<IdentityLink[]>;
   /** Removes the object's link to the directory; false when it had none. */
   delete(orgId: OrgId, directoryId: DirectoryId, kind: LinkedKind, localId: string): Promise<boolean>;
+  /** Records what the directory holds of a linked object. */
+  setKnown(orgId: OrgId, directoryId: DirectoryId, kind: LinkedKind, localId: string, known: KnownObject | null, updated: string): Promise<void>;
+  /** Sets a linked user's password authority (null: the directory's configuration decides); false when the user has no link. */
+  setPasswordAuthority(orgId: OrgId, directoryId: DirectoryId, localId: string, authority: PasswordAuthority | null, updated: string): Promise<boolean>;
   /** The object's links to every directory of the org. */
   ofObject(orgId: OrgId, kind: LinkedKind, localId: string): Promise<IdentityLink[]>;
   /** Removes the object's links to every directory. */

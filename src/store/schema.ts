@@ -362,6 +362,9 @@ export interface IdentityLinksTable {
   external_id: string;
   created: string;
   updated: string;
+  /** JSON: what the directory last held of the object (directory sync). */
+  known: string | null;
+  password_authority: string | null;
 }
 
 /** Installation-wide facts, such as the check value that proves the master key is the right one. */
@@ -398,6 +401,22 @@ export interface DirectorySyncStateTable {
   last_error: string | null;
   last_error_at: string | null;
   updated: string;
+}
+
+export interface DirectoryAgentTasksTable {
+  id: string;
+  org_id: string;
+  directory_id: string;
+  kind: string;
+  /** Sealed JSON. */
+  payload: string;
+  /** pending, taken, done */
+  state: string;
+  agent_id: string | null;
+  /** JSON, once done. */
+  result: string | null;
+  created: string;
+  expires: string;
 }
 
 export interface DirectorySyncRunsTable {
@@ -458,5 +477,6 @@ export interface Database {
   directory_agents: DirectoryAgentsTable;
   directory_sync_state: DirectorySyncStateTable;
   directory_sync_runs: DirectorySyncRunsTable;
+  directory_agent_tasks: DirectoryAgentTasksTable;
   directory_removals: DirectoryRemovalsTable;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { operatorContext, type Context } from '../../src/core/context.js';
-import { createDirectoryCore, type DirectoryCore } from '../../src/core/directory.js';
+import { createDirectoryCore, type CoreOptions, type DirectoryCore } from '../../src/core/directory.js';
 import { DirectoryError } from '../../src/core/errors.js';
 import { permissionsFor, type RoleName } from '../../src/core/roles.js';
 import { SecretBox } from '../../src/core/secrets.js';
@@ -16,10 +16,10 @@ export interface TestCore {
 }
 
 /** A core over a fresh store with one organization and an operator context for it. */
-export async function openTestCore(kind: StoreKind = 'sqlite'): Promise<TestCore> {
+export async function openTestCore(kind: StoreKind = 'sqlite', options: CoreOptions = { passwordCacheSeconds: 0 }): Promise<TestCore> {
   const testStore = await openTestStore(kind);
   const clock = { now: new Date() };
-  const core = createDirectoryCore(testStore.store, SecretBox.fromKey(randomBytes(32)), () => clock.now);
+  const core = createDirectoryCore(testStore.store, SecretBox.fromKey(randomBytes(32)), () => clock.now, options);
   const org = await core.organizations.create('Test Org');
   return { core, ctx: operatorContext(org.id), testStore, clock, dispose: () => testStore.dispose() };
 }

@@ -143,6 +143,21 @@ export const activeDirectoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request) => toDomain(await core.activeDirectory.updateSettings(ctxOf(request), request.params.id, request.body as Record<string, unknown>)));
 
+  app.put('/activedirectories/:id/users/:user_id/passwordauthority', {
+    schema: {
+      tags: [...tags, 'Roster extensions'],
+      summary: "A linked user's password authority for the domain",
+      description: '`directory`: logins are verified against AD through the agent (delegated authentication); `roster`: Roster\'s password counts, and is written to AD in two-way and Roster authoritative; `null`: the configuration decides (AD authoritative: directory, else roster). Journaled on the user.',
+      params: Type.Object({ id: Type.String(), user_id: Type.String() }),
+      body: Type.Object({ passwordAuthority: Type.Union([Type.Literal('roster'), Type.Literal('directory'), Type.Null()]) }),
+      response: { 200: Type.Object({ passwordAuthority: Type.Union([Type.Literal('roster'), Type.Literal('directory')]) }), ...errorResponses(400, 404) },
+    },
+  }, async (request) => {
+    const { id, user_id } = request.params as { id: string; user_id: string };
+    const { passwordAuthority } = request.body as { passwordAuthority: 'roster' | 'directory' | null };
+    return { passwordAuthority: await core.activeDirectory.setPasswordAuthority(ctxOf(request), id, user_id, passwordAuthority) };
+  });
+
   app.delete('/activedirectories/:id', {
     schema: { tags, summary: 'Disconnect an Active Directory domain', description: 'Its agents stop working; the users and groups it imported stay, unlinked.', params: IdParams, response: { 200: domainRef, ...errorResponses(404) } },
   }, async (request) => {

@@ -4,6 +4,7 @@ import { newId, type AgentId, type DirectoryId, type OrgId } from '../ids.js';
 import { changesBetween } from '../journal.js';
 import type { Directory, DirectoryAgent, DirectorySyncRun, DirectorySyncState } from '../model.js';
 import type { ListQuery, ListResult } from '../query.js';
+import type { IdentityLink, PasswordAuthority } from '../ports.js';
 import { digestSecret, newBearerSecret } from '../secrets.js';
 import type { DirectoryService } from './directories.js';
 import { journal, type Deps } from './deps.js';
@@ -244,7 +245,7 @@ export class ActiveDirectoryService {
     return directory;
   }
 
-  /** Changes sync settings; a changed import scope makes the next import read the whole scope. Switching configuration is journaled like every change. */
+  /** Changes sync settings; a changed import scope or configuration makes the next import read the whole scope. Switching configuration is journaled like every change. */
   async updateSettings(ctx: Context, id: string, input: Record<string, unknown>): Promise<Directory> {
     requirePermission(ctx, 'directories:write');
     const errors: ErrorDetail[] = [];
@@ -257,12 +258,37 @@ export class ActiveDirectoryService {
       const now = this.now();
       const after: Directory = { ...before, config: { ...adSettings(before), ...settings }, updated: now };
       await tx.directories.update(after);
-      if (settings.importScopeGroupDn !== undefined && settings.importScopeGroupDn !== adSettings(before).importScopeGroupDn) {
+      const scopeChanged = settings.importScopeGroupDn !== undefined && settings.importScopeGroupDn !== adSettings(before).importScopeGroupDn;
+      const configurationChanged = settings.configuration !== undefined && settings.configuration !== adSettings(before).configuration;
+      if (scopeChanged || configurationChanged) {
         const state = (await tx.directorySync.state(ctx.orgId, before.id, { forUpdate: true })) ?? emptyState(before, now);
         await tx.directorySync.putState({ ...state, fullImportWanted: true, updated: now });
       }
       journal(tx, ctx, { objectType: 'directory', objectId: after.id, operation: 'update', changes: changesBetween(before, after) });
       return after;
+    });
+  }
+
+  /**
+   * A linked user's password authority for the domain: `directory` verifies their logins against
+   * AD (delegated), `roster` uses Roster's password (written to AD in two-way and Roster
+   * authoritative), null follows the configuration. Journaled on the user.
+   */
+  async setPasswordAuthority(ctx: Context, id: string, userId: string, authority: PasswordAuthority | null): Promise<PasswordAuthority> {
+    requirePermission(ctx, 'directories:write');
+    requirePermission(ctx, 'users:write');
+    if (authority !== null && authority !== 'roster' && authority !== 'directory') throw invalid('INVALID_INPUT', 'passwordAuthority must be roster, directory or null');
+    return this.deps.store.transaction(async (tx) => {
+      const directory = await tx.directories.findById(ctx.orgId, id as DirectoryId);
+      if (directory?.type !== 'active_directory') throw domainNotFound();
+      const [link] = await tx.identityLinks.findByLocalIds(ctx.orgId, directory.id, 'user', [userId]);
+      if (!link) throw notFound('USER_NOT_LINKED', 'The user is not linked to an account of this domain');
+      const before = link.passwordAuthority ?? null;
+      await tx.identityLinks.setPasswordAuthority(ctx.orgId, directory.id, userId, authority, this.now());
+      if (before !== authority) {
+        journal(tx, ctx, { objectType: 'user', objectId: userId, operation: 'update', changes: { [`passwordAuthority.${directory.id}`]: { before, after: authority } } });
+      }
+      return passwordAuthorityOf(adSettings(directory), { ...link, passwordAuthority: authority });
     });
   }
 
@@ -483,4 +509,9 @@ export function emptyState(directory: Directory, now: string): DirectorySyncStat
     lastErrorAt: null,
     updated: now,
   };
+}
+
+/** A user's password authority for a domain: the per-user choice, else the configuration's (AD authoritative: the directory). */
+export function passwordAuthorityOf(settings: AdDomainSettings, link: Pick<IdentityLink, 'passwordAuthority'>): PasswordAuthority {
+  return link.passwordAuthority ?? (settings.configuration === 'ad_authoritative' ? 'directory' : 'roster');
 }

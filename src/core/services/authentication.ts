@@ -6,6 +6,7 @@ import { verifyAgainstNothing, verifyPassword } from '../passwords.js';
 import { journal, type Deps } from './deps.js';
 import { VerificationCache } from '../verification-cache.js';
 import type { CredentialService } from './credentials.js';
+import type { DirectoryPasswordService } from './directory-passwords.js';
 import type { UserService } from './users.js';
 
 /** Why a login failed; stable values that protocol front-ends map to their own answers. */
@@ -47,12 +48,19 @@ export type LoginResult = { ok: true; user: User } | { ok: false; reason: LoginF
  * lockout counter covers them all.
  */
 export class AuthenticationService {
+  private delegate: Pick<DirectoryPasswordService, 'verify'> | undefined;
+
   constructor(
     private readonly deps: Deps,
     private readonly users: UserService,
     private readonly credentials: Pick<CredentialService, 'ntHashOf' | 'captureNtHash'>,
     private readonly cache: VerificationCache = new VerificationCache(0),
   ) {}
+
+  /** Delegated authentication: users whose password authority is a directory are verified against it. */
+  useDelegate(delegate: Pick<DirectoryPasswordService, 'verify'>): void {
+    this.delegate = delegate;
+  }
 
   /**
    * loadUser → checkAdmitted → liftExpiredLockout → refuseLocked → verifyPassword →
@@ -92,7 +100,18 @@ export class AuthenticationService {
     }
 
     let good: boolean;
-    if ('password' in credential) {
+    const delegated = 'password' in credential && this.delegate && credential.password !== '' ? await this.delegate.verify(orgId, user, credential.password) : { outcome: 'none' as const };
+    if ('password' in credential && (delegated.outcome === 'ok' || delegated.outcome === 'wrong')) {
+      // The directory's verdict; Roster keeps a hash of a password it accepted, for when it cannot be asked.
+      good = delegated.outcome === 'ok';
+      if (good) {
+        const hash = await repos.users.passwordHash(orgId, user.id);
+        if (!hash || !(await verifyPassword(hash, credential.password))) {
+          await this.users.setPassword(systemContext(orgId, `sync:${delegated.directoryId}`), user, credential.password, { fromDirectory: true });
+          user = (await repos.users.findById(orgId, user.id)) ?? user;
+        }
+      }
+    } else if ('password' in credential) {
       const hash = await repos.users.passwordHash(orgId, user.id);
       if (hash && this.cache.matches(user.id, hash, credential.password)) good = true;
       else {

@@ -1,12 +1,12 @@
 import { directoryContext, type Context } from '../context.js';
-import { DirectoryError, conflict, notFound } from '../errors.js';
+import { DirectoryError, conflict, invalid, notFound } from '../errors.js';
 import { newId, type DirectoryId, type GroupId, type SyncRunId, type UserId } from '../ids.js';
 import type { AttributeChange, Directory, DirectoryAgent, DirectorySyncRun, SyncPlanItem, User, UserGroup } from '../model.js';
-import type { IdentityLink, LinkedKind, Transaction } from '../ports.js';
+import type { IdentityLink, KnownObject, LinkedKind, Transaction } from '../ports.js';
 import { ALL_ROWS, foldCase } from '../query.js';
 import type { UserInput } from '../user-input.js';
 import { adSettings, attributeSources, authorityOf, emptyState, type AdDomainSettings } from './active-directory.js';
-import type { Deps } from './deps.js';
+import { journal, type Deps } from './deps.js';
 import type { GroupService, MemberRef } from './groups.js';
 import type { UserService } from './users.js';
 
@@ -27,6 +27,8 @@ export interface SourceObject {
   privileged?: boolean;
   /** Groups: their direct members in the scope. */
   members?: { kind: LinkedKind; externalId: string }[];
+  /** When the source last changed the object (AD whenChanged), ISO 8601: a two-way conflict goes to the newer change. */
+  changedAt?: string;
 }
 
 export interface ImportBatch {
@@ -111,6 +113,25 @@ export class DirectorySyncService {
     }
   }
 
+  /**
+   * A password changed in the directory, pushed by its password filter: Roster keeps it (without
+   * its own policy: the directory accepted it) for the user linked to the account, named by its
+   * external id or its username. Not written back to the directory it came from.
+   */
+  async passwordFromDirectory(agent: DirectoryAgent, input: { username?: string; externalId?: string; password: string }): Promise<void> {
+    const repos = this.deps.store.read;
+    let link: IdentityLink | undefined;
+    if (input.externalId) [link] = await repos.identityLinks.findByExternalIds(agent.orgId, agent.directoryId, 'user', [input.externalId.toLowerCase()]);
+    else if (input.username) {
+      const user = await repos.users.findByUsername(agent.orgId, input.username);
+      if (user) [link] = await repos.identityLinks.findByLocalIds(agent.orgId, agent.directoryId, 'user', [user.id]);
+    } else throw invalid('INVALID_INPUT', 'username or externalId is required');
+    const user = link ? await repos.users.findById(agent.orgId, link.localId as UserId) : undefined;
+    if (!user) throw notFound('USER_NOT_FOUND', 'No Roster user is linked to that account of the directory');
+    const ctx = directoryContext(agent.orgId, agent.directoryId, `sync:${agent.directoryId}`);
+    await this.users.setPassword(ctx, user, input.password, { fromDirectory: true });
+  }
+
   private async apply(tx: Transaction, agent: DirectoryAgent, batch: ImportBatch): Promise<ImportResult> {
     const directory = await tx.directories.findById(agent.orgId, agent.directoryId);
     if (!directory) throw notFound('DIRECTORY_NOT_FOUND', 'Directory not found');
@@ -147,7 +168,7 @@ export class DirectorySyncService {
       await this.importGroup(tx, ctx, directory, settings, object, link, note, groupLinks);
     }
     if (authorityOf(settings, 'membership') === 'import' || authorityOf(settings, 'membership') === 'both') {
-      for (const object of groups) if (object.present && object.members) await this.importMembers(tx, ctx, directory.id, object, groupLinks, userLinks, note);
+      for (const object of groups) if (object.present && object.members) await this.importMembers(tx, ctx, directory.id, settings, object, groupLinks, userLinks, note);
     }
 
     let emptySource = false;
@@ -284,18 +305,25 @@ export class DirectorySyncService {
       const found = await this.match(tx, ctx, directory.id, object, name, link, (id) => tx.users.findById(ctx.orgId, id as UserId), () => tx.users.findByUsername(ctx.orgId, name));
       if ('conflict' in found) return note(found.conflict);
       const { current, action } = found;
+      const known = knownUser(settings, object, link?.known);
       if (!current) {
         const created = await this.users.createIn(tx, ctx, { ...input, state: input.state ?? 'ACTIVATED' }, { link: linkChange });
-        links.set(object.externalId, { orgId: ctx.orgId, directoryId: directory.id, kind: 'user', localId: created.id, externalId: object.externalId, created: now, updated: now });
+        await tx.identityLinks.setKnown(ctx.orgId, directory.id, 'user', created.id, known, now);
+        links.set(object.externalId, { orgId: ctx.orgId, directoryId: directory.id, kind: 'user', localId: created.id, externalId: object.externalId, created: now, updated: now, known });
         return note({ action: 'create', kind: 'user', externalId: object.externalId, localId: created.id, name, changes: fromNothing(input) });
       }
+      if (link?.known) this.mergeTwoWay(tx, ctx, directory, settings, object, link.known, current, input as Record<string, unknown>, note);
       const removal = await tx.directorySync.deleteRemoval(ctx.orgId, directory.id, 'user', current.id);
       const changes = diff(current, input);
       if (removal && input.state === undefined && current.state === 'SUSPENDED') changes.state = { before: 'SUSPENDED', after: 'ACTIVATED' };
-      if (Object.keys(changes).length === 0 && action === 'update') return;
+      const remember = async (localId: string) => {
+        if (!link || JSON.stringify(link.known ?? null) !== JSON.stringify(known)) await tx.identityLinks.setKnown(ctx.orgId, directory.id, 'user', localId, known, now);
+      };
+      if (Object.keys(changes).length === 0 && action === 'update') return remember(current.id);
       const patch = Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v.after])) as Omit<UserInput, 'password'>;
       const after = await this.users.updateIn(tx, ctx, current.id, patch, action === 'link' ? { link: linkChange } : {});
-      links.set(object.externalId, { orgId: ctx.orgId, directoryId: directory.id, kind: 'user', localId: after.id, externalId: object.externalId, created: now, updated: now });
+      await remember(after.id);
+      links.set(object.externalId, { orgId: ctx.orgId, directoryId: directory.id, kind: 'user', localId: after.id, externalId: object.externalId, created: now, updated: now, known });
       const stateChange = changes.state?.after;
       note({
         action: action === 'link' ? 'link' : stateChange === 'SUSPENDED' ? 'suspend' : stateChange === 'ACTIVATED' ? 'unsuspend' : 'update',
@@ -310,6 +338,61 @@ export class DirectorySyncService {
       if (!(e instanceof DirectoryError)) throw e;
       note({ action: 'conflict', kind: 'user', externalId: object.externalId, name, reason: e.message });
     }
+  }
+
+  /**
+   * Two-way (authority `both`): what the directory last held tells which side changed an
+   * attribute. One the directory did not change keeps Roster's value (export writes it there);
+   * one only the directory changed is imported; one both changed goes to the newer change (the
+   * directory's whenChanged against the user's last update), and the loser is journaled as a
+   * conflict. `input` loses the attributes Roster keeps.
+   */
+  private mergeTwoWay(
+    tx: Transaction,
+    ctx: Context,
+    directory: Directory,
+    settings: AdDomainSettings,
+    object: SourceObject,
+    known: KnownObject,
+    current: User,
+    input: Record<string, unknown>,
+    note: (item: SyncPlanItem) => void,
+  ): void {
+    const conflicts: Record<string, AttributeChange> = {};
+    const winners: Record<string, 'roster' | 'directory'> = {};
+    const rosterNewer = object.changedAt === undefined || Date.parse(current.updated) >= Date.parse(object.changedAt);
+    const resolve = (field: string, source: unknown, was: unknown, mine: unknown) => {
+      if (source === was) return void delete input[field];
+      if (mine === was || mine === source) return;
+      winners[field] = rosterNewer ? 'roster' : 'directory';
+      conflicts[field] = rosterNewer ? { before: source, after: mine } : { before: mine, after: source };
+      if (rosterNewer) delete input[field];
+    };
+    for (const [field, attribute] of Object.entries(attributeSources(settings))) {
+      if (authorityOf(settings, field) !== 'both' || !(field in input) || !(attribute in known.attributes)) continue;
+      resolve(field, first(object.attributes, attribute) ?? null, known.attributes[attribute] ?? null, valueOf(current, field));
+    }
+    if (authorityOf(settings, 'suspended') === 'both' && input.state !== undefined && object.disabled !== undefined && known.disabled !== undefined) {
+      const source = object.disabled;
+      resolve('state', source ? 'SUSPENDED' : 'ACTIVATED', known.disabled ? 'SUSPENDED' : 'ACTIVATED', current.state === 'ACTIVATED' ? 'ACTIVATED' : 'SUSPENDED');
+    }
+    if (Object.keys(conflicts).length === 0) return;
+    journal(tx, ctx, {
+      objectType: 'user',
+      objectId: current.id,
+      operation: 'sync_conflict',
+      changes: conflicts,
+      details: { directoryId: directory.id, winners, rosterChangedAt: current.updated, directoryChangedAt: object.changedAt ?? null },
+    });
+    note({
+      action: 'conflict',
+      kind: 'user',
+      externalId: object.externalId,
+      localId: current.id,
+      name: current.username,
+      changes: conflicts,
+      reason: `changed in Roster and in the directory; the newer change (${rosterNewer ? 'Roster' : 'the directory'}'s) won`,
+    });
   }
 
   private async importGroup(
@@ -327,7 +410,8 @@ export class DirectorySyncService {
     if (!name) return note({ action: 'skip', kind: 'user_group', externalId: object.externalId, name: '', reason: 'no name' });
     const description = authorityOf(settings, 'description') === 'import' || authorityOf(settings, 'description') === 'both' ? (first(object.attributes, 'description') ?? '') : undefined;
     const linkChange = { directoryId: directory.id, externalId: object.externalId };
-    const remember = (group: UserGroup) => links.set(object.externalId, { orgId: ctx.orgId, directoryId: directory.id, kind: 'user_group', localId: group.id, externalId: object.externalId, created: group.created, updated: group.updated });
+    const remember = (group: UserGroup) =>
+      links.set(object.externalId, { orgId: ctx.orgId, directoryId: directory.id, kind: 'user_group', localId: group.id, externalId: object.externalId, created: group.created, updated: group.updated, known: link?.localId === group.id ? (link.known ?? null) : null });
     try {
       const found = await this.match(tx, ctx, directory.id, object, name, link, (id) => tx.groups.findById(ctx.orgId, id as GroupId), () => tx.groups.findByName(ctx.orgId, name));
       if ('conflict' in found) return note(found.conflict);
@@ -359,6 +443,7 @@ export class DirectorySyncService {
     tx: Transaction,
     ctx: Context,
     directoryId: DirectoryId,
+    settings: AdDomainSettings,
     object: SourceObject,
     groupLinks: Map<string, IdentityLink>,
     userLinks: Map<string, IdentityLink>,
@@ -385,12 +470,25 @@ export class DirectorySyncService {
     }
     const current = (await tx.groups.listMembers(ctx.orgId, link.localId as GroupId, ALL_ROWS)).items;
     const currentKeys = new Set(current.map((m) => `${m.memberType}:${m.memberId}`));
-    const linkedUsers = new Set((await tx.identityLinks.findByLocalIds(ctx.orgId, directoryId, 'user', current.filter((m) => m.memberType === 'user').map((m) => m.memberId))).map((l) => l.localId));
-    const linkedGroups = new Set((await tx.identityLinks.findByLocalIds(ctx.orgId, directoryId, 'user_group', current.filter((m) => m.memberType === 'user_group').map((m) => m.memberId))).map((l) => l.localId));
-    const add = [...wanted.entries()].filter(([key]) => !currentKeys.has(key)).map(([, ref]) => ref);
+    const currentUserLinks = await tx.identityLinks.findByLocalIds(ctx.orgId, directoryId, 'user', current.filter((m) => m.memberType === 'user').map((m) => m.memberId));
+    const currentGroupLinks = await tx.identityLinks.findByLocalIds(ctx.orgId, directoryId, 'user_group', current.filter((m) => m.memberType === 'user_group').map((m) => m.memberId));
+    const linkedUsers = new Set(currentUserLinks.map((l) => l.localId));
+    const linkedGroups = new Set(currentGroupLinks.map((l) => l.localId));
+    // Two-way with what the group last held known: only the directory's own changes are imported
+    // (a member Roster added and export has not written yet stays; one Roster removed is not brought back).
+    const known = link.known?.members && authorityOf(settings, 'membership') === 'both' ? new Set(link.known.members) : undefined;
+    const externalOf = new Map<string, string>();
+    for (const l of [...userLinks.values(), ...currentUserLinks]) externalOf.set(`user:${l.localId}`, l.externalId);
+    for (const l of [...groupLinks.values(), ...currentGroupLinks]) externalOf.set(`user_group:${l.localId}`, l.externalId);
+    const heldBefore = (key: string) => known?.has(externalOf.get(key) ?? '') === true;
+    const add = [...wanted.entries()].filter(([key]) => !currentKeys.has(key) && !heldBefore(key)).map(([, ref]) => ref);
     const remove = current
       .filter((m) => !wanted.has(`${m.memberType}:${m.memberId}`) && (m.memberType === 'user' ? linkedUsers.has(m.memberId) : linkedGroups.has(m.memberId)))
+      .filter((m) => !known || heldBefore(`${m.memberType}:${m.memberId}`))
       .map((m) => ({ type: m.memberType, id: m.memberId }));
+    const members = [...wantedUsers.filter((id) => userLinks.has(id)), ...wantedGroups.filter((id) => groupLinks.has(id) && groupLinks.get(id)!.localId !== link.localId)];
+    const knownAfter: KnownObject = { ...(link.known ?? { attributes: {} }), attributes: { ...(link.known?.attributes ?? {}), cn: first(object.attributes, 'cn') ?? null, description: first(object.attributes, 'description') ?? null }, members };
+    if (JSON.stringify(knownAfter) !== JSON.stringify(link.known ?? null)) await tx.identityLinks.setKnown(ctx.orgId, directoryId, 'user_group', link.localId, knownAfter, this.deps.clock().toISOString());
     if (add.length === 0 && remove.length === 0) return;
     await this.groups.change(ctx, link.localId, { add, remove, tx });
     for (const m of add) note({ action: 'member_add', kind: 'user_group', externalId: object.externalId, localId: link.localId, name, member: `${m.type}:${m.id}` });
@@ -490,3 +588,19 @@ function diff(user: User, input: Record<string, unknown>): Record<string, Attrib
 const fromNothing = (after: Record<string, unknown>): Record<string, AttributeChange> =>
   Object.fromEntries(Object.entries(after).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => [k, { before: null, after: v }]));
 
+const valueOf = (user: User, field: string): string | null => {
+  const v = (user as unknown as Record<string, unknown>)[field];
+  return v === undefined || v === null || v === '' ? null : String(v);
+};
+
+/** What the directory holds of a user, from what the agent read: the attributes it reads (the others as known before). */
+function knownUser(settings: AdDomainSettings, object: SourceObject, previous: KnownObject | null | undefined): KnownObject {
+  const attributes: Record<string, string | null> = { ...(previous?.attributes ?? {}) };
+  for (const [field, attribute] of Object.entries(attributeSources(settings))) {
+    const authority = authorityOf(settings, field);
+    if (authority === 'import' || authority === 'both') attributes[attribute] = first(object.attributes, attribute) ?? null;
+  }
+  const known: KnownObject = { ...(previous ?? {}), attributes };
+  if (object.disabled !== undefined) known.disabled = object.disabled;
+  return known;
+}

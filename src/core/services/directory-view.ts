@@ -33,7 +33,7 @@ export interface DirectoryView<R extends { id: string } = Directory> {
 
 /** Journal rows that cannot change what a directory exposes. */
 const IRRELEVANT = new Set<JournalPosition['objectType']>(['administrator', 'api_key', 'scim_token', 'application']);
-const EVENTS = new Set<JournalPosition['operation']>(['ldap_bind', 'ldap_search', 'radius_auth', 'radius_accounting', 'mfa_enroll', 'mfa_reset', 'provisioning_run', 'sign_in', 'sign_out']);
+const EVENTS = new Set<JournalPosition['operation']>(['ldap_bind', 'ldap_search', 'radius_auth', 'radius_accounting', 'mfa_enroll', 'mfa_reset', 'provisioning_run', 'sign_in', 'sign_out', 'sync_run', 'sync_conflict']);
 /** User rows that change a user's attributes but not the graph. */
 const USER_REFRESH = new Set<JournalPosition['operation']>(['update', 'password_set', 'login_failed', 'lock', 'unlock', 'create']);
 const MAX_INCREMENTAL = 500;

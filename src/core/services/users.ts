@@ -78,7 +78,14 @@ function identifyEntries(value: CheckedUserInput): void {
 }
 
 export class UserService {
+  private directoryPasswords: DirectoryPasswordSink | undefined;
+
   constructor(private readonly deps: Deps) {}
+
+  /** The directories a new password is written to before Roster keeps it (Active Directory, through its agent). */
+  useDirectoryPasswords(sink: DirectoryPasswordSink): void {
+    this.directoryPasswords = sink;
+  }
 
   private now(): string {
     return this.deps.clock().toISOString();
@@ -194,6 +201,7 @@ export class UserService {
       checkPolicy(org.settings.passwordPolicy, value.password, identity);
       await this.assertNotReused(ctx.orgId, current.id, value.password, org.settings.passwordPolicy);
       hash = await hashPassword(value.password);
+      await this.directoryPasswords?.beforeSet(ctx, current, value.password);
     }
     return this.deps.store.transaction((tx) => this.applyUpdate(tx, ctx, current.id, value, org, at, hash, options));
   }
@@ -327,12 +335,19 @@ export class UserService {
     }
   }
 
-  /** Sets a password after policy and history checks; used by self-service password changes. */
-  async setPassword(ctx: Context, user: User, password: string): Promise<void> {
+  /**
+   * Sets a password after policy and history checks; used by self-service password changes. A
+   * password a directory already accepted (its password filter, a delegated login) skips Roster's
+   * own policy: `fromDirectory`.
+   */
+  async setPassword(ctx: Context, user: User, password: string, options: { fromDirectory?: boolean } = {}): Promise<void> {
     const org = await this.org(ctx.orgId);
-    checkPolicy(org.settings.passwordPolicy, password, user);
-    await this.assertNotReused(ctx.orgId, user.id, password, org.settings.passwordPolicy);
+    if (!options.fromDirectory) {
+      checkPolicy(org.settings.passwordPolicy, password, user);
+      await this.assertNotReused(ctx.orgId, user.id, password, org.settings.passwordPolicy);
+    }
     const hash = await hashPassword(password);
+    await this.directoryPasswords?.beforeSet(ctx, user, password);
     const at = this.deps.clock();
     await this.deps.store.transaction(async (tx) => {
       const before = await tx.users.findById(ctx.orgId, user.id, { forUpdate: true });
@@ -401,4 +416,9 @@ async function assertManager(tx: Transaction, orgId: OrgId, managerId: UserId, u
   if (managerId === userId) throw invalid('INVALID_MANAGER', 'A user cannot be their own manager', [{ field: 'manager', reason: 'SELF', message: 'cannot be the user' }]);
   const manager = await tx.users.findById(orgId, managerId);
   if (!manager) throw invalid('INVALID_MANAGER', 'manager must be the id of a user in this organization', [{ field: 'manager', reason: 'NOT_FOUND', message: 'no such user' }]);
+}
+
+/** Writes a new password to the directories that should have it, or refuses it (throws) before Roster keeps it. */
+export interface DirectoryPasswordSink {
+  beforeSet(ctx: Context, user: User, password: string): Promise<void>;
 }

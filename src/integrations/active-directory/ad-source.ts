@@ -2,6 +2,7 @@ import type { AdObject, AdSource } from './agent.js';
 import { OID } from './controls.js';
 import { escapeFilterValue } from './connection.js';
 import { AdClient, type AdConnectOptions } from './ldap-client.js';
+import { adWriter } from './ad-writer.js';
 
 /** The privileged accounts are read once for a whole scope and kept this long. */
 const PRIVILEGED_TTL_MS = 60_000;
@@ -48,6 +49,7 @@ export async function openAdSource(options: AdConnectOptions): Promise<AdSource>
     async watch(base, onChange) {
       return client.watch(base, () => onChange());
     },
+    writer: () => adWriter(client),
     close: () => client.close(),
   };
 }

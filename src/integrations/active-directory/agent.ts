@@ -1,6 +1,9 @@
 import type { SourceObject } from '../../core/services/directory-sync.js';
 import { asSyncError, isSyncError, SyncError } from '../../sync/errors.js';
 import { sleep } from '../../sync/retry.js';
+import type { AgentTaskAnswer } from '../../core/services/agent-tasks.js';
+import type { ExportOutcome } from '../../core/services/directory-export.js';
+import type { DirectoryWriter } from './ad-writer.js';
 import type { AgentConfig, RosterClient } from './roster-client.js';
 
 /** An AD object as the agent reads it. */
@@ -12,6 +15,8 @@ export interface AdObject {
   deleted: boolean;
   /** Lowercase attribute names. */
   attributes: Record<string, string[]>;
+  /** The account is disabled, when the source says so other than by userAccountControl (an LDAP directory's lock). */
+  disabled?: boolean;
 }
 
 /** What the agent needs of a domain controller (AdClient implements it over LDAPS). */
@@ -30,6 +35,8 @@ export interface AdSource {
   isPrivileged(entry: AdObject): boolean | Promise<boolean>;
   /** Calls `onChange` whenever something under `base` changes, until closed. */
   watch(base: string, onChange: () => void): Promise<{ close(): Promise<void> }>;
+  /** Writes to the directory (the sync role, passwords, delegated logins). */
+  writer(): DirectoryWriter;
   close(): Promise<void>;
 }
 
@@ -48,6 +55,13 @@ const CHANGE_FILTER = '(|(objectClass=user)(objectClass=group))';
 const NOTHING_FILTER = '(&(objectClass=user)(objectClass=group))';
 const UAC_ACCOUNTDISABLE = 0x2;
 const GROUP_ATTRIBUTES = ['cn', 'samaccountname', 'description', 'member'];
+/** An LDAP GeneralizedTime (AD's whenChanged: 20261122143000.0Z) as ISO 8601; undefined when it is not one. */
+export function generalizedTime(value: string | undefined): string | undefined {
+  const m = value?.match(/^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:[.,]\d+)?Z$/);
+  if (!m) return undefined;
+  const at = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  return Number.isNaN(at) ? undefined : new Date(at).toISOString();
+}
 const isGroup = (o: AdObject) => o.objectClass.some((c) => c.toLowerCase() === 'group');
 const isComputer = (o: AdObject) => o.objectClass.some((c) => c.toLowerCase() === 'computer');
 
@@ -55,7 +69,14 @@ export interface CycleResult {
   outcome: 'standby' | 'no_scope' | 'full' | 'dry_run' | 'incremental' | 'unchanged';
   runId?: string;
   counts?: Record<string, number>;
+  /** The sync role's writes this cycle (two-way, Roster authoritative). */
+  exported?: Record<string, number>;
 }
+
+/** Export rounds per cycle at most: each round's creations let the next add them to groups. */
+const EXPORT_ROUNDS = 20;
+/** Writes the agent makes to the directory at once. */
+const WRITE_CONCURRENCY = 4;
 
 /**
  * `roster agent`'s import role: at each contact it renews the writer lease with Roster (only the
@@ -94,10 +115,50 @@ export class DirectoryAgent {
     await source?.close().catch(() => undefined);
   }
 
-  /** One contact: the configuration and lease, then a full or incremental import when this agent is the writer. */
+  /**
+   * One contact: the configuration and lease, then, when this agent is the writer, a full or
+   * incremental import (AD authoritative, two-way) and the writes Roster plans (two-way, Roster
+   * authoritative).
+   */
   async cycle(): Promise<CycleResult> {
     const config = await this.options.roster.config();
     if (!config.writer) return { outcome: 'standby' };
+    const imported = config.configuration === 'roster_authoritative' ? { outcome: 'no_scope' as const } : await this.importCycle(config);
+    if (config.configuration === 'ad_authoritative') return imported;
+    return { ...imported, exported: await this.exportChanges(await this.ad()) };
+  }
+
+  /**
+   * The sync role: Roster's plan of writes, carried out and reported, round after round until
+   * nothing is left (or a round achieves nothing: what failed is tried again next cycle).
+   */
+  private async exportChanges(ad: AdSource): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    const writer = ad.writer();
+    for (let round = 0; round < EXPORT_ROUNDS; round++) {
+      const plan = await this.options.roster.exportPlan();
+      if (plan.ops.length === 0) break;
+      const outcomes: ExportOutcome[] = new Array(plan.ops.length);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(WRITE_CONCURRENCY, plan.ops.length) }, async () => {
+          while (next < plan.ops.length) {
+            const i = next++;
+            outcomes[i] = await writer.apply(plan.ops[i]!);
+          }
+        }),
+      );
+      const answer = await this.options.roster.exportResults(outcomes);
+      for (const [k, v] of Object.entries(answer.counts)) counts[k] = (counts[k] ?? 0) + v;
+      const failed = outcomes.filter((o) => !o.ok);
+      if (failed.length > 0) this.options.log('warn', 'some writes to the directory failed', { failed: failed.length, first: failed[0]!.error });
+      if (failed.length === outcomes.length) break;
+    }
+    if (Object.keys(counts).length > 0) this.options.log('info', 'export done', { counts });
+    return counts;
+  }
+
+  private async importCycle(config: AgentConfig): Promise<CycleResult> {
     if (!config.importScopeGroupDn) return { outcome: 'no_scope' };
     const ad = await this.ad();
     const base = await ad.namingContext();
@@ -124,7 +185,9 @@ export class DirectoryAgent {
       present: true,
       privileged: await ad.isPrivileged(entry),
     };
-    if (!group) object.disabled = (Number(entry.attributes.useraccountcontrol?.[0] ?? 0) & UAC_ACCOUNTDISABLE) !== 0;
+    if (!group) object.disabled = entry.disabled ?? (Number(entry.attributes.useraccountcontrol?.[0] ?? 0) & UAC_ACCOUNTDISABLE) !== 0;
+    const changedAt = generalizedTime(entry.attributes.whenchanged?.[0]);
+    if (changedAt) object.changedAt = changedAt;
     if (group && dnToMember) {
       object.members = (entry.attributes.member ?? []).map((dn) => dnToMember.get(dn.toLowerCase())).filter((m): m is { kind: 'user' | 'user_group'; externalId: string } => m !== undefined);
     }
@@ -196,7 +259,8 @@ export class DirectoryAgent {
     const changes: AdObject[] = [];
     for (;;) {
       // DirSync returns an object only when one of the attributes asked for changed: ask for every one Roster maps.
-      const watched = [...new Set([...config.userAttributes, ...GROUP_ATTRIBUTES, 'useraccountcontrol', 'admincount', 'objectclass', 'isdeleted'])];
+      // whenChanged is not replicated, so DirSync does not follow it; the user is read whole below.
+      const watched = [...new Set([...config.userAttributes.filter((a) => a !== 'whenchanged'), ...GROUP_ATTRIBUTES, 'useraccountcontrol', 'admincount', 'objectclass', 'isdeleted'])];
       const page = await ad.dirSync(base, CHANGE_FILTER, watched, cookie);
       changes.push(...page.changes);
       cookie = page.cookie;
@@ -246,6 +310,56 @@ export class DirectoryAgent {
    * minute apart; a refused agent credential stops the agent.
    */
   async run(): Promise<void> {
+    const tasks = this.serveTasks();
+    try {
+      await this.runCycles();
+    } finally {
+      this.stopped = true;
+      // The long poll ends by itself within its wait; a stopping agent does not wait that long for it.
+      await Promise.race([tasks, sleep(1000)]);
+    }
+  }
+
+  /**
+   * Roster's requests (password writes, delegated logins), served as they come through a long
+   * poll that also says when Roster's journal moved on, which wakes the export at once.
+   */
+  private async serveTasks(): Promise<void> {
+    let head: number | undefined;
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        const answer = await this.options.roster.tasks(this.stopped ? 0 : 25, head);
+        failures = 0;
+        if (head !== undefined && answer.head !== head) {
+          this.changed = true;
+          this.wake?.();
+        }
+        head = answer.head;
+        await Promise.all(answer.tasks.map((task) => this.serveTask(task.id, task.request)));
+      } catch (e) {
+        const error = asSyncError(e);
+        if (isSyncError(error, 'stop') && error.status === 401) return;
+        failures++;
+        await sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
+      }
+    }
+  }
+
+  private async serveTask(id: string, request: Parameters<DirectoryWriter['setPassword']>[0] | Parameters<DirectoryWriter['verifyPassword']>[0]): Promise<void> {
+    let answer: AgentTaskAnswer;
+    try {
+      const writer = (await this.ad()).writer();
+      answer = request.kind === 'set_password' ? await writer.setPassword(request) : await writer.verifyPassword(request);
+    } catch (e) {
+      answer = { ok: false, outcome: 'failed', reason: asSyncError(e).message };
+    }
+    // Never the password: only what was asked and how it went.
+    this.options.log(answer.ok ? 'info' : 'warn', request.kind === 'set_password' ? 'password write' : 'delegated login', { user: request.username, ok: answer.ok, ...(answer.ok ? {} : { reason: answer.reason }) });
+    await this.options.roster.answerTask(id, answer).catch((e: unknown) => this.options.log('warn', 'the answer to Roster failed', { error: asSyncError(e).message }));
+  }
+
+  private async runCycles(): Promise<void> {
     let failures = 0;
     while (!this.stopped) {
       this.changed = false;

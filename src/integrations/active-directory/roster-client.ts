@@ -1,5 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { AgentTaskAnswer, TakenTask } from '../../core/services/agent-tasks.js';
+import type { ExportOutcome, ExportPlan } from '../../core/services/directory-export.js';
 import type { ImportBatch } from '../../core/services/directory-sync.js';
 import { parseRetryAfter } from '../../sync/retry.js';
 import { SyncError } from '../../sync/errors.js';
@@ -65,6 +67,28 @@ export class RosterClient {
 
   import(batch: ImportBatch): Promise<ImportAnswer> {
     return this.call('POST', '/import', batch);
+  }
+
+  exportPlan(): Promise<ExportPlan> {
+    return this.call('GET', '/export');
+  }
+
+  exportResults(outcomes: ExportOutcome[]): Promise<ImportAnswer> {
+    return this.call('POST', '/export', { outcomes });
+  }
+
+  /** Waits up to `waitSeconds` for Roster's requests, or until its journal moves past `head`. */
+  tasks(waitSeconds: number, head?: number): Promise<{ tasks: TakenTask[]; head: number }> {
+    return this.call('GET', `/tasks?wait=${waitSeconds}${head !== undefined ? `&head=${head}` : ''}`);
+  }
+
+  async answerTask(id: string, answer: AgentTaskAnswer): Promise<void> {
+    await this.call('POST', `/tasks/${encodeURIComponent(id)}`, answer);
+  }
+
+  /** A password changed in the directory (a password filter on a domain controller). */
+  async pushPassword(account: { username?: string; externalId?: string }, password: string): Promise<void> {
+    await this.call('POST', '/password', { ...account, password });
   }
 
   async reportError(message: string): Promise<void> {

@@ -1,8 +1,8 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { AgentId, DirectoryId, OrgId, SyncRunId } from '../../core/ids.js';
 import type { DirectoryAgent, DirectorySyncRun, DirectorySyncState } from '../../core/model.js';
-import type { DirectoryRemoval, DirectorySyncRepository, LinkedKind } from '../../core/ports.js';
-import type { Database, DirectoryAgentsTable, DirectoryRemovalsTable, DirectorySyncRunsTable, DirectorySyncStateTable } from '../schema.js';
+import type { AgentTask, DirectoryRemoval, DirectorySyncRepository, LinkedKind } from '../../core/ports.js';
+import type { Database, DirectoryAgentTasksTable, DirectoryAgentsTable, DirectoryRemovalsTable, DirectorySyncRunsTable, DirectorySyncStateTable } from '../schema.js';
 
 const agentFromRow = (r: Selectable<DirectoryAgentsTable>): DirectoryAgent => ({
   id: r.id as AgentId,
@@ -42,6 +42,19 @@ const stateFromRow = (r: Selectable<DirectorySyncStateTable>): DirectorySyncStat
   lastError: r.last_error,
   lastErrorAt: r.last_error_at,
   updated: r.updated,
+});
+
+const taskFromRow = (r: Selectable<DirectoryAgentTasksTable>): AgentTask => ({
+  id: r.id,
+  orgId: r.org_id as OrgId,
+  directoryId: r.directory_id as DirectoryId,
+  kind: r.kind,
+  payload: r.payload,
+  state: r.state as AgentTask['state'],
+  agentId: r.agent_id as AgentId | null,
+  result: r.result,
+  created: r.created,
+  expires: r.expires,
 });
 
 const runFromRow = (r: Selectable<DirectorySyncRunsTable>): DirectorySyncRun => ({
@@ -233,6 +246,53 @@ export function directorySyncRepository(db: Kysely<Database>, postgres: boolean)
     async dueRemovals(now, limit) {
       const rows = await db.selectFrom('directory_removals').selectAll().where('delete_after', 'is not', null).where('delete_after', '<', now).orderBy('delete_after').limit(limit).execute();
       return rows.map(removalFromRow);
+    },
+    async insertTask(t) {
+      await db
+        .insertInto('directory_agent_tasks')
+        .values({ id: t.id, org_id: t.orgId, directory_id: t.directoryId, kind: t.kind, payload: t.payload, state: t.state, agent_id: t.agentId, result: t.result, created: t.created, expires: t.expires })
+        .execute();
+    },
+    async claimTasks(orgId, directoryId, agentId, now, limit) {
+      const pending = await db
+        .selectFrom('directory_agent_tasks')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .where('directory_id', '=', directoryId)
+        .where('state', '=', 'pending')
+        .where('expires', '>', now)
+        .orderBy('created')
+        .limit(limit)
+        .execute();
+      const claimed: AgentTask[] = [];
+      for (const row of pending) {
+        // Another agent may claim the same row at once: only the update that finds it pending wins.
+        const result = await db.updateTable('directory_agent_tasks').set({ state: 'taken', agent_id: agentId }).where('id', '=', row.id).where('state', '=', 'pending').executeTakeFirst();
+        if (Number(result.numUpdatedRows) === 1) claimed.push({ ...taskFromRow(row), state: 'taken', agentId });
+      }
+      return claimed;
+    },
+    async completeTask(orgId, id, agentId, result) {
+      const done = await db
+        .updateTable('directory_agent_tasks')
+        .set({ state: 'done', result })
+        .where('org_id', '=', orgId)
+        .where('id', '=', id)
+        .where('agent_id', '=', agentId)
+        .where('state', '=', 'taken')
+        .executeTakeFirst();
+      return Number(done.numUpdatedRows) === 1;
+    },
+    async findTask(orgId, id) {
+      const row = await db.selectFrom('directory_agent_tasks').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+      return row ? taskFromRow(row) : undefined;
+    },
+    async deleteTask(orgId, id) {
+      await db.deleteFrom('directory_agent_tasks').where('org_id', '=', orgId).where('id', '=', id).execute();
+    },
+    async deleteExpiredTasks(now) {
+      const result = await db.deleteFrom('directory_agent_tasks').where('expires', '<', now).executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
   };
 }

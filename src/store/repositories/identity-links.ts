@@ -1,6 +1,6 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DirectoryId, OrgId } from '../../core/ids.js';
-import type { IdentityLink, IdentityLinkRepository, LinkedKind } from '../../core/ports.js';
+import type { IdentityLink, IdentityLinkRepository, KnownObject, LinkedKind, PasswordAuthority } from '../../core/ports.js';
 import type { Database, IdentityLinksTable } from '../schema.js';
 
 /** Ids per lookup: each statement stays under SQLite's bound-parameter limit. */
@@ -21,6 +21,8 @@ const linkFromRow = (r: Selectable<IdentityLinksTable>): IdentityLink => ({
   externalId: r.external_id,
   created: r.created,
   updated: r.updated,
+  known: r.known ? (JSON.parse(r.known) as KnownObject) : null,
+  passwordAuthority: (r.password_authority as PasswordAuthority | null) ?? null,
 });
 
 export function identityLinkRepository(db: Kysely<Database>): IdentityLinkRepository {
@@ -40,9 +42,44 @@ export function identityLinkRepository(db: Kysely<Database>): IdentityLinkReposi
           external_id: link.externalId,
           created: link.created,
           updated: link.updated,
+          known: link.known ? JSON.stringify(link.known) : null,
+          password_authority: link.passwordAuthority ?? null,
         })
-        .onConflict((oc) => oc.columns(['directory_id', 'object_type', 'local_id']).doUpdateSet({ external_id: link.externalId, updated: link.updated }))
+        .onConflict((oc) =>
+          oc.columns(['directory_id', 'object_type', 'local_id']).doUpdateSet({
+            external_id: link.externalId,
+            updated: link.updated,
+            // What the directory held of another object is no knowledge of this one.
+            known:
+              link.known !== undefined
+                ? link.known
+                  ? JSON.stringify(link.known)
+                  : null
+                : sql<string | null>`case when identity_links.external_id = ${link.externalId} then identity_links.known else null end`,
+          }),
+        )
         .execute();
+    },
+    async setKnown(orgId, directoryId, kind, localId, known, updated) {
+      await db
+        .updateTable('identity_links')
+        .set({ known: known ? JSON.stringify(known) : null, updated })
+        .where('org_id', '=', orgId)
+        .where('directory_id', '=', directoryId)
+        .where('object_type', '=', kind)
+        .where('local_id', '=', localId)
+        .execute();
+    },
+    async setPasswordAuthority(orgId, directoryId, localId, authority, updated) {
+      const result = await db
+        .updateTable('identity_links')
+        .set({ password_authority: authority, updated })
+        .where('org_id', '=', orgId)
+        .where('directory_id', '=', directoryId)
+        .where('object_type', '=', 'user')
+        .where('local_id', '=', localId)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
     async findByLocalIds(orgId, directoryId, kind, localIds) {
       const links: IdentityLink[] = [];

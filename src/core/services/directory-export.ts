@@ -1,0 +1,267 @@
+import { directoryContext } from '../context.js';
+import { notFound } from '../errors.js';
+import { newId, type DirectoryId, type GroupId, type OrgId, type SyncRunId, type UserId } from '../ids.js';
+import type { Directory, DirectoryAgent, DirectorySyncRun, SyncPlanItem, User, UserGroup } from '../model.js';
+import type { IdentityLink, KnownObject, LinkedKind, Transaction } from '../ports.js';
+import { adSettings, attributeSources, authorityOf, type AdDomainSettings } from './active-directory.js';
+import { journal, type Deps } from './deps.js';
+import type { DirectoryViewService } from './directory-view.js';
+import { externalIdKey } from './identity-links.js';
+
+/**
+ * One write to the directory, planned by Roster and carried out by the domain's agent. Members
+ * are external ids (objectGUIDs); attribute names are the directory's, lowercase; null clears.
+ */
+export type ExportOp =
+  | { op: 'create_user'; localId: string; name: string; parentDn: string; attributes: Record<string, string>; disabled: boolean }
+  | { op: 'update_user'; localId: string; name: string; externalId: string; changes: Record<string, string | null>; disabled?: boolean; reason?: string }
+  | { op: 'create_group'; localId: string; name: string; parentDn: string; attributes: Record<string, string> }
+  | { op: 'update_group'; localId: string; name: string; externalId: string; changes: Record<string, string | null>; add: string[]; remove: string[] };
+
+/** What the agent did with an operation. */
+export interface ExportOutcome {
+  op: ExportOp;
+  ok: boolean;
+  /** A created object's external id. */
+  externalId?: string;
+  dn?: string;
+  /** With a created user: its password was set in the same write (a password task), so it is enabled as `op.disabled` says. */
+  passwordSet?: boolean;
+  error?: string;
+}
+
+export interface ExportPlan {
+  ops: ExportOp[];
+  /** More operations wait than this plan carries. */
+  more: boolean;
+}
+
+const writes = (authority: string) => authority === 'export' || authority === 'both';
+const valueOf = (user: User, field: string): string | null => {
+  const v = (user as unknown as Record<string, unknown>)[field];
+  return v === undefined || v === null || v === '' ? null : String(v);
+};
+
+/** Whether the domain's configuration has Roster write to it (the sync role). */
+export const exportsTo = (settings: AdDomainSettings): boolean => settings.configuration !== 'ad_authoritative';
+
+/**
+ * Roster → the directory (the sync role): what the directory should hold — the users associated
+ * with it (directly or through groups) and those it is linked to, the associated groups with their
+ * members — compared with what it last held (each link's `known`), as operations for the agent.
+ * The plan is computed afresh from the current state each time, so an agent that dies mid-way
+ * repeats nothing that was recorded and loses nothing that was not. A change imported from the
+ * directory updates `known` along with Roster, so it is never written back (no echo).
+ */
+export class DirectoryExportService {
+  constructor(
+    private readonly deps: Deps,
+    private readonly views: DirectoryViewService<Directory>,
+  ) {}
+
+  async plan(orgId: OrgId, directoryId: DirectoryId, limit = 500): Promise<ExportPlan> {
+    const repos = this.deps.store.read;
+    const directory = await repos.directories.findById(orgId, directoryId);
+    if (!directory) throw notFound('DIRECTORY_NOT_FOUND', 'Directory not found');
+    const settings = adSettings(directory);
+    if (!exportsTo(settings)) return { ops: [], more: false };
+    const view = await this.views.current(orgId, directoryId);
+    if (!view) return { ops: [], more: false };
+    const [userLinkList, groupLinkList] = await Promise.all([repos.identityLinks.listByDirectory(orgId, directoryId, 'user'), repos.identityLinks.listByDirectory(orgId, directoryId, 'user_group')]);
+    const userLinks = new Map(userLinkList.map((l) => [l.localId, l]));
+    const groupLinks = new Map(groupLinkList.map((l) => [l.localId, l]));
+
+    const users = new Map<string, User>(view.users);
+    const missingUsers = userLinkList.map((l) => l.localId).filter((id) => !users.has(id as UserId));
+    for (let i = 0; i < missingUsers.length; i += 1000) for (const u of await repos.users.findByIds(orgId, missingUsers.slice(i, i + 1000) as UserId[])) users.set(u.id, u);
+    const groups = new Map<string, UserGroup>(view.groups);
+    for (const l of groupLinkList) {
+      if (groups.has(l.localId)) continue;
+      const g = await repos.groups.findById(orgId, l.localId as GroupId);
+      if (g) groups.set(g.id, g);
+    }
+
+    const creates: ExportOp[] = [];
+    const updates: ExportOp[] = [];
+    for (const user of users.values()) {
+      const op = this.userOp(settings, user, userLinks.get(user.id), view.users.has(user.id));
+      if (op) (op.op === 'create_user' ? creates : updates).push(op);
+    }
+    const members = writes(authorityOf(settings, 'membership')) ? await this.membersOf(orgId, [...groups.keys()], userLinks, groupLinks) : undefined;
+    for (const group of groups.values()) {
+      const link = groupLinks.get(group.id);
+      const inView = view.groups.has(group.id as GroupId);
+      if (!link) {
+        if (inView && settings.groupsOu) {
+          creates.push({ op: 'create_group', localId: group.id, name: group.name, parentDn: settings.groupsOu, attributes: group.description ? { description: group.description } : {} });
+        }
+        continue;
+      }
+      const known = link.known ?? { attributes: {} };
+      const changes: Record<string, string | null> = {};
+      if (writes(authorityOf(settings, 'description')) && (known.attributes.description ?? null) !== (group.description || null)) changes.description = group.description || null;
+      const wanted = members?.get(group.id);
+      const had = new Set(known.members ?? []);
+      const add = wanted ? [...wanted].filter((m) => !had.has(m)) : [];
+      // Without knowing what the group held, nothing is taken out of it.
+      const remove = wanted && known.members ? known.members.filter((m) => !wanted.has(m)) : [];
+      if (Object.keys(changes).length > 0 || add.length > 0 || remove.length > 0) {
+        updates.push({ op: 'update_group', localId: group.id, name: group.name, externalId: link.externalId, changes, add, remove });
+      }
+    }
+    // Objects first (users before groups), then changes: members created in this plan are added by the next.
+    const ops = [...creates, ...updates];
+    return { ops: ops.slice(0, limit), more: ops.length > limit };
+  }
+
+  /** How to create the user in the directory, when it is associated with it and not there yet (a password write creates it with the password). */
+  async createOpFor(orgId: OrgId, directory: Directory, user: User): Promise<Extract<ExportOp, { op: 'create_user' }> | undefined> {
+    const settings = adSettings(directory);
+    if (!exportsTo(settings)) return undefined;
+    const view = await this.views.current(orgId, directory.id);
+    if (!view?.users.has(user.id)) return undefined;
+    const op = this.userOp(settings, user, undefined, true);
+    return op?.op === 'create_user' ? op : undefined;
+  }
+
+  private userOp(settings: AdDomainSettings, user: User, link: IdentityLink | undefined, inView: boolean): ExportOp | undefined {
+    const desired: Record<string, string | null> = {};
+    for (const [field, attribute] of Object.entries(attributeSources(settings))) {
+      if (writes(authorityOf(settings, field))) desired[attribute] = valueOf(user, field);
+    }
+    const suspended = user.state !== 'ACTIVATED';
+    const stateWrites = writes(authorityOf(settings, 'suspended'));
+    if (!link) {
+      if (!inView || !settings.usersOu) return undefined;
+      const attributes: Record<string, string> = {};
+      for (const [k, v] of Object.entries(desired)) if (v !== null) attributes[k] = v;
+      attributes.samaccountname ??= user.username;
+      attributes.userprincipalname ??= `${user.username}@${settings.domain}`;
+      attributes.cn = user.displayname || [user.firstname, user.lastname].filter(Boolean).join(' ') || user.username;
+      return { op: 'create_user', localId: user.id, name: user.username, parentDn: settings.usersOu, attributes, disabled: suspended };
+    }
+    const known = link.known ?? { attributes: {} };
+    const changes: Record<string, string | null> = {};
+    for (const [attribute, value] of Object.entries(desired)) {
+      if ((known.attributes[attribute] ?? null) !== value) changes[attribute] = value;
+    }
+    const op: Extract<ExportOp, { op: 'update_user' }> = { op: 'update_user', localId: user.id, name: user.username, externalId: link.externalId, changes };
+    if (stateWrites) {
+      // An account Roster created is disabled once it is no longer associated; one waiting for its first password stays disabled.
+      const gone = !inView && known.createdByRoster === true;
+      const disabled = gone || suspended || known.awaitingPassword === true;
+      if (disabled !== (known.disabled ?? !disabled)) {
+        op.disabled = disabled;
+        if (gone) op.reason = 'no longer associated with the domain';
+      }
+    }
+    return Object.keys(changes).length > 0 || op.disabled !== undefined ? op : undefined;
+  }
+
+  /** Each group's direct members that the directory knows (linked), as external ids. */
+  private async membersOf(orgId: OrgId, groupIds: string[], userLinks: Map<string, IdentityLink>, groupLinks: Map<string, IdentityLink>): Promise<Map<string, Set<string>>> {
+    const wanted = new Set(groupIds);
+    const out = new Map<string, Set<string>>(groupIds.map((id) => [id, new Set<string>()]));
+    for (const m of await this.deps.store.read.groups.allMemberships(orgId)) {
+      if (!wanted.has(m.groupId)) continue;
+      const link = m.memberType === 'user' ? userLinks.get(m.memberId) : groupLinks.get(m.memberId);
+      if (link) out.get(m.groupId)!.add(link.externalId);
+    }
+    return out;
+  }
+
+  /**
+   * The agent's report on a plan it carried out: links for what it created, and what the
+   * directory now holds, recorded with a run (kind export) and journaled with the directory as
+   * origin. Operations that failed are in the run with the directory's reason and planned again.
+   */
+  async record(agent: DirectoryAgent, outcomes: ExportOutcome[]): Promise<DirectorySyncRun> {
+    const now = this.deps.clock().toISOString();
+    return this.deps.store.transaction(async (tx) => {
+      const directory = await tx.directories.findById(agent.orgId, agent.directoryId);
+      if (!directory) throw notFound('DIRECTORY_NOT_FOUND', 'Directory not found');
+      const run: DirectorySyncRun = {
+        id: newId<SyncRunId>(),
+        orgId: agent.orgId,
+        directoryId: directory.id,
+        agentId: agent.id,
+        kind: 'export',
+        mode: 'incremental',
+        dryRun: false,
+        status: 'running',
+        started: now,
+        finished: now,
+        counts: {},
+        plan: [],
+        error: null,
+      };
+      const note = (item: SyncPlanItem) => {
+        run.counts[item.action] = (run.counts[item.action] ?? 0) + 1;
+        if (run.plan.length < 2000) run.plan.push(item);
+      };
+      for (const outcome of outcomes) await this.recordOne(tx, agent, directory, outcome, note, now);
+      const failed = run.counts.failed ?? 0;
+      run.status = failed > 0 && failed === outcomes.length ? 'failed' : 'succeeded';
+      if (failed > 0) run.error = `${failed} of ${outcomes.length} writes failed; they are tried again`;
+      await tx.directorySync.insertRun(run);
+      tx.record({ orgId: agent.orgId, actor: { type: 'system', id: agent.id }, origin: `sync:${directory.id}` }, [
+        { objectType: 'directory', objectId: directory.id, operation: 'sync_run', changes: {}, details: { runId: run.id, kind: 'export', status: run.status, counts: run.counts } },
+      ]);
+      return run;
+    });
+  }
+
+  private async recordOne(tx: Transaction, agent: DirectoryAgent, directory: Directory, outcome: ExportOutcome, note: (item: SyncPlanItem) => void, now: string): Promise<void> {
+    const { op } = outcome;
+    const kind: LinkedKind = op.op === 'create_user' || op.op === 'update_user' ? 'user' : 'user_group';
+    const externalId = 'externalId' in op ? op.externalId : (outcome.externalId ?? '');
+    if (!outcome.ok) {
+      note({ action: 'failed', kind, externalId, localId: op.localId, name: op.name, reason: outcome.error ?? 'failed' });
+      return;
+    }
+    const ctx = directoryContext(agent.orgId, directory.id, `sync:${directory.id}`);
+    const [link] = await tx.identityLinks.findByLocalIds(agent.orgId, directory.id, kind, [op.localId]);
+    if (op.op === 'create_user' || op.op === 'create_group') {
+      const exists = kind === 'user' ? await tx.users.findById(agent.orgId, op.localId as UserId) : await tx.groups.findById(agent.orgId, op.localId as GroupId);
+      if (!exists || !outcome.externalId) {
+        note({ action: 'failed', kind, externalId, localId: op.localId, name: op.name, reason: exists ? 'the agent reported no objectGUID' : 'the Roster object is gone' });
+        return;
+      }
+      const [holder] = await tx.identityLinks.findByExternalIds(agent.orgId, directory.id, kind, [outcome.externalId]);
+      if (holder && holder.localId !== op.localId) {
+        note({ action: 'conflict', kind, externalId: outcome.externalId, localId: op.localId, name: op.name, reason: `the directory object is linked to another Roster ${kind === 'user' ? 'user' : 'group'}` });
+        return;
+      }
+      const known: KnownObject =
+        op.op === 'create_user'
+          ? { attributes: { ...op.attributes }, disabled: op.disabled || !outcome.passwordSet, createdByRoster: true, awaitingPassword: !outcome.passwordSet, ...(outcome.dn ? { dn: outcome.dn } : {}) }
+          : { attributes: { ...op.attributes }, members: [], createdByRoster: true, ...(outcome.dn ? { dn: outcome.dn } : {}) };
+      await tx.identityLinks.put({ orgId: agent.orgId, directoryId: directory.id, kind, localId: op.localId, externalId: outcome.externalId, created: link?.created ?? now, updated: now, known });
+      journal(tx, ctx, { objectType: kind, objectId: op.localId, operation: 'update', changes: { [externalIdKey(directory.id)]: { before: link?.externalId ?? null, after: outcome.externalId } } });
+      note({ action: 'create', kind, externalId: outcome.externalId, localId: op.localId, name: op.name, changes: Object.fromEntries(Object.entries(op.attributes).map(([k, v]) => [k, { before: null, after: v }])) });
+      return;
+    }
+    if (!link || link.externalId !== op.externalId) {
+      note({ action: 'conflict', kind, externalId: op.externalId, localId: op.localId, name: op.name, reason: 'the link changed while the agent wrote' });
+      return;
+    }
+    const known: KnownObject = { ...(link.known ?? { attributes: {} }) };
+    known.attributes = { ...known.attributes, ...op.changes };
+    const changes = Object.fromEntries(Object.entries(op.changes).map(([k, v]) => [k, { before: link.known?.attributes[k] ?? null, after: v }]));
+    if (op.op === 'update_user') {
+      if (op.disabled !== undefined) known.disabled = op.disabled;
+      await tx.identityLinks.setKnown(agent.orgId, directory.id, kind, op.localId, known, now);
+      const action = op.disabled === true ? 'suspend' : op.disabled === false ? 'unsuspend' : 'update';
+      note({ action, kind, externalId: op.externalId, localId: op.localId, name: op.name, changes, ...(op.reason ? { reason: op.reason } : {}) });
+      return;
+    }
+    const members = new Set(known.members ?? []);
+    for (const m of op.add) members.add(m);
+    for (const m of op.remove) members.delete(m);
+    known.members = [...members];
+    await tx.identityLinks.setKnown(agent.orgId, directory.id, kind, op.localId, known, now);
+    if (Object.keys(changes).length > 0) note({ action: 'update', kind, externalId: op.externalId, localId: op.localId, name: op.name, changes });
+    for (const m of op.add) note({ action: 'member_add', kind, externalId: op.externalId, localId: op.localId, name: op.name, member: m });
+    for (const m of op.remove) note({ action: 'member_remove', kind, externalId: op.externalId, localId: op.localId, name: op.name, member: m });
+  }
+}
