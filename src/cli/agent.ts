@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { openAdSource } from '../integrations/active-directory/ad-source.js';
 import { DirectoryAgent } from '../integrations/active-directory/agent.js';
 import { RosterClient } from '../integrations/active-directory/roster-client.js';
+import { openLdapDirectorySource } from '../integrations/ldap-directory/source.js';
 import { rosterVersion } from '../app/version.js';
 
 export interface AgentCliOptions {
@@ -17,6 +18,8 @@ export interface AgentCliOptions {
   startTls?: boolean;
   allowPlainLdap?: boolean;
   pollSeconds?: number;
+  /** Another LDAP directory's base DN (its root DSE's naming context when absent). */
+  baseDn?: string;
 }
 
 interface AgentState {
@@ -74,9 +77,12 @@ export async function runAgent(options: AgentCliOptions, say: (line: string) => 
     allowPlain: options.allowPlainLdap ?? env.ROSTER_AGENT_ALLOW_PLAIN_LDAP === '1',
   };
   const pollSeconds = options.pollSeconds ?? Number(env.ROSTER_AGENT_POLL_SECONDS ?? 30);
+  const baseDn = options.baseDn ?? env.ROSTER_AGENT_BASE_DN;
   const agent = new DirectoryAgent({
     roster,
     connect: () => openAdSource(ldap),
+    // For a directory whose schema is ldap (OpenLDAP, 389-ds, FreeIPA): the same connection settings.
+    connectLdap: () => openLdapDirectorySource({ ...ldap, ...(baseDn ? { baseDn } : {}) }),
     log: (level, message, fields) => say(JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...fields })),
     pollMs: Math.max(1, pollSeconds) * 1000,
     // Objects per batch sent to Roster (each batch is one transaction); 500 unless set.

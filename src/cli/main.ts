@@ -236,7 +236,7 @@ export function buildCli(): Command {
 
   program
     .command('agent')
-    .description("the directory agent: runs next to an Active Directory domain controller and syncs it with Roster, dialing out over HTTPS (docs/active-directory.md)")
+    .description("the directory agent: runs next to an Active Directory domain controller (or another LDAP directory) and syncs it with Roster, dialing out over HTTPS (docs/active-directory.md)")
     .option('--url <url>', "Roster's address, https://… (ROSTER_AGENT_URL)")
     .option('--connect-key <key>', "the one-time connect key from the domain's Agents page, for the first start (ROSTER_AGENT_CONNECT_KEY)")
     .option('--state-file <path>', "where the agent keeps its id and credential (owner-only)", 'roster-agent.json')
@@ -248,6 +248,7 @@ export function buildCli(): Command {
     .option('--start-tls', 'ldap:// with StartTLS instead of LDAPS (ROSTER_AGENT_START_TLS=1)')
     .option('--allow-plain-ldap', 'ldap:// without TLS: passwords cross the network in the clear; only for tests (ROSTER_AGENT_ALLOW_PLAIN_LDAP=1)')
     .option('--poll-seconds <n>', 'the longest wait between contacts with Roster (ROSTER_AGENT_POLL_SECONDS, 30)', (v) => Number.parseInt(v, 10))
+    .option('--base-dn <dn>', "for another LDAP directory (schema ldap): where its users and groups are; the root DSE's naming context when absent (ROSTER_AGENT_BASE_DN)")
     .action(async (opts: AgentCliOptions) => runAgent(opts, say));
 
   return program;

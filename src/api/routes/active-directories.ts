@@ -13,6 +13,9 @@ const FIELDS: FieldNames = { id: 'id', domain: 'name', created: 'created' };
 const Authority = Type.Union([Type.Literal('import'), Type.Literal('export'), Type.Literal('both'), Type.Literal('ignore')]);
 /** Roster extensions to JumpCloud's active-directory resource: the domain's sync settings. */
 const SettingsProperties = {
+  schema: Type.Union([Type.Literal('active_directory'), Type.Literal('ldap')], {
+    description: 'active_directory (default), or ldap: an OpenLDAP, 389-ds or FreeIPA directory read through the same agent (entryUUID, inetOrgPerson, groupOfNames), imported only; set when connecting',
+  }),
   configuration: Type.Union([Type.Literal('ad_authoritative'), Type.Literal('two_way'), Type.Literal('roster_authoritative')], {
     description: 'ad_authoritative: import only; two_way: both, the newer change wins; roster_authoritative: Roster writes to AD only',
   }),

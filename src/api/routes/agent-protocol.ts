@@ -116,6 +116,7 @@ export const agentProtocolRoutes: FastifyPluginAsyncTypebox = async (app) => {
         agentId: agent.id,
         directoryId: directory.id,
         domain: settings.domain,
+        schema: settings.schema,
         configuration: settings.configuration,
         importScopeGroupDn: settings.importScopeGroupDn,
         usersOu: settings.usersOu,

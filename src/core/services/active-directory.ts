@@ -30,6 +30,23 @@ export const AD_DEFAULT_MAP: Readonly<Record<string, string>> = {
   location: 'physicaldeliveryofficename',
   employeeIdentifier: 'employeeid',
 };
+/** The defaults for other LDAP directories (OpenLDAP, 389-ds, FreeIPA: inetOrgPerson, posixAccount). */
+export const LDAP_DEFAULT_MAP: Readonly<Record<string, string>> = {
+  username: 'uid',
+  email: 'mail',
+  firstname: 'givenname',
+  lastname: 'sn',
+  displayname: 'displayname',
+  jobTitle: 'title',
+  department: 'departmentnumber',
+  company: 'o',
+  description: 'description',
+  location: 'l',
+  employeeIdentifier: 'employeenumber',
+};
+/** What the directory is: Active Directory, or another LDAP directory read through the same agent with its own schema profile. */
+export const DIRECTORY_SCHEMAS = ['active_directory', 'ldap'] as const;
+export type DirectorySchema = (typeof DIRECTORY_SCHEMAS)[number];
 /** Roster attributes a mapping may name (besides the defaults above). */
 const MAPPABLE = new Set([...Object.keys(AD_DEFAULT_MAP), 'middlename', 'employeeType', 'costCenter', 'alternateEmail']);
 /** `suspended` follows the directory's disabled flag (userAccountControl in AD); `password` is the password authority. */
@@ -40,6 +57,8 @@ const PRESET_AUTHORITY: Record<AdConfiguration, Authority> = { ad_authoritative:
 export interface AdDomainSettings {
   /** The DNS name of the domain (JumpCloud's `domain`). */
   domain: string;
+  /** `ldap`: an OpenLDAP, 389-ds or FreeIPA directory (entryUUID, inetOrgPerson, groupOfNames), imported only. */
+  schema: DirectorySchema;
   configuration: AdConfiguration;
   /** The security group whose members (nested included) are imported; null imports nothing. */
   importScopeGroupDn: string | null;
@@ -63,6 +82,7 @@ export interface AdDomainSettings {
 }
 
 export const DEFAULT_AD_SETTINGS: Omit<AdDomainSettings, 'domain'> = {
+  schema: 'active_directory',
   configuration: 'ad_authoritative',
   importScopeGroupDn: null,
   usersOu: null,
@@ -93,7 +113,7 @@ export function authorityOf(settings: AdDomainSettings, attribute: string): Auth
 }
 
 /** The source attribute each Roster attribute comes from. */
-export const attributeSources = (settings: AdDomainSettings): Record<string, string> => ({ ...AD_DEFAULT_MAP, ...settings.attributeMap });
+export const attributeSources = (settings: AdDomainSettings): Record<string, string> => ({ ...(settings.schema === 'ldap' ? LDAP_DEFAULT_MAP : AD_DEFAULT_MAP), ...settings.attributeMap });
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i;
 const DN = /^[^=,]+=[^,]+(,[^=,]+=[^,]+)*$/;
@@ -104,13 +124,17 @@ function checkSettings(input: Record<string, unknown>, errors: ErrorDetail[]): P
   const out: Partial<AdDomainSettings> = {};
   const fail = (field: string, message: string, reason = 'INVALID') => errors.push({ field, reason, message });
   for (const key of Object.keys(input)) {
-    if (!['domain', 'configuration', 'importScopeGroupDn', 'usersOu', 'groupsOu', 'attributeMap', 'authority', 'removal', 'deleteThreshold'].includes(key)) {
+    if (!['domain', 'schema', 'configuration', 'importScopeGroupDn', 'usersOu', 'groupsOu', 'attributeMap', 'authority', 'removal', 'deleteThreshold'].includes(key)) {
       fail(key, `${key} is not a setting of an Active Directory domain`, 'UNKNOWN');
     }
   }
   if (input.domain !== undefined) {
     if (typeof input.domain !== 'string' || !DOMAIN.test(input.domain)) fail('domain', 'must be a DNS domain name such as corp.example.com');
     else out.domain = input.domain.toLowerCase();
+  }
+  if (input.schema !== undefined) {
+    if (!DIRECTORY_SCHEMAS.includes(input.schema as DirectorySchema)) fail('schema', `must be one of ${DIRECTORY_SCHEMAS.join(', ')}`);
+    else out.schema = input.schema as DirectorySchema;
   }
   if (input.configuration !== undefined) {
     if (!AD_CONFIGURATIONS.includes(input.configuration as AdConfiguration)) fail('configuration', `must be one of ${AD_CONFIGURATIONS.join(', ')}`);
@@ -169,6 +193,13 @@ function checkSettings(input: Record<string, unknown>, errors: ErrorDetail[]): P
   return out;
 }
 
+/** Rules across settings: other LDAP directories are imported only. */
+function checkCombination(settings: Pick<AdDomainSettings, 'schema' | 'configuration'>, errors: ErrorDetail[]): void {
+  if (settings.schema === 'ldap' && settings.configuration !== 'ad_authoritative') {
+    errors.push({ field: 'configuration', reason: 'INVALID', message: 'an LDAP directory (schema ldap) is imported only: configuration ad_authoritative' });
+  }
+}
+
 const invalidSettings = (errors: ErrorDetail[]) => invalid('INVALID_INPUT', errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
 const domainNotFound = () => notFound('DIRECTORY_NOT_FOUND', 'Active Directory domain not found');
 const agentNotFound = () => notFound('AGENT_NOT_FOUND', 'Agent not found');
@@ -224,6 +255,7 @@ export class ActiveDirectoryService {
     const errors: ErrorDetail[] = [];
     const settings = checkSettings(input, errors);
     if (!settings.domain && !errors.some((e) => e.field === 'domain')) errors.push({ field: 'domain', reason: 'REQUIRED', message: 'domain is required' });
+    checkCombination({ ...DEFAULT_AD_SETTINGS, ...settings }, errors);
     if (errors.length > 0) throw invalidSettings(errors);
     const now = this.now();
     const directory: Directory = {
@@ -251,10 +283,13 @@ export class ActiveDirectoryService {
     const errors: ErrorDetail[] = [];
     const settings = checkSettings(input, errors);
     if (settings.domain !== undefined) errors.push({ field: 'domain', reason: 'READ_ONLY', message: 'the domain of a connected directory cannot change; connect another' });
+    if (settings.schema !== undefined) errors.push({ field: 'schema', reason: 'READ_ONLY', message: 'the schema of a connected directory cannot change; connect another' });
     if (errors.length > 0) throw invalidSettings(errors);
     return this.deps.store.transaction(async (tx) => {
       const before = await tx.directories.findById(ctx.orgId, id as DirectoryId, { forUpdate: true });
       if (before?.type !== 'active_directory') throw domainNotFound();
+      checkCombination({ ...adSettings(before), ...settings }, errors);
+      if (errors.length > 0) throw invalidSettings(errors);
       const now = this.now();
       const after: Directory = { ...before, config: { ...adSettings(before), ...settings }, updated: now };
       await tx.directories.update(after);

@@ -1,7 +1,8 @@
 import type { SourceObject } from '../../core/services/directory-sync.js';
 import { asSyncError, isSyncError, SyncError } from '../../sync/errors.js';
 import { sleep } from '../../sync/retry.js';
-import type { AgentTaskAnswer } from '../../core/services/agent-tasks.js';
+import type { AgentTaskAnswer, AgentTaskRequest } from '../../core/services/agent-tasks.js';
+import type { LdapDirectorySource } from '../ldap-directory/source.js';
 import type { ExportOutcome } from '../../core/services/directory-export.js';
 import type { DirectoryWriter } from './ad-writer.js';
 import type { AgentConfig, RosterClient } from './roster-client.js';
@@ -40,10 +41,15 @@ export interface AdSource {
   close(): Promise<void>;
 }
 
+/** What a full import needs of a source: AD's and another LDAP directory's alike. */
+export type ScopeSource = Pick<AdSource, 'scope' | 'isPrivileged'>;
+
 export interface AgentOptions {
   roster: RosterClient;
   /** Opens a connection to the domain controller (a fresh one after a failure). */
   connect: () => Promise<AdSource>;
+  /** Opens a connection to another LDAP directory, for a domain whose schema is `ldap`. */
+  connectLdap?: () => Promise<LdapDirectorySource>;
   log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   /** The longest the agent waits between contacts with Roster (the writer lease is renewed on each). */
   pollMs?: number;
@@ -90,6 +96,9 @@ const WRITE_CONCURRENCY = 4;
  */
 export class DirectoryAgent {
   private source: AdSource | undefined;
+  private ldapSource: LdapDirectorySource | undefined;
+  /** The directory's schema, from Roster's configuration. */
+  private schema: AgentConfig['schema'] | undefined;
   private watcher: { close(): Promise<void> } | undefined;
   private wake: (() => void) | undefined;
   private changed = false;
@@ -106,13 +115,22 @@ export class DirectoryAgent {
     return this.source;
   }
 
+  private async ldap(): Promise<LdapDirectorySource> {
+    if (!this.options.connectLdap) throw new SyncError('stop', 'this agent cannot read LDAP directories');
+    this.ldapSource ??= await this.options.connectLdap();
+    return this.ldapSource;
+  }
+
   private async dropConnection(): Promise<void> {
     const source = this.source;
+    const ldapSource = this.ldapSource;
     const watcher = this.watcher;
     this.source = undefined;
+    this.ldapSource = undefined;
     this.watcher = undefined;
     await watcher?.close().catch(() => undefined);
     await source?.close().catch(() => undefined);
+    await ldapSource?.close().catch(() => undefined);
   }
 
   /**
@@ -122,7 +140,9 @@ export class DirectoryAgent {
    */
   async cycle(): Promise<CycleResult> {
     const config = await this.options.roster.config();
+    this.schema = config.schema;
     if (!config.writer) return { outcome: 'standby' };
+    if (config.schema === 'ldap') return this.ldapImportCycle(config);
     const imported = config.configuration === 'roster_authoritative' ? { outcome: 'no_scope' as const } : await this.importCycle(config);
     if (config.configuration === 'ad_authoritative') return imported;
     return { ...imported, exported: await this.exportChanges(await this.ad()) };
@@ -168,13 +188,30 @@ export class DirectoryAgent {
         this.wake?.();
       });
     }
-    if (config.dryRunWanted) return this.fullImport(ad, base, config, true);
-    if (config.fullImportWanted || !config.importCursor) return this.fullImport(ad, base, config);
+    const cursor = async () => (await this.baselineCookie(ad, base)).toString('base64');
+    if (config.dryRunWanted) return this.fullImport(ad, config, { dryRun: true, cursor });
+    if (config.fullImportWanted || !config.importCursor) return this.fullImport(ad, config, { cursor });
     return this.incremental(ad, base, config);
   }
 
-  private async toSource(ad: AdSource, entry: AdObject, config: AgentConfig, dnToMember?: Map<string, { kind: 'user' | 'user_group'; externalId: string }>): Promise<SourceObject> {
-    const group = isGroup(entry);
+  /**
+   * Another LDAP directory: its change mark (contextCSN, or a digest of every entryCSN) is the
+   * cursor; when it moves, or Roster asks, the whole scope is read again and Roster works out what
+   * changed, removals included.
+   */
+  private async ldapImportCycle(config: AgentConfig): Promise<CycleResult> {
+    if (!config.importScopeGroupDn) return { outcome: 'no_scope' };
+    const ldap = await this.ldap();
+    const source: ScopeSource = { scope: (group, attributes) => ldap.scope(group, attributes), isPrivileged: () => false };
+    const cursor = () => ldap.changeMark();
+    if (config.dryRunWanted) return this.fullImport(source, config, { dryRun: true, cursor });
+    if (!config.fullImportWanted && config.importCursor && config.importCursor === (await ldap.changeMark())) return { outcome: 'unchanged' };
+    return this.fullImport(source, config, { cursor });
+  }
+
+  private async toSource(source: ScopeSource, entry: AdObject, config: AgentConfig, kind: 'user' | 'user_group', dnToMember?: Map<string, { kind: 'user' | 'user_group'; externalId: string }>): Promise<SourceObject> {
+    const ad = source;
+    const group = kind === 'user_group';
     const attributes: Record<string, string[]> = {};
     const wanted = group ? GROUP_ATTRIBUTES : config.userAttributes;
     for (const name of wanted) if (entry.attributes[name] && name !== 'member') attributes[name] = entry.attributes[name]!;
@@ -208,10 +245,12 @@ export class DirectoryAgent {
     }
   }
 
-  private async fullImport(ad: AdSource, base: string, config: AgentConfig, dryRun = false): Promise<CycleResult> {
+  /** A full read of the scope, sent in batches; the cursor is read first, so what changes during the read is seen again. */
+  private async fullImport(ad: ScopeSource, config: AgentConfig, options: { dryRun?: boolean; cursor: () => Promise<string> }): Promise<CycleResult> {
+    const dryRun = options.dryRun === true;
     const started = Date.now();
     // A dry run changes nothing, the cursor included.
-    const cookie = dryRun ? undefined : await this.baselineCookie(ad, base);
+    const cookie = dryRun ? undefined : await options.cursor();
     const cookieMs = Date.now() - started;
     const attributes = [...new Set([...config.userAttributes, 'useraccountcontrol', 'admincount'])];
     const scope = await ad.scope(config.importScopeGroupDn!, attributes);
@@ -221,9 +260,9 @@ export class DirectoryAgent {
     for (const u of users) dnToMember.set(u.dn.toLowerCase(), { kind: 'user', externalId: u.objectGuid });
     for (const g of scope.groups) dnToMember.set(g.dn.toLowerCase(), { kind: 'user_group', externalId: g.objectGuid });
     const userObjects: SourceObject[] = [];
-    for (const u of users) userObjects.push(await this.toSource(ad, u, config));
+    for (const u of users) userObjects.push(await this.toSource(ad, u, config, 'user'));
     const groupObjects: SourceObject[] = [];
-    for (const g of scope.groups) groupObjects.push(await this.toSource(ad, g, config, dnToMember));
+    for (const g of scope.groups) groupObjects.push(await this.toSource(ad, g, config, 'user_group', dnToMember));
     const sendStarted = Date.now();
 
     let runId: string | undefined;
@@ -241,7 +280,7 @@ export class DirectoryAgent {
       objects: groupObjects,
       // What the scope holds for Roster: privileged accounts are never imported, so they do not count (a scope of only those is empty).
       complete: { seen: { users: userObjects.filter((u) => !u.privileged).map((u) => u.externalId), groups: groupObjects.filter((g) => !g.privileged).map((g) => g.externalId) } },
-      ...(cookie ? { cursor: cookie.toString('base64') } : {}),
+      ...(cookie ? { cursor: cookie } : {}),
     });
     this.options.log('info', dryRun ? 'dry run done' : 'full import done', {
       runId: answer.runId,
@@ -276,7 +315,9 @@ export class DirectoryAgent {
     // have changed, which only the whole scope tells. Groups elsewhere in the domain do not matter
     // (a group leaving the scope changes the member list of a group in it).
     for (const change of relevant) {
-      if (isGroup(change) && !change.deleted && (await ad.groupInScope(change.objectGuid, config.importScopeGroupDn!))) return this.fullImport(ad, base, config);
+      if (isGroup(change) && !change.deleted && (await ad.groupInScope(change.objectGuid, config.importScopeGroupDn!))) {
+        return this.fullImport(ad, config, { cursor: async () => (await this.baselineCookie(ad, base)).toString('base64') });
+      }
     }
     const users = relevant.filter((c) => !isGroup(c));
     const attributes = [...new Set([...config.userAttributes, 'useraccountcontrol', 'admincount'])];
@@ -287,7 +328,7 @@ export class DirectoryAgent {
         continue;
       }
       const current = await ad.userInScope(change.objectGuid, config.importScopeGroupDn!, attributes);
-      objects.push(current ? await this.toSource(ad, current, config) : { kind: 'user', externalId: change.objectGuid, attributes: {}, present: false, gone: 'out_of_scope' });
+      objects.push(current ? await this.toSource(ad, current, config, 'user') : { kind: 'user', externalId: change.objectGuid, attributes: {}, present: false, gone: 'out_of_scope' });
     }
     let runId: string | undefined;
     let answer: { runId: string; counts: Record<string, number>; status: string } | undefined;
@@ -349,14 +390,28 @@ export class DirectoryAgent {
   private async serveTask(id: string, request: Parameters<DirectoryWriter['setPassword']>[0] | Parameters<DirectoryWriter['verifyPassword']>[0]): Promise<void> {
     let answer: AgentTaskAnswer;
     try {
-      const writer = (await this.ad()).writer();
-      answer = request.kind === 'set_password' ? await writer.setPassword(request) : await writer.verifyPassword(request);
+      this.schema ??= (await this.options.roster.config()).schema;
+      if (this.schema === 'ldap') answer = await this.ldapTask(request);
+      else {
+        const writer = (await this.ad()).writer();
+        answer = request.kind === 'set_password' ? await writer.setPassword(request) : await writer.verifyPassword(request);
+      }
     } catch (e) {
       answer = { ok: false, outcome: 'failed', reason: asSyncError(e).message };
     }
     // Never the password: only what was asked and how it went.
     this.options.log(answer.ok ? 'info' : 'warn', request.kind === 'set_password' ? 'password write' : 'delegated login', { user: request.username, ok: answer.ok, ...(answer.ok ? {} : { reason: answer.reason }) });
     await this.options.roster.answerTask(id, answer).catch((e: unknown) => this.options.log('warn', 'the answer to Roster failed', { error: asSyncError(e).message }));
+  }
+
+  /** Another LDAP directory is read only: delegated logins, no password writes. */
+  private async ldapTask(request: AgentTaskRequest): Promise<AgentTaskAnswer> {
+    if (request.kind === 'set_password') return { ok: false, outcome: 'failed', reason: 'Roster does not write passwords to LDAP directories' };
+    const ldap = await this.ldap();
+    const dn = await ldap.dnOf(request.externalId);
+    if (!dn) return { ok: false, outcome: 'refused', reason: 'no such account in the directory' };
+    const outcome = await ldap.authenticate(dn, request.password);
+    return outcome.ok ? { ok: true } : { ok: false, outcome: 'refused', reason: outcome.reason };
   }
 
   private async runCycles(): Promise<void> {

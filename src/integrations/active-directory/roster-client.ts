@@ -11,6 +11,8 @@ export interface AgentConfig {
   agentId: string;
   directoryId: string;
   domain: string;
+  /** active_directory, or ldap: another LDAP directory (imported only). */
+  schema: 'active_directory' | 'ldap';
   configuration: 'ad_authoritative' | 'two_way' | 'roster_authoritative';
   importScopeGroupDn: string | null;
   usersOu: string | null;
