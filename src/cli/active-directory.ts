@@ -51,3 +51,22 @@ export async function adPlan(core: DirectoryCore, ctx: Context, id: string, wait
   say('No plan arrived: is an agent running for this domain? (roster ad status)');
   return 1;
 }
+
+/** `roster ad plan --export <domain>`: what the agent would write to AD now; writes nothing. */
+export async function adExportPlan(core: DirectoryCore, ctx: Context, id: string, limit: number): Promise<void> {
+  const plan = await core.directoryExport.preview(ctx, id, limit);
+  for (const op of plan.ops) {
+    const target = 'externalId' in op ? op.externalId : `in ${op.parentDn}`;
+    const detail =
+      op.op === 'create_user' || op.op === 'create_group'
+        ? Object.entries(op.attributes).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')
+        : [
+            ...Object.entries(op.changes).map(([k, v]) => `${k} → ${JSON.stringify(v)}`),
+            ...('disabled' in op && op.disabled !== undefined ? [op.disabled ? 'disable' : 'enable'] : []),
+            ...('add' in op ? op.add.map((m) => `+member ${m}`).concat(op.remove.map((m) => `-member ${m}`)) : []),
+          ].join(', ');
+    out(`${op.op.padEnd(13)} ${op.name} (${target}) ${detail}${'reason' in op && op.reason ? `  — ${op.reason}` : ''}`);
+  }
+  if (plan.more) out(`… more (raise --limit)`);
+  say(plan.ops.length === 0 ? 'Nothing to write: AD holds what Roster holds (or Roster does not write to this domain).' : `${plan.ops.length} write(s) planned; nothing was written.`);
+}

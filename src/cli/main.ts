@@ -1,5 +1,5 @@
 import { runAgent, type AgentCliOptions } from './agent.js';
-import { adPlan, adStatus } from './active-directory.js';
+import { adExportPlan, adPlan, adStatus } from './active-directory.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type Config } from '../app/config.js';
 import { openRuntime, type Runtime } from '../app/runtime.js';
@@ -224,13 +224,16 @@ export function buildCli(): Command {
     .option('--org <id>', 'organization (needed when there are several)')
     .action((id: string, opts: { org?: string }) => withRuntime(async (runtime) => adStatus(runtime.core, operatorContext(await pickOrg(runtime, opts.org)), id)));
   ad.command('plan <domain-id>')
-    .description('dry run: what a full import from AD would change, object by object; applies nothing')
+    .description('dry run: what a full import from AD would change, object by object (with --export: what Roster would write to AD now); applies nothing')
     .option('--org <id>', 'organization (needed when there are several)')
+    .option('--export', 'the writes to AD (two-way, Roster authoritative) instead of the import')
     .option('--wait <seconds>', "how long to wait for the agent's next contact", (v) => Number.parseInt(v, 10), 90)
     .option('--limit <n>', 'plan lines to print (all are counted)', (v) => Number.parseInt(v, 10), 200)
-    .action((id: string, opts: { org?: string; wait: number; limit: number }) =>
+    .action((id: string, opts: { org?: string; export?: boolean; wait: number; limit: number }) =>
       withRuntime(async (runtime) => {
-        process.exitCode = await adPlan(runtime.core, operatorContext(await pickOrg(runtime, opts.org), 'cli'), id, opts.wait, opts.limit);
+        const ctx = operatorContext(await pickOrg(runtime, opts.org), 'cli');
+        if (opts.export) return adExportPlan(runtime.core, ctx, id, opts.limit);
+        process.exitCode = await adPlan(runtime.core, ctx, id, opts.wait, opts.limit);
       }),
     );
 

@@ -121,4 +121,33 @@ describeEachStore('API Active Directory domains and the agent protocol', (kind) 
     expectError(await t.call('POST', `/api/v2/activedirectories/${domain.id}/agents`, { key: reader.key, body: {} }), 403);
     expectOk(await t.call('GET', `/api/v2/activedirectories/${domain.id}`, { key: reader.key }));
   });
+
+  it('Roster authoritative over the protocol: the export plan, the agent reporting what it wrote, the preview for administrators, and password requests', async () => {
+    const domain = expectOk(await call('POST', '/api/v2/activedirectories', { domain: `w${Math.floor(Math.random() * 1e9)}.example.test`, configuration: 'roster_authoritative', usersOu: 'OU=Roster,DC=corp,DC=example,DC=test' }), 201);
+    const agent = await registeredAgent(domain.id);
+    const user = await createUser(t);
+    expect((await call('POST', `/api/v2/activedirectories/${domain.id}/associations`, { op: 'add', type: 'user', id: user._id })).statusCode).toBe(204);
+    const preview = expectOk(await call('GET', `/api/v2/activedirectories/${domain.id}/sync/export`));
+    expect(preview.ops).toEqual([expect.objectContaining({ op: 'create_user', localId: user._id, parentDn: 'OU=Roster,DC=corp,DC=example,DC=test' })]);
+    const plan = await agentCall('GET', '/export', agent.credential);
+    expect(plan.statusCode, plan.body).toBe(200);
+    const guid = randomUUID();
+    const reported = await agentCall('POST', '/export', agent.credential, { outcomes: [{ op: plan.json().ops[0], ok: true, externalId: guid, dn: 'CN=x,OU=Roster,DC=corp,DC=example,DC=test' }] });
+    expect(reported.statusCode, reported.body).toBe(200);
+    expect(reported.json()).toMatchObject({ status: 'succeeded', counts: { create: 1 } });
+    expect(expectOk(await call('GET', `/api/v2/activedirectories/${domain.id}/sync/export`)).ops).toEqual([]);
+    // A malformed report changes nothing.
+    expect((await agentCall('POST', '/export', agent.credential, { outcomes: [{ op: { op: 'drop_table' }, ok: true }] })).statusCode).toBe(400);
+    // The long poll answers with nothing to do, and the password authority is set per linked user.
+    const tasks = await agentCall('GET', '/tasks?wait=0', agent.credential);
+    expect(tasks.json()).toMatchObject({ tasks: [] });
+    expect(expectOk(await call('PUT', `/api/v2/activedirectories/${domain.id}/users/${user._id}/passwordauthority`, { passwordAuthority: 'directory' }))).toEqual({ passwordAuthority: 'directory' });
+    expectError(await call('PUT', `/api/v2/activedirectories/${domain.id}/users/${user._id}/passwordauthority`, { passwordAuthority: 'elsewhere' }), 400);
+    expect((await agentCall('POST', '/tasks/nope', agent.credential, { ok: true })).statusCode).toBe(404);
+    // A password pushed for an account no Roster user is linked to.
+    expect((await agentCall('POST', '/password', agent.credential, { externalId: randomUUID(), password: 'Whatever-1' })).statusCode).toBe(404);
+    const reader = await adminWithKey(t, 'Read Only');
+    expectOk(await t.call('GET', `/api/v2/activedirectories/${domain.id}/sync/export`, { key: reader.key }));
+    expectError(await t.call('PUT', `/api/v2/activedirectories/${domain.id}/users/${user._id}/passwordauthority`, { key: reader.key, body: { passwordAuthority: null } }), 403);
+  });
 });

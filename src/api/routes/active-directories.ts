@@ -240,6 +240,17 @@ export const activeDirectoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     };
   });
 
+  app.get('/activedirectories/:id/sync/export', {
+    schema: {
+      tags: [...tags, 'Roster extensions'],
+      summary: 'What the agent would write to AD now (two-way, Roster authoritative): a dry run of the export',
+      description: 'Operations planned from Roster against what AD last held: create_user, update_user (attribute changes, disabled), create_group, update_group (attribute changes, members added and removed by objectGUID). Empty when Roster does not write to the domain. Writes nothing.',
+      params: IdParams,
+      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })) }),
+      response: { 200: Type.Object({ ops: Type.Array(Type.Unknown()), more: Type.Boolean() }), ...errorResponses(404) },
+    },
+  }, async (request) => core.directoryExport.preview(ctxOf(request), request.params.id, (request.query as { limit?: number }).limit ?? 500));
+
   app.post('/activedirectories/:id/sync/full', {
     schema: { tags: [...tags, 'Roster extensions'], summary: 'Ask the agents for a full import at their next contact', params: IdParams, response: { 202: Type.Null(), ...errorResponses(404) } },
   }, async (request, reply) => {

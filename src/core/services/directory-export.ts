@@ -1,4 +1,4 @@
-import { directoryContext } from '../context.js';
+import { directoryContext, requirePermission, type Context } from '../context.js';
 import { notFound } from '../errors.js';
 import { newId, type DirectoryId, type GroupId, type OrgId, type SyncRunId, type UserId } from '../ids.js';
 import type { Directory, DirectoryAgent, DirectorySyncRun, SyncPlanItem, User, UserGroup } from '../model.js';
@@ -58,6 +58,14 @@ export class DirectoryExportService {
     private readonly deps: Deps,
     private readonly views: DirectoryViewService<Directory>,
   ) {}
+
+  /** The export's dry run, for an administrator: what the agent would write to the directory now; writes nothing. */
+  async preview(ctx: Context, id: string, limit = 500): Promise<ExportPlan> {
+    requirePermission(ctx, 'directories:read');
+    const directory = await this.deps.store.read.directories.findById(ctx.orgId, id as DirectoryId);
+    if (directory?.type !== 'active_directory') throw notFound('DIRECTORY_NOT_FOUND', 'Active Directory domain not found');
+    return this.plan(ctx.orgId, directory.id, limit);
+  }
 
   async plan(orgId: OrgId, directoryId: DirectoryId, limit = 500): Promise<ExportPlan> {
     const repos = this.deps.store.read;
