@@ -28,6 +28,8 @@ describeEachStore('store: identity links', (kind) => {
       externalId,
       created: at,
       updated: at,
+      known: null,
+      passwordAuthority: null,
     });
     const put = (l: IdentityLink) => store.transaction((tx) => tx.identityLinks.put(l));
     return { org, a: a.id, b: b.id, link, put };
@@ -48,6 +50,25 @@ describeEachStore('store: identity links', (kind) => {
     expect(await store.transaction((tx) => tx.identityLinks.delete(org.id, a, 'user', 'u1'))).toBe(true);
     expect(await store.transaction((tx) => tx.identityLinks.delete(org.id, a, 'user', 'u1'))).toBe(false);
     expect(await links.findByLocalIds(org.id, a, 'user', ['u1', 'u2'])).toHaveLength(1);
+  });
+
+  it('keeps what the directory holds of an object and a password authority, and forgets the former when the external id changes', async () => {
+    const { org, b, link, put } = await setup();
+    const links = store.read.identityLinks;
+    await put(link(b, 'user', 'u1', 'guid-1'));
+    const known = { attributes: { sn: 'Smith', title: null }, disabled: false, createdByRoster: true };
+    await store.transaction((tx) => tx.identityLinks.setKnown(org.id, b, 'user', 'u1', known, T1));
+    expect(await store.transaction((tx) => tx.identityLinks.setPasswordAuthority(org.id, b, 'u1', 'directory', T1))).toBe(true);
+    expect(await store.transaction((tx) => tx.identityLinks.setPasswordAuthority(org.id, b, 'nobody', 'directory', T1))).toBe(false);
+    expect((await links.findByLocalIds(org.id, b, 'user', ['u1']))[0]).toMatchObject({ known, passwordAuthority: 'directory', updated: T1 });
+    // The same external id again, not saying what is known (a re-link by an import), keeps it.
+    const { known: _unsaid, ...relink } = link(b, 'user', 'u1', 'guid-1', T1);
+    await put(relink);
+    expect((await links.findByLocalIds(org.id, b, 'user', ['u1']))[0]!.known).toEqual(known);
+    // Another external id: what was known was of another object.
+    const { known: _unsaidAgain, ...other } = link(b, 'user', 'u1', 'guid-2', T1);
+    await put(other);
+    expect((await links.findByLocalIds(org.id, b, 'user', ['u1']))[0]).toMatchObject({ known: null, passwordAuthority: 'directory' });
   });
 
   it('an external id is unique per directory and kind: another object taking it is a conflict', async () => {
