@@ -52,6 +52,7 @@ const OutcomeSchema = Type.Object({
   externalId: Type.Optional(ExternalId),
   dn: Type.Optional(Type.String({ maxLength: 4096 })),
   passwordSet: Type.Optional(Type.Boolean()),
+  disabled: Type.Optional(Type.Boolean()),
   error: Type.Optional(Type.String({ maxLength: 4000 })),
 });
 

@@ -27,6 +27,8 @@ export interface ExportOutcome {
   dn?: string;
   /** With a created user: its password was set in the same write (a password task), so it is enabled as `op.disabled` says. */
   passwordSet?: boolean;
+  /** With a created user: whether the account is disabled now (an existing account taken over keeps its state). */
+  disabled?: boolean;
   error?: string;
 }
 
@@ -212,9 +214,12 @@ export class DirectoryExportService {
       run.status = failed > 0 && failed === outcomes.length ? 'failed' : 'succeeded';
       if (failed > 0) run.error = `${failed} of ${outcomes.length} writes failed; they are tried again`;
       await tx.directorySync.insertRun(run);
-      tx.record({ orgId: agent.orgId, actor: { type: 'system', id: agent.id }, origin: `sync:${directory.id}` }, [
-        { objectType: 'directory', objectId: directory.id, operation: 'sync_run', changes: {}, details: { runId: run.id, kind: 'export', status: run.status, counts: run.counts } },
-      ]);
+      // In the journal when it wrote something (a run of refusals only is in the run history).
+      if (Object.keys(run.counts).some((action) => action !== 'failed')) {
+        tx.record({ orgId: agent.orgId, actor: { type: 'system', id: agent.id }, origin: `sync:${directory.id}` }, [
+          { objectType: 'directory', objectId: directory.id, operation: 'sync_run', changes: {}, details: { runId: run.id, kind: 'export', status: run.status, counts: run.counts } },
+        ]);
+      }
       return run;
     });
   }
@@ -242,7 +247,14 @@ export class DirectoryExportService {
       }
       const known: KnownObject =
         op.op === 'create_user'
-          ? { attributes: { ...op.attributes }, disabled: op.disabled || !outcome.passwordSet, createdByRoster: true, awaitingPassword: !outcome.passwordSet, ...(outcome.dn ? { dn: outcome.dn } : {}) }
+          ? {
+              attributes: { ...op.attributes },
+              disabled: outcome.disabled ?? (op.disabled || !outcome.passwordSet),
+              createdByRoster: true,
+              // An enabled account has a password already (one taken over); a new one waits for Roster's.
+              awaitingPassword: !outcome.passwordSet && outcome.disabled !== false,
+              ...(outcome.dn ? { dn: outcome.dn } : {}),
+            }
           : { attributes: { ...op.attributes }, members: [], createdByRoster: true, ...(outcome.dn ? { dn: outcome.dn } : {}) };
       await tx.identityLinks.put({ orgId: agent.orgId, directoryId: directory.id, kind, localId: op.localId, externalId: outcome.externalId, created: link?.created ?? now, updated: now, known });
       journal(tx, ctx, { objectType: kind, objectId: op.localId, operation: 'update', changes: { [externalIdKey(directory.id)]: { before: link?.externalId ?? null, after: outcome.externalId } } });

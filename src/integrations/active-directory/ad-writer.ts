@@ -15,6 +15,7 @@ const LOOKUP = ['samaccountname', 'useraccountcontrol', 'admincount', 'objectsid
 /** Set at creation only: the DN is made from cn, and renaming is not an attribute change. */
 const CREATE_ONLY = new Set(['cn', 'name', 'distinguishedname']);
 
+const isDisabled = (uac: string | undefined) => (Number(uac ?? 0) & 0x2) !== 0;
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /**
@@ -44,25 +45,32 @@ export function adWriter(client: AdClient): DirectoryWriter {
   };
   const modifications = (changes: Record<string, string | null>) =>
     Object.entries(changes)
-      .filter(([name]) => !CREATE_ONLY.has(name))
+      .filter(([name]) => !CREATE_ONLY.has(name) && name !== 'samaccountname')
       .map(([attribute, value]) => ({ attribute, op: 'replace' as const, values: value === null ? [] : [value] }));
-  const createUser = async (op: Extract<ExportOp, { op: 'create_user' }>, password: string | undefined, enabled: boolean) => {
+  /**
+   * Creates the user, or takes over the unlinked account of that name: its attributes become
+   * Roster's, and `disabled` says the state it is left in (an account in use keeps its password
+   * and stays enabled until Roster says otherwise).
+   */
+  const createUser = async (op: Extract<ExportOp, { op: 'create_user' }>, password: string | undefined, enabled: boolean): Promise<{ entry: AdEntry; disabled: boolean }> => {
     const attrs: Record<string, string> = { ...op.attributes };
     const options = password !== undefined ? { password, enabled } : { enabled: false };
     try {
-      return await client.createUser(op.parentDn, attrs, options);
+      return { entry: await client.createUser(op.parentDn, attrs, options), disabled: !options.enabled };
     } catch (e) {
       if (!(e instanceof AdError) || (e.ldapCode !== 68 && e.ldapCode !== 19)) throw e;
       const found = await existing(attrs.samaccountname!);
       if (found) {
+        await client.modify(found.dn, modifications(attrs));
         if (password !== undefined) {
           await client.setPassword(found.dn, password);
           await client.setEnabled(found.dn, enabled);
+          return { entry: found, disabled: !enabled };
         }
-        return found;
+        return { entry: found, disabled: isDisabled(found.attributes.useraccountcontrol?.[0]) };
       }
       // Another account has the same cn (two people of the same name): the username tells them apart.
-      return client.createUser(op.parentDn, { ...attrs, cn: `${attrs.cn} (${attrs.samaccountname})` }, options);
+      return { entry: await client.createUser(op.parentDn, { ...attrs, cn: `${attrs.cn} (${attrs.samaccountname})` }, options), disabled: !options.enabled };
     }
   };
   return {
@@ -70,8 +78,8 @@ export function adWriter(client: AdClient): DirectoryWriter {
       try {
         switch (op.op) {
           case 'create_user': {
-            const entry = await createUser(op, undefined, false);
-            return { op, ok: true, externalId: entry.objectGuid, dn: entry.dn };
+            const { entry, disabled } = await createUser(op, undefined, false);
+            return { op, ok: true, externalId: entry.objectGuid, dn: entry.dn, disabled };
           }
           case 'update_user': {
             const entry = await byGuid(op.externalId);
@@ -120,7 +128,7 @@ export function adWriter(client: AdClient): DirectoryWriter {
           return { ok: true, externalId: request.externalId };
         }
         if (!request.create) return { ok: false, outcome: 'failed', reason: 'the user is not in the domain and Roster sent no way to create it' };
-        const entry = await createUser(request.create, request.password, request.enable);
+        const { entry } = await createUser(request.create, request.password, request.enable);
         return { ok: true, externalId: entry.objectGuid };
       } catch (e) {
         // AD's refusal (its password policy) is the answer; anything else is the agent's failure.

@@ -3,7 +3,7 @@ import { asSyncError, isSyncError, SyncError } from '../../sync/errors.js';
 import { sleep } from '../../sync/retry.js';
 import type { AgentTaskAnswer, AgentTaskRequest } from '../../core/services/agent-tasks.js';
 import type { LdapDirectorySource } from '../ldap-directory/source.js';
-import type { ExportOutcome } from '../../core/services/directory-export.js';
+import type { ExportOp, ExportOutcome } from '../../core/services/directory-export.js';
 import type { DirectoryWriter } from './ad-writer.js';
 import type { AgentConfig, RosterClient } from './roster-client.js';
 
@@ -83,6 +83,9 @@ export interface CycleResult {
 const EXPORT_ROUNDS = 20;
 /** Writes the agent makes to the directory at once. */
 const WRITE_CONCURRENCY = 4;
+/** A write the directory refused is tried again after this long, doubling up to the maximum. */
+const REFUSED_FIRST_MS = 30_000;
+const REFUSED_MAX_MS = 3_600_000;
 
 /**
  * `roster agent`'s import role: at each contact it renews the writer lease with Roster (only the
@@ -96,6 +99,8 @@ const WRITE_CONCURRENCY = 4;
  */
 export class DirectoryAgent {
   private source: AdSource | undefined;
+  /** Writes the directory refused, by operation and object: when each may be tried again. */
+  private readonly refused = new Map<string, { attempts: number; until: number }>();
   private ldapSource: LdapDirectorySource | undefined;
   /** The directory's schema, from Roster's configuration. */
   private schema: AgentConfig['schema'] | undefined;
@@ -155,23 +160,36 @@ export class DirectoryAgent {
   private async exportChanges(ad: AdSource): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
     const writer = ad.writer();
+    const keyOf = (op: ExportOp) => `${op.op}:${op.localId}`;
     for (let round = 0; round < EXPORT_ROUNDS; round++) {
       const plan = await this.options.roster.exportPlan();
-      if (plan.ops.length === 0) break;
-      const outcomes: ExportOutcome[] = new Array(plan.ops.length);
+      // A write AD refused waits before it is tried again, longer each time.
+      const now = Date.now();
+      const ops = plan.ops.filter((op) => (this.refused.get(keyOf(op))?.until ?? 0) <= now);
+      if (ops.length === 0) break;
+      const outcomes: ExportOutcome[] = new Array(ops.length);
       let next = 0;
       await Promise.all(
-        Array.from({ length: Math.min(WRITE_CONCURRENCY, plan.ops.length) }, async () => {
-          while (next < plan.ops.length) {
+        Array.from({ length: Math.min(WRITE_CONCURRENCY, ops.length) }, async () => {
+          while (next < ops.length) {
             const i = next++;
-            outcomes[i] = await writer.apply(plan.ops[i]!);
+            outcomes[i] = await writer.apply(ops[i]!);
           }
         }),
       );
       const answer = await this.options.roster.exportResults(outcomes);
       for (const [k, v] of Object.entries(answer.counts)) counts[k] = (counts[k] ?? 0) + v;
+      for (const outcome of outcomes) {
+        const key = keyOf(outcome.op);
+        if (outcome.ok) {
+          this.refused.delete(key);
+          continue;
+        }
+        const attempts = (this.refused.get(key)?.attempts ?? 0) + 1;
+        this.refused.set(key, { attempts, until: Date.now() + Math.min(REFUSED_MAX_MS, REFUSED_FIRST_MS * 2 ** (attempts - 1)) });
+      }
       const failed = outcomes.filter((o) => !o.ok);
-      if (failed.length > 0) this.options.log('warn', 'some writes to the directory failed', { failed: failed.length, first: failed[0]!.error });
+      if (failed.length > 0) this.options.log('warn', 'some writes to the directory failed; each is tried again later', { failed: failed.length, first: failed[0]!.error });
       if (failed.length === outcomes.length) break;
     }
     if (Object.keys(counts).length > 0) this.options.log('info', 'export done', { counts });

@@ -149,6 +149,34 @@ describe.skipIf(!dc)('Active Directory sync through roster agent: Roster authori
     expect(runs.some((r) => r.kind === 'export' && r.status === 'succeeded')).toBe(true);
   }, 180_000);
 
+  it('takes over an account of the same name already in AD (a write whose report was lost) without a duplicate, and never touches a privileged one', async () => {
+    const existing = await ou.createUser('kim-syn', { attrs: { givenName: 'Old', sn: 'Kim' } });
+    const kim = await roster.createUser({ username: 'kim-syn', firstname: 'Kim', lastname: 'Syn', email: 'kim@roster.test' });
+    const admin = await roster.createUser({ username: 'Administrator', firstname: 'Not', lastname: 'Theadmin', email: 'not-the-admin@roster.test' });
+    const uac = (await adUser('Administrator'))!.attributes.usnchanged![0];
+    await roster.must('POST', `/api/v2/activedirectories/${domainId}/associations`, { op: 'add', type: 'user', id: kim }, 204);
+    await roster.must('POST', `/api/v2/activedirectories/${domainId}/associations`, { op: 'add', type: 'user', id: admin }, 204);
+    await waitAd(async () => (await adUser('kim-syn'))?.attributes.givenname?.[0] === 'Kim', 'kim-syn was not taken over');
+    const found: string[] = [];
+    for await (const e of ou.client.pagedSearch(samba.baseDn, '(sAMAccountName=kim-syn)', ['objectguid'], 10)) found.push(e.objectGuid);
+    expect(found).toEqual([existing.objectGuid]);
+    const runs = (await roster.api('GET', `/api/v2/activedirectories/${domainId}/sync/runs`)).body as { id: string; kind: string; counts: Record<string, number> }[];
+    const failedRun = await waitFor(async () => {
+      for (const r of (await roster.api('GET', `/api/v2/activedirectories/${domainId}/sync/runs`)).body as typeof runs) {
+        if (r.kind === 'export' && r.counts.failed) return r;
+      }
+      return undefined;
+    }, 30_000, () => 'no export run reported the refused write');
+    const plan = (await roster.api('GET', `/api/v2/activedirectories/${domainId}/sync/runs/${failedRun.id}`)).body.plan;
+    expect(plan).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'failed', name: 'Administrator', reason: expect.stringContaining('privileged') })]));
+    expect((await adUser('Administrator'))!.attributes.usnchanged![0]).toBe(uac);
+    // The refused write waits before it is tried again: no storm of runs meanwhile.
+    await new Promise((r) => setTimeout(r, 4000));
+    const refusedRuns = ((await roster.api('GET', `/api/v2/activedirectories/${domainId}/sync/runs`)).body as typeof runs).filter((r) => r.kind === 'export' && r.counts.failed);
+    expect(refusedRuns).toHaveLength(1);
+    await roster.must('POST', `/api/v2/activedirectories/${domainId}/associations`, { op: 'remove', type: 'user', id: admin }, 204);
+  }, 120_000);
+
   it('two-way: imports the scope, takes AD changes and sends Roster changes, with no echo either way', async () => {
     const jon = await ou.createUser('jon-syn', { password: 'Jon-Passw0rd-1', attrs: { givenName: 'Jon', sn: 'Syn', mail: 'jon@roster.test' } });
     const scope = await ou.createGroup('Scope-syn', [jon.dn]);
