@@ -3,7 +3,10 @@
  *   1. a full import of 5,000 users in nested groups, in users/s, beside the raw paged read of the
  *      same scope from the same DC in the same run (the limit an import cannot beat);
  *   2. the propagation latency from disabling a user in AD to the user suspended in Roster, over
- *      20 trials (p50, p95).
+ *      20 trials (p50, p95);
+ *   3. the other way, once the domain is switched to two-way: suspending a user in Roster to the
+ *      account disabled in AD, and the time an administrator's password change takes now that it
+ *      is written to AD first (p50, p95 over the same trials).
  * Needs root and Samba (as the tests do). A benchmark, not a test: it prints figures and asserts nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -134,6 +137,39 @@ async function propagation(dc: SambaDc, ou: TestOu, scope: Scope, roster: TestRo
   return latencies.sort((a, b) => a - b);
 }
 
+/**
+ * Two-way, Roster → AD: suspending a trial user through the API until AD shows the account
+ * disabled (and back), and a password set through the API, which returns once AD has it. Sorted
+ * latencies in ms.
+ */
+async function reverse(ou: TestOu, scope: Scope, roster: TestRoster, domainId: string): Promise<{ suspend: number[]; password: number[] }> {
+  await roster.must('PATCH', `/api/v2/activedirectories/${domainId}`, { configuration: 'two_way', usersOu: ou.dn, groupsOu: ou.dn }, 200);
+  // The switch asks for a full import; wait for it to finish so the trials measure the export alone.
+  await waitFor(async () => {
+    const s = (await roster.api('GET', `/api/v2/activedirectories/${domainId}/sync`)).body;
+    return !s.fullImportWanted && s.lastRun?.status !== 'running' ? true : undefined;
+  }, 600_000, () => 'the full import after the switch to two-way did not finish');
+  const disabled = async (dn: string) => {
+    const entry = await ou.client.entry(dn, ['userAccountControl']);
+    return (Number(entry?.attributes.useraccountcontrol?.[0] ?? 0) & 0x2) !== 0;
+  };
+  const suspend: number[] = [];
+  const password: number[] = [];
+  for (let i = 0; i < scope.trialDns.length; i++) {
+    const user = (await roster.api('GET', `/api/systemusers?filter=username:$eq:trial-${i}`)).body.results?.[0];
+    let started = Date.now();
+    await roster.must('PUT', `/api/systemusers/${user._id}`, { state: 'SUSPENDED' }, 200);
+    await waitFor(async () => ((await disabled(scope.trialDns[i]!)) ? true : undefined), 60_000, () => `trial-${i} was not disabled in AD within a minute`);
+    suspend.push(Date.now() - started);
+    await roster.must('PUT', `/api/systemusers/${user._id}`, { state: 'ACTIVATED' }, 200);
+    await waitFor(async () => (!(await disabled(scope.trialDns[i]!)) ? true : undefined), 60_000, () => `trial-${i} was not enabled again in AD`);
+    started = Date.now();
+    await roster.must('PUT', `/api/systemusers/${user._id}`, { password: `Bench-${i}-New-Passw0rd` }, 200);
+    password.push(Date.now() - started);
+  }
+  return { suspend: suspend.sort((a, b) => a - b), password: password.sort((a, b) => a - b) };
+}
+
 async function main(): Promise<void> {
   const dc = await useSamba();
   if (!dc) throw new Error('bench:ad needs the Samba AD DC (see test/support/samba.ts)');
@@ -145,13 +181,15 @@ async function main(): Promise<void> {
     const raw: number[] = [];
     const imports: number[] = [];
     let latencies: number[] = [];
+    let back: { suspend: number[]; password: number[] } = { suspend: [], password: [] };
     for (let run = 1; run <= RUNS; run++) {
       log(`run ${run} of ${RUNS}`);
       raw.push(await rawRead(dc, scope.dn));
       log(`  raw paged read of the scope: ${raw.at(-1)!.toFixed(0)} users/s`);
       imports.push(
-        await importOnce(dc, scope, dir.path, run === RUNS ? async (roster) => {
+        await importOnce(dc, scope, dir.path, run === RUNS ? async (roster, domainId) => {
           latencies = await propagation(dc, ou, scope, roster);
+          back = await reverse(ou, scope, roster, domainId);
         } : undefined),
       );
     }
@@ -162,6 +200,8 @@ async function main(): Promise<void> {
     log(`raw paged read of the same scope: ${rawMedian.toFixed(0)} users/s (median of ${RUNS}: ${raw.map((v) => v.toFixed(0)).join(' / ')})`);
     log(`ratio: ${(importMedian / rawMedian).toFixed(2)} (target ≥ ${TARGET_RATIO})`);
     log(`disable in AD → suspended in Roster, ${latencies.length} trials: p50 ${percentile(latencies, 50)} ms, p95 ${percentile(latencies, 95)} ms, max ${latencies.at(-1)} ms (target p95 < ${TARGET_P95_MS} ms)`);
+    log(`two-way, suspended in Roster → disabled in AD, ${back.suspend.length} trials: p50 ${percentile(back.suspend, 50)} ms, p95 ${percentile(back.suspend, 95)} ms, max ${back.suspend.at(-1)} ms`);
+    log(`two-way, password set through the API (written to AD first), ${back.password.length} trials: p50 ${percentile(back.password, 50)} ms, p95 ${percentile(back.password, 95)} ms, max ${back.password.at(-1)} ms`);
   } finally {
     await ou.remove();
     dir.remove();

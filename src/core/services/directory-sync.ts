@@ -305,10 +305,9 @@ export class DirectorySyncService {
       const found = await this.match(tx, ctx, directory.id, object, name, link, (id) => tx.users.findById(ctx.orgId, id as UserId), () => tx.users.findByUsername(ctx.orgId, name));
       if ('conflict' in found) return note(found.conflict);
       const { current, action } = found;
-      const known = knownUser(settings, object, link?.known);
+      const known = knownUser(settings, object, link?.known, input);
       if (!current) {
-        const created = await this.users.createIn(tx, ctx, { ...input, state: input.state ?? 'ACTIVATED' }, { link: linkChange });
-        await tx.identityLinks.setKnown(ctx.orgId, directory.id, 'user', created.id, known, now);
+        const created = await this.users.createIn(tx, ctx, { ...input, state: input.state ?? 'ACTIVATED' }, { link: { ...linkChange, known } });
         links.set(object.externalId, { orgId: ctx.orgId, directoryId: directory.id, kind: 'user', localId: created.id, externalId: object.externalId, created: now, updated: now, known });
         return note({ action: 'create', kind: 'user', externalId: object.externalId, localId: created.id, name, changes: fromNothing(input) });
       }
@@ -370,7 +369,7 @@ export class DirectorySyncService {
     };
     for (const [field, attribute] of Object.entries(attributeSources(settings))) {
       if (authorityOf(settings, field) !== 'both' || !(field in input) || !(attribute in known.attributes)) continue;
-      resolve(field, first(object.attributes, attribute) ?? null, known.attributes[attribute] ?? null, valueOf(current, field));
+      resolve(field, importedValue(object, field, attribute, input), known.attributes[attribute] ?? null, valueOf(current, field));
     }
     if (authorityOf(settings, 'suspended') === 'both' && input.state !== undefined && object.disabled !== undefined && known.disabled !== undefined) {
       const source = object.disabled;
@@ -593,12 +592,23 @@ const valueOf = (user: User, field: string): string | null => {
   return v === undefined || v === null || v === '' ? null : String(v);
 };
 
+/**
+ * A source attribute as Roster takes it: its value, except an email the directory does not have,
+ * which is the one Roster made (from the userPrincipalName or the username), so that export does
+ * not write a made-up address back as if Roster had changed it.
+ */
+function importedValue(object: SourceObject, field: string, attribute: string, input: Record<string, unknown>): string | null {
+  const value = first(object.attributes, attribute);
+  if (value === undefined && field === 'email' && typeof input.email === 'string' && input.email !== '') return input.email;
+  return value ?? null;
+}
+
 /** What the directory holds of a user, from what the agent read: the attributes it reads (the others as known before). */
-function knownUser(settings: AdDomainSettings, object: SourceObject, previous: KnownObject | null | undefined): KnownObject {
+function knownUser(settings: AdDomainSettings, object: SourceObject, previous: KnownObject | null | undefined, input: Record<string, unknown>): KnownObject {
   const attributes: Record<string, string | null> = { ...(previous?.attributes ?? {}) };
   for (const [field, attribute] of Object.entries(attributeSources(settings))) {
     const authority = authorityOf(settings, field);
-    if (authority === 'import' || authority === 'both') attributes[attribute] = first(object.attributes, attribute) ?? null;
+    if (authority === 'import' || authority === 'both') attributes[attribute] = importedValue(object, field, attribute, input);
   }
   const known: KnownObject = { ...(previous ?? {}), attributes };
   if (object.disabled !== undefined) known.disabled = object.disabled;

@@ -2,7 +2,7 @@ import { requirePermission, type Context } from '../context.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import type { DirectoryId, GroupId, UserId } from '../ids.js';
 import type { AttributeChange } from '../model.js';
-import type { LinkedKind, Transaction } from '../ports.js';
+import type { KnownObject, LinkedKind, Transaction } from '../ports.js';
 import { journal, type Deps } from './deps.js';
 
 /** A change to an object's identity link to one directory. */
@@ -10,6 +10,8 @@ export interface LinkChange {
   directoryId: DirectoryId;
   /** The directory's id for the object; null removes the link. */
   externalId: string | null;
+  /** What the directory holds of the object (a directory sync), kept with a new link. */
+  known?: KnownObject;
   /**
    * When another object of the kind holds `externalId` in the directory: `conflict` (the default)
    * refuses with EXTERNAL_ID_TAKEN; `take_over` moves the link here and unlinks the other object,
@@ -64,7 +66,7 @@ export async function applyLinkChange(tx: Transaction, ctx: Context, kind: Linke
     await tx.identityLinks.delete(ctx.orgId, directoryId, kind, holder.localId);
     journal(tx, ctx, { objectType: kind, objectId: holder.localId, operation: 'update', changes: { [key]: { before: externalId, after: null } } });
   }
-  await tx.identityLinks.put({ orgId: ctx.orgId, directoryId, kind, localId, externalId, created: current?.created ?? at, updated: at });
+  await tx.identityLinks.put({ orgId: ctx.orgId, directoryId, kind, localId, externalId, created: current?.created ?? at, updated: at, ...(change.known ? { known: change.known } : {}) });
   return { [key]: { before, after: externalId } };
 }
 
