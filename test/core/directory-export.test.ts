@@ -96,6 +96,8 @@ describeEachStore('Directory sync: Roster → AD (export), two-way merge and pas
     const seen: AgentTaskRequest[] = [];
     let running = true;
     const loop = (async () => {
+      // The agent that answers holds the writer lease, as a running agent does.
+      await t.core.activeDirectory.takeWriterLease(agent, 60);
       while (running) {
         for (const task of await t.core.agentTasks.take(agent, 200)) {
           seen.push(task.request);
@@ -188,9 +190,15 @@ describeEachStore('Directory sync: Roster → AD (export), two-way merge and pas
     // The account waited for its password: enabled with it, and the next plan knows.
     expect(await t.core.directoryExport.plan(agent.orgId, agent.directoryId)).toEqual({ ops: [], more: false });
 
-    // No agent: the change fails as unavailable, and Roster keeps the old password.
+    // No agent answering: the change fails as unavailable, and Roster keeps the old password.
     const unavailable = await failure(t.core.users.update(t.ctx, ann.id, { password: 'Third-pass-333' }));
     expect(unavailable).toMatchObject({ kind: 'unavailable', code: 'DIRECTORY_UNAVAILABLE' });
+    expect(unavailable.message).toContain('no agent of the domain answered in time');
+    // No agent connected at all: it fails at once.
+    await t.core.activeDirectory.releaseWriterLease(agent);
+    const started = Date.now();
+    expect((await failure(t.core.users.update(t.ctx, ann.id, { password: 'Third-pass-333' }))).message).toContain('no agent of the domain is connected');
+    expect(Date.now() - started).toBeLessThan(1000);
     expect((await t.core.authentication.verify(t.ctx.orgId, 'ann', 'Another-pass-22', 'api')).ok).toBe(true);
   });
 

@@ -38,6 +38,12 @@ export class DirectoryPasswordService {
     private readonly options: DirectoryPasswordOptions = {},
   ) {}
 
+  /** Whether an agent of the directory holds the writer lease now (it answers requests); when none does, nobody waits for one. */
+  private async agentAlive(orgId: OrgId, directoryId: DirectoryId): Promise<boolean> {
+    const state = await this.deps.store.read.directorySync.state(orgId, directoryId);
+    return state?.writerUntil !== null && state?.writerUntil !== undefined && Date.parse(state.writerUntil) > this.deps.clock().getTime();
+  }
+
   private async domains(orgId: OrgId): Promise<Directory[]> {
     const list = await this.deps.store.read.directories.list(orgId, {
       filter: { kind: 'compare', field: 'type', op: 'eq', value: 'active_directory' },
@@ -69,6 +75,7 @@ export class DirectoryPasswordService {
         ? { kind: 'set_password', username: user.username, externalId: link.externalId, enable: link.known?.awaitingPassword === true && user.state === 'ACTIVATED', password }
         : await this.createRequest(ctx.orgId, directory, user, password);
       if (!request || request.kind !== 'set_password') continue;
+      if (!(await this.agentAlive(ctx.orgId, directory.id))) throw unavailable(settings.domain, 'no agent of the domain is connected');
       const answer = await this.tasks.request(ctx.orgId, directory.id, request, this.options.writeTimeoutMs ?? 20_000);
       if (!answer) throw unavailable(settings.domain, 'no agent of the domain answered in time');
       if (!answer.ok) {
@@ -117,8 +124,10 @@ export class DirectoryPasswordService {
       if (directory?.type !== 'active_directory') continue;
       const settings = adSettings(directory);
       if (passwordAuthorityOf(settings, link) !== 'directory') continue;
-      const answer = await this.tasks.request(orgId, directory.id, { kind: 'verify_password', username: user.username, externalId: link.externalId, password }, this.options.verifyTimeoutMs ?? 5_000);
       const base = { directoryId: directory.id, domain: settings.domain };
+      // No agent connected: the login does not wait for one; Roster's kept password decides.
+      if (!(await this.agentAlive(orgId, directory.id))) return { outcome: 'unavailable', ...base };
+      const answer = await this.tasks.request(orgId, directory.id, { kind: 'verify_password', username: user.username, externalId: link.externalId, password }, this.options.verifyTimeoutMs ?? 5_000);
       if (!answer || (!answer.ok && answer.outcome === 'failed')) return { outcome: 'unavailable', ...base };
       return { outcome: answer.ok ? 'ok' : 'wrong', ...base };
     }
