@@ -550,6 +550,8 @@ export interface KnownObject {
   createdByRoster?: boolean;
   /** Created without a password: kept disabled until Roster has one to write. */
   awaitingPassword?: boolean;
+  /** The Roster user was deleted: the link stays until its account is disabled in the directory. */
+  deletedInRoster?: boolean;
   /** The distinguished name, as last seen. */
   dn?: string;
 }

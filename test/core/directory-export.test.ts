@@ -167,6 +167,15 @@ describeEachStore('Directory sync: Roster → AD (export), two-way merge and pas
     expect(await exportAll()).toEqual([expect.objectContaining({ op: 'update_user', disabled: false })]);
     await t.core.associations.change(t.ctx, { type: 'user', id: ann.id }, { type: 'active_directory', id: directoryId }, 'remove');
     expect(await exportAll()).toEqual([expect.objectContaining({ op: 'update_user', disabled: true, reason: 'no longer associated with the domain' })]);
+    // Deleted in Roster: the account is disabled (not left enabled and unmanaged), then the link goes.
+    await associate('user', ann.id);
+    await exportAll();
+    expect(ad.objects.get(id)!.disabled).toBe(false);
+    await t.core.users.delete(t.ctx, ann.id);
+    expect(await exportAll()).toEqual([expect.objectContaining({ op: 'update_user', disabled: true, deletedInRoster: true, name: 'ann' })]);
+    expect(ad.objects.get(id)!.disabled).toBe(true);
+    expect(await t.core.store.read.identityLinks.listByDirectory(t.ctx.orgId, directoryId as never, 'user')).toEqual([]);
+    expect(await exportAll()).toEqual([]);
   });
 
   it('writes a password to AD before Roster keeps it: AD refusing fails the change with its reason and changes nothing', async () => {

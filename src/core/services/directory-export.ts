@@ -14,7 +14,17 @@ import { externalIdKey } from './identity-links.js';
  */
 export type ExportOp =
   | { op: 'create_user'; localId: string; name: string; parentDn: string; attributes: Record<string, string>; disabled: boolean }
-  | { op: 'update_user'; localId: string; name: string; externalId: string; changes: Record<string, string | null>; disabled?: boolean; reason?: string }
+  | {
+      op: 'update_user';
+      localId: string;
+      name: string;
+      externalId: string;
+      changes: Record<string, string | null>;
+      disabled?: boolean;
+      reason?: string;
+      /** The Roster user was deleted: disable the account (one already gone is as good), then Roster forgets the link. */
+      deletedInRoster?: boolean;
+    }
   | { op: 'create_group'; localId: string; name: string; parentDn: string; attributes: Record<string, string> }
   | { op: 'update_group'; localId: string; name: string; externalId: string; changes: Record<string, string | null>; add: string[]; remove: string[] };
 
@@ -93,6 +103,11 @@ export class DirectoryExportService {
 
     const creates: ExportOp[] = [];
     const updates: ExportOp[] = [];
+    for (const link of userLinkList) {
+      if (!link.known?.deletedInRoster || users.has(link.localId as UserId)) continue;
+      const name = link.known.attributes.samaccountname ?? link.localId;
+      updates.push({ op: 'update_user', localId: link.localId, name, externalId: link.externalId, changes: {}, disabled: true, reason: 'deleted in Roster', deletedInRoster: true });
+    }
     for (const user of users.values()) {
       const op = this.userOp(settings, user, userLinks.get(user.id), view.users.has(user.id));
       if (op) (op.op === 'create_user' ? creates : updates).push(op);
@@ -268,6 +283,12 @@ export class DirectoryExportService {
     const known: KnownObject = { ...(link.known ?? { attributes: {} }) };
     known.attributes = { ...known.attributes, ...op.changes };
     const changes = Object.fromEntries(Object.entries(op.changes).map(([k, v]) => [k, { before: link.known?.attributes[k] ?? null, after: v }]));
+    if (op.op === 'update_user' && op.deletedInRoster) {
+      // Disabled: the account no longer needs its link to the deleted user.
+      await tx.identityLinks.delete(agent.orgId, directory.id, kind, op.localId);
+      note({ action: 'suspend', kind, externalId: op.externalId, localId: op.localId, name: op.name, reason: 'deleted in Roster: the account is disabled' });
+      return;
+    }
     if (op.op === 'update_user') {
       if (op.disabled !== undefined) known.disabled = op.disabled;
       await tx.identityLinks.setKnown(agent.orgId, directory.id, kind, op.localId, known, now);

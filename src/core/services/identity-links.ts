@@ -2,7 +2,8 @@ import { requirePermission, type Context } from '../context.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import type { DirectoryId, GroupId, UserId } from '../ids.js';
 import type { AttributeChange } from '../model.js';
-import type { KnownObject, LinkedKind, Transaction } from '../ports.js';
+import type { IdentityLink, KnownObject, LinkedKind, Transaction } from '../ports.js';
+import { adSettings } from './active-directory.js';
 import { journal, type Deps } from './deps.js';
 
 /** A change to an object's identity link to one directory. */
@@ -77,7 +78,17 @@ export async function applyLinkChange(tx: Transaction, ctx: Context, kind: Linke
 export async function removeAllLinks(tx: Transaction, ctx: Context, kind: LinkedKind, localId: string): Promise<Record<string, AttributeChange>> {
   const links = await tx.identityLinks.ofObject(ctx.orgId, kind, localId);
   if (links.length === 0) return {};
+  // A user deleted in Roster whose account Roster writes to (AD, Roster authoritative) keeps its
+  // link until the agent has disabled that account: the account must not stay enabled, unmanaged.
+  const tombstones: IdentityLink[] = [];
+  if (kind === 'user') {
+    for (const link of links) {
+      const directory = await tx.directories.findById(ctx.orgId, link.directoryId);
+      if (directory?.type === 'active_directory' && adSettings(directory).configuration === 'roster_authoritative') tombstones.push(link);
+    }
+  }
   await tx.identityLinks.deleteOfObject(ctx.orgId, kind, localId);
+  for (const link of tombstones) await tx.identityLinks.put({ ...link, known: { ...(link.known ?? { attributes: {} }), deletedInRoster: true } });
   return Object.fromEntries(links.map((l) => [externalIdKey(l.directoryId), { before: l.externalId, after: null }]));
 }
 

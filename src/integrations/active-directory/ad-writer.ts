@@ -82,6 +82,7 @@ export function adWriter(client: AdClient): DirectoryWriter {
             return { op, ok: true, externalId: entry.objectGuid, dn: entry.dn, disabled };
           }
           case 'update_user': {
+            if (op.deletedInRoster && !(await client.findByGuid(op.externalId, ['objectclass']))) return { op, ok: true };
             const entry = await byGuid(op.externalId);
             await client.modify(entry.dn, modifications(op.changes));
             if (op.disabled !== undefined) await client.setEnabled(entry.dn, !op.disabled);
