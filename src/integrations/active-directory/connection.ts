@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
+import { Client, ResultCodeError } from 'ldapts';
 import { AdError } from './errors.js';
 
 export interface AdConnectOptions {
@@ -97,4 +98,96 @@ export function escapeDnValue(value: string): string {
   if (/^[ #]/.test(out)) out = `\\${out}`;
   if (/ $/.test(out)) out = `${out.slice(0, -1)}\\ `;
   return out;
+}
+
+/** How a client of one kind of directory words its failures (AD's, another LDAP directory's). */
+export interface ClientErrors {
+  /** Any failure of `what`, as the client's error type with a sync error kind. */
+  fail(e: unknown, what: string): Error;
+  /** A failure that retrying will not mend ('stop'). */
+  stop(message: string, ldapCode?: number): Error;
+}
+
+/**
+ * Bound connections to one directory server: `open` makes one bound as a DN (StartTLS first when
+ * the target says so), `ready` the client's main one, opened again after it was lost (a timeout
+ * drops it, so does a server's idle limit), shared by concurrent callers.
+ */
+export class BoundClient {
+  private ldap: Client | undefined;
+  private opening: Promise<Client> | undefined;
+  private closed = false;
+
+  constructor(
+    readonly target: Target,
+    private readonly bindDn: string,
+    private readonly password: string,
+    private readonly errors: ClientErrors,
+    /** What the client is, for "… is closed". */
+    private readonly name: string,
+  ) {}
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** A connection bound as `dn`, each request limited to timeoutMs; the caller unbinds it. */
+  async open(dn: string, password: string, timeoutMs = this.target.timeoutMs): Promise<Client> {
+    const { target } = this;
+    const ldap = new Client({
+      url: `${target.ldaps ? 'ldaps' : 'ldap'}://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`,
+      timeout: timeoutMs,
+      connectTimeout: target.timeoutMs,
+      ...(target.ldaps ? { tlsOptions: target.tls } : {}),
+    });
+    try {
+      if (target.startTls) {
+        await withTimeout(ldap.startTLS({ ...target.tls }), target.timeoutMs, 'StartTLS', () => void ldap.unbind().catch(() => undefined)).catch((e: unknown) => {
+          // The server answered and said no: it has no TLS configured, which retrying will not change.
+          if (e instanceof ResultCodeError) throw this.errors.stop(`StartTLS on ${target.url}: the server refused it (${e.message}) [LDAP ${e.code}]`, e.code);
+          throw e;
+        });
+      }
+      await ldap.bind(dn, password);
+      return ldap;
+    } catch (e) {
+      await ldap.unbind().catch(() => undefined);
+      throw this.errors.fail(e, `bind to ${target.url} as ${dn}`);
+    }
+  }
+
+  /** The bound main connection, opened again when it was lost. */
+  async ready(): Promise<Client> {
+    if (this.closed) throw this.errors.stop(`the ${this.name} is closed`);
+    if (this.ldap?.isBound) return this.ldap;
+    this.opening ??= (async () => {
+      try {
+        const previous = this.ldap;
+        this.ldap = undefined;
+        await previous?.unbind().catch(() => undefined);
+        const ldap = await this.open(this.bindDn, this.password);
+        if (this.closed) {
+          await ldap.unbind().catch(() => undefined);
+          throw this.errors.stop(`the ${this.name} is closed`);
+        }
+        this.ldap = ldap;
+        return ldap;
+      } finally {
+        this.opening = undefined;
+      }
+    })();
+    return this.opening;
+  }
+
+  /** Opens the main connection with the service account's credentials, for another use (a DirSync round with a longer limit). */
+  openMain(timeoutMs?: number): Promise<Client> {
+    return this.open(this.bindDn, this.password, timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const ldap = this.ldap ?? (await this.opening?.catch(() => undefined));
+    this.ldap = undefined;
+    await ldap?.unbind().catch(() => undefined);
+  }
 }

@@ -1,13 +1,14 @@
 import { Attribute, Change, Client, type Control, type Entry } from 'ldapts';
 import {
+  BoundClient,
   dnKey,
   escapeDnValue,
   escapeFilterValue,
   isWithin,
   plainDn,
   targetOf,
-  withTimeout,
   type AdConnectOptions,
+  type ClientErrors,
   type Target,
 } from './connection.js';
 import { DIRSYNC_FLAGS, DirSyncControl, FlagControl, OID } from './controls.js';
@@ -197,10 +198,14 @@ function unicodePwd(password: string): Buffer {
  * and checks passwords by binding as the user. Every network call has a timeout; every failure is
  * an AdError of a sync error kind (src/sync/errors.ts).
  */
+/** AD's failures as AdErrors. */
+const AD_ERRORS: ClientErrors = {
+  fail: (e, what) => toAdError(e, what),
+  stop: (message, ldapCode) => new AdError('stop', message, ldapCode),
+};
+
 export class AdClient {
-  private ldap: Client | undefined;
-  private opening: Promise<Client> | undefined;
-  private closed = false;
+  private readonly connection: BoundClient;
   private rootDseCache: Record<string, string[]> | undefined;
   private domainSidCache: string | undefined;
   private readonly watches = new Set<AdWatch>();
@@ -209,14 +214,16 @@ export class AdClient {
     private readonly target: Target,
     private readonly bindDn: string,
     private readonly password: string,
-  ) {}
+  ) {
+    this.connection = new BoundClient(target, bindDn, password, AD_ERRORS, 'AD client');
+  }
 
   /** Connects and binds; fails with 'stop' for refused credentials or TLS, 'transient' when the DC cannot be reached. */
   static async connect(options: AdConnectOptions): Promise<AdClient> {
     const target = targetOf(options);
     if (!options.password) throw new AdError('stop', `bind as ${options.bindDn}: an empty password would bind anonymously`);
     const client = new AdClient(target, options.bindDn, options.password);
-    await client.ready();
+    await client.connection.ready();
     return client;
   }
 
@@ -227,51 +234,9 @@ export class AdClient {
 
   // ————— connection —————
 
-  /** A bound connection as `dn`, each request limited to timeoutMs; the caller unbinds it. */
-  private async open(dn: string, password: string, timeoutMs = this.target.timeoutMs): Promise<Client> {
-    const { target } = this;
-    const ldap = new Client({
-      url: `${target.ldaps ? 'ldaps' : 'ldap'}://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`,
-      timeout: timeoutMs,
-      connectTimeout: target.timeoutMs,
-      ...(target.ldaps ? { tlsOptions: target.tls } : {}),
-    });
-    try {
-      if (target.startTls) await withTimeout(ldap.startTLS({ ...target.tls }), target.timeoutMs, 'StartTLS', () => void ldap.unbind().catch(() => undefined));
-      await ldap.bind(dn, password);
-      return ldap;
-    } catch (e) {
-      await ldap.unbind().catch(() => undefined);
-      throw toAdError(e, `bind to ${target.url} as ${dn}`);
-    }
-  }
-
-  /** The bound main connection, opened again when it was lost (a timeout drops it, so does the DC's idle limit). */
-  private async ready(): Promise<Client> {
-    if (this.closed) throw new AdError('stop', 'the AD client is closed');
-    if (this.ldap?.isBound) return this.ldap;
-    this.opening ??= (async () => {
-      try {
-        const previous = this.ldap;
-        this.ldap = undefined;
-        await previous?.unbind().catch(() => undefined);
-        const ldap = await this.open(this.bindDn, this.password);
-        if (this.closed) {
-          await ldap.unbind().catch(() => undefined);
-          throw new AdError('stop', 'the AD client is closed');
-        }
-        this.ldap = ldap;
-        return ldap;
-      } finally {
-        this.opening = undefined;
-      }
-    })();
-    return this.opening;
-  }
-
   /** One call on the main connection, its failure as an AdError. */
   private async op<T>(what: string, fn: (ldap: Client) => Promise<T>): Promise<T> {
-    const ldap = await this.ready();
+    const ldap = await this.connection.ready();
     try {
       return await fn(ldap);
     } catch (e) {
@@ -280,12 +245,9 @@ export class AdClient {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
     await Promise.all([...this.watches].map((w) => w.close()));
     this.watches.clear();
-    const ldap = this.ldap ?? (await this.opening?.catch(() => undefined));
-    this.ldap = undefined;
-    await ldap?.unbind().catch(() => undefined);
+    await this.connection.close();
   }
 
   // ————— reading —————
@@ -346,7 +308,7 @@ export class AdClient {
    * read to the end.
    */
   async *pagedSearch(base: string, filter: string, attributes: string[], pageSize = 500, scope: SearchScope = 'sub', controls: Control[] = []): AsyncGenerator<AdEntry> {
-    const ldap = await this.ready();
+    const ldap = await this.connection.ready();
     const what = `search ${base} for ${filter}`;
     const pages = ldap.searchPaginated(
       base,
@@ -516,7 +478,7 @@ export class AdClient {
     const requested = unique([...ALWAYS, 'isDeleted', 'lastKnownParent', ...attributes]);
     const parsed = parseFilter(filter);
     const what = `DirSync ${nc}`;
-    const own = options.timeoutMs ? await this.open(this.bindDn, this.password, options.timeoutMs) : undefined;
+    const own = options.timeoutMs ? await this.connection.openMain(options.timeoutMs) : undefined;
     const round = async (control: DirSyncControl): Promise<Entry[]> => {
       const search = async (ldap: Client) => (await ldap.search(nc, { scope: 'sub', filter: parsed, attributes: requested, explicitBufferAttributes: BUFFER_ATTRIBUTES }, [control])).searchEntries;
       try {
@@ -565,7 +527,7 @@ export class AdClient {
    * a subtree notification nowhere else) and changes outside base are dropped here; see WatchOptions.
    */
   async watch(base: string, onChange: (dn: string | undefined) => void, options: WatchOptions = {}): Promise<AdWatch> {
-    if (this.closed) throw new AdError('stop', 'the AD client is closed');
+    if (this.connection.isClosed) throw new AdError('stop', 'the AD client is closed');
     let plan: WatchPlan;
     if (options.scope) {
       plan = { base, scope: options.scope, deleted: options.deleted ?? false };
@@ -757,7 +719,7 @@ export class AdClient {
     if (password === '' || userDnOrUpn === '') return { ok: false, reason: 'empty user or password' };
     let ldap: Client;
     try {
-      ldap = await this.open(userDnOrUpn, password);
+      ldap = await this.connection.open(userDnOrUpn, password);
     } catch (e) {
       if (e instanceof AdError && e.ldapCode === 49) {
         return { ok: false, reason: bindFailureText(e.bindData) ?? e.reason ?? 'invalid credentials', ...(e.bindData ? { code: e.bindData } : {}) };

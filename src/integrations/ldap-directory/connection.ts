@@ -1,5 +1,5 @@
-import { Client, ResultCodeError, type Entry, type Filter } from 'ldapts';
-import { targetOf, withTimeout, type Target } from '../active-directory/connection.js';
+import type { Client, Entry, Filter } from 'ldapts';
+import { BoundClient, targetOf, type ClientErrors, type Target } from '../active-directory/connection.js';
 import { LdapDirectoryError, toLdapError } from './errors.js';
 
 export interface ConnectOptions {
@@ -25,20 +25,22 @@ const BUFFER_ATTRIBUTES = [...new Set(BINARY_ATTRIBUTES.flatMap((name) => [name,
 
 export const PAGE_SIZE = 500;
 
+/** Another LDAP directory's failures as LdapDirectoryErrors (sync error kinds). */
+const LDAP_ERRORS: ClientErrors = {
+  fail: (e, what) => toLdapError(e, what),
+  stop: (message, ldapCode) => new LdapDirectoryError('stop', message, ldapCode),
+};
+
 /**
  * One bound connection to an LDAP directory, opened again after it was lost (a timeout drops it),
  * every call limited to timeoutMs, every failure a SyncError.
  */
 export class LdapConnection {
-  private ldap: Client | undefined;
-  private opening: Promise<Client> | undefined;
-  private closed = false;
+  private readonly connection: BoundClient;
 
-  private constructor(
-    private readonly target: Target,
-    private readonly bindDn: string,
-    private readonly password: string,
-  ) {}
+  private constructor(target: Target, bindDn: string, password: string) {
+    this.connection = new BoundClient(target, bindDn, password, LDAP_ERRORS, 'LDAP directory source');
+  }
 
   /** Connects and binds: 'stop' for refused credentials, TLS or plain LDAP; 'transient' when unreachable. */
   static async connect(options: ConnectOptions): Promise<LdapConnection> {
@@ -51,54 +53,16 @@ export class LdapConnection {
   }
 
   get url(): string {
-    return this.target.url;
+    return this.connection.target.url;
   }
 
   /** A connection bound as `dn`; the caller unbinds it. */
-  async open(dn: string, password: string): Promise<Client> {
-    const { target } = this;
-    const ldap = new Client({
-      url: `${target.ldaps ? 'ldaps' : 'ldap'}://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`,
-      timeout: target.timeoutMs,
-      connectTimeout: target.timeoutMs,
-      ...(target.ldaps ? { tlsOptions: target.tls } : {}),
-    });
-    try {
-      if (target.startTls) {
-        await withTimeout(ldap.startTLS({ ...target.tls }), target.timeoutMs, 'StartTLS', () => void ldap.unbind().catch(() => undefined)).catch((e: unknown) => {
-          // The server answered and said no: it has no TLS configured, which retrying will not change.
-          if (e instanceof ResultCodeError) throw new LdapDirectoryError('stop', `StartTLS on ${target.url}: the server refused it (${e.message}) [LDAP ${e.code}]`, e.code, e.message);
-          throw e;
-        });
-      }
-      await ldap.bind(dn, password);
-      return ldap;
-    } catch (e) {
-      await ldap.unbind().catch(() => undefined);
-      throw toLdapError(e, `bind to ${target.url} as ${dn}`);
-    }
+  open(dn: string, password: string): Promise<Client> {
+    return this.connection.open(dn, password);
   }
 
-  private async ready(): Promise<Client> {
-    if (this.closed) throw new LdapDirectoryError('stop', 'the LDAP directory source is closed');
-    if (this.ldap?.isBound) return this.ldap;
-    this.opening ??= (async () => {
-      try {
-        const previous = this.ldap;
-        this.ldap = undefined;
-        await previous?.unbind().catch(() => undefined);
-        const ldap = await this.open(this.bindDn, this.password);
-        if (this.closed) {
-          await ldap.unbind().catch(() => undefined);
-          throw new LdapDirectoryError('stop', 'the LDAP directory source is closed');
-        }
-        this.ldap = ldap;
-        return ldap;
-      } finally {
-        this.opening = undefined;
-      }
-    })();
-    return this.opening;
+  private ready(): Promise<Client> {
+    return this.connection.ready();
   }
 
   /** One search answered in full (for base reads and other small answers). */
@@ -141,11 +105,8 @@ export class LdapConnection {
     return out;
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    const ldap = this.ldap ?? (await this.opening?.catch(() => undefined));
-    this.ldap = undefined;
-    await ldap?.unbind().catch(() => undefined);
+  close(): Promise<void> {
+    return this.connection.close();
   }
 }
 

@@ -136,7 +136,7 @@ describe.skipIf(!dc)('AdClient against Samba AD', () => {
       const c = await AdClient.connect(samba.adminOptions());
       try {
         // Simulate the DC's idle disconnect: end the socket under the client.
-        await (c as unknown as { ldap: { unbind(): Promise<void> } }).ldap.unbind();
+        await (c as unknown as { connection: { ldap: { unbind(): Promise<void> } } }).connection.ldap.unbind();
         expect(await c.entry(samba.adminDn, ['sAMAccountName'])).toMatchObject({ attributes: { samaccountname: ['Administrator'] } });
       } finally {
         await c.close();
