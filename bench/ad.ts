@@ -9,15 +9,14 @@
  *      is written to AD first (p50, p95 over the same trials).
  * Needs root and Samba (as the tests do). A benchmark, not a test: it prints figures and asserts nothing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { spawnAgent, stopProcess } from '../test/support/agent-process.js';
 import { useSamba, type SambaDc, type TestOu } from '../test/support/samba.js';
 import { tempDir } from '../test/support/roster-process.js';
 import { startTestRoster, waitFor, type TestRoster } from '../test/support/test-roster.js';
-import { BIN, percentile } from './support.js';
+import { percentile } from './support.js';
 
 const USERS = Number(process.env.BENCH_USERS ?? 5_000);
 const LEAF_GROUPS = Number(process.env.BENCH_GROUPS ?? 50);
@@ -72,27 +71,17 @@ async function rawRead(dc: SambaDc, scopeDn: string): Promise<number> {
 }
 
 function startAgent(roster: TestRoster, dc: SambaDc, dir: string, connectKey: string): ChildProcess {
-  const passwordFile = join(dir, 'ad-password');
-  writeFileSync(passwordFile, dc.adminPassword, { mode: 0o600 });
-  return spawn(process.execPath, [BIN, 'agent', '--state-file', join(dir, `agent-${Date.now()}.json`), '--connect-key', connectKey], {
-    env: {
-      ...process.env,
-      ROSTER_AGENT_URL: roster.apiUrl,
-      ROSTER_AGENT_ROSTER_CA: roster.certs.caFile,
-      ROSTER_AGENT_LDAP_URL: dc.url,
-      ROSTER_AGENT_LDAP_CA: dc.caFile,
-      ROSTER_AGENT_BIND_DN: dc.adminDn,
-      ROSTER_AGENT_BIND_PASSWORD_FILE: passwordFile,
-      ROSTER_AGENT_POLL_SECONDS: '30',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  return spawnAgent({
+    roster,
+    stateFile: join(dir, `agent-${Date.now()}.json`),
+    connectKey,
+    ldapUrl: dc.url,
+    ldapCa: dc.caFile,
+    bindDn: dc.adminDn,
+    password: dc.adminPassword,
+    env: { ROSTER_AGENT_POLL_SECONDS: '30' },
+    output: 'inherit',
   });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  await once(child, 'exit');
 }
 
 /** One full import into a fresh Roster: from the agent's start to the run's end, in users/s. Leaves the agent and Roster running for `then`. */
@@ -114,7 +103,7 @@ async function importOnce(dc: SambaDc, scope: Scope, dir: string, then?: (roster
       if (then) await then(roster, domain.id);
       return (USERS + TRIALS) / seconds;
     } finally {
-      await stop(agent);
+      await stopProcess(agent);
     }
   } finally {
     await roster.stop();

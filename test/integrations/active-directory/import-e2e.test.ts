@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnAgent, stopProcess } from '../../support/agent-process.js';
 import { tempDir } from '../../support/roster-process.js';
 import { useSamba, type SambaDc, type TestOu } from '../../support/samba.js';
 import { startTestRoster, waitFor, type TestRoster } from '../../support/test-roster.js';
 
-const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'roster.js');
 const dc = await useSamba();
 /** Users of the SIGKILL test: enough batches of 20 that the kill lands mid-run. */
 const BULK = 1200;
@@ -25,37 +24,13 @@ describe.skipIf(!dc)('Active Directory import through roster agent (Samba AD DC)
   const dir = tempDir('roster-agent-');
   const agents: ChildProcess[] = [];
 
-  /** `roster agent` as a process; its output is kept for failures. */
+  /** `roster agent` as a process against the DC, its output kept for failures. */
   const startAgent = (extra: Record<string, string> = {}, stateFile = join(dir.path, 'agent.json')) => {
-    const passwordFile = join(dir.path, 'ad-password');
-    writeFileSync(passwordFile, samba.adminPassword, { mode: 0o600 });
-    const child = spawn(process.execPath, [BIN, 'agent', '--state-file', stateFile], {
-      env: {
-        ...process.env,
-        ROSTER_AGENT_URL: roster.apiUrl,
-        ROSTER_AGENT_ROSTER_CA: roster.certs.caFile,
-        ROSTER_AGENT_LDAP_URL: samba.url,
-        ROSTER_AGENT_LDAP_CA: samba.caFile,
-        ROSTER_AGENT_BIND_DN: samba.adminDn,
-        ROSTER_AGENT_BIND_PASSWORD_FILE: passwordFile,
-        ROSTER_AGENT_POLL_SECONDS: '2',
-        ...extra,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    Object.defineProperty(child, 'output', { get: () => output });
+    const child = spawnAgent({ roster, stateFile, ldapUrl: samba.url, ldapCa: samba.caFile, bindDn: samba.adminDn, password: samba.adminPassword, env: extra });
     agents.push(child);
-    return child as ChildProcess & { output: string };
+    return child;
   };
-  const stopAgent = async (child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM') => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill(signal);
-    await exited;
-  };
+  const stopAgent = stopProcess;
   const userNamed = async (username: string) => (await roster.api('GET', `/api/systemusers?filter=username:$eq:${encodeURIComponent(username)}`)).body.results?.[0];
   const waitUser = (username: string, check: (u: any) => boolean = () => true, timeoutMs = 30_000) =>
     waitFor(async () => {

@@ -1,15 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdEntry } from '../../../src/integrations/active-directory/ldap-client.js';
+import { spawnAgent, stopProcess, type AgentProcess } from '../../support/agent-process.js';
 import { startLdapRoster, type LdapRoster } from '../../support/ldap.js';
 import { tempDir } from '../../support/roster-process.js';
 import { useSamba, type SambaDc, type TestOu } from '../../support/samba.js';
 import { waitFor } from '../../support/test-roster.js';
 
-const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'roster.js');
 const dc = await useSamba();
 const UAC_DISABLED = 0x2;
 
@@ -23,48 +22,19 @@ describe.skipIf(!dc)('Active Directory sync through roster agent: Roster authori
   let roster: LdapRoster;
   let ou: TestOu;
   let domainId: string;
-  let agent: (ChildProcess & { output: string }) | undefined;
+  let agent: AgentProcess | undefined;
   const dir = tempDir('roster-sync-');
   const stateFile = join(dir.path, 'agent.json');
 
   const startAgent = async () => {
-    const passwordFile = join(dir.path, 'ad-password');
-    writeFileSync(passwordFile, samba.adminPassword, { mode: 0o600 });
-    const registered = (() => {
-      try {
-        return readFileSync(stateFile).length > 0;
-      } catch {
-        return false;
-      }
-    })();
+    const registered = existsSync(stateFile);
     const connectKey = registered ? undefined : (await roster.must('POST', `/api/v2/activedirectories/${domainId}/agents`, {}, 201)).connectKey;
-    const child = spawn(process.execPath, [BIN, 'agent', '--state-file', stateFile], {
-      env: {
-        ...process.env,
-        ROSTER_AGENT_URL: roster.apiUrl,
-        ROSTER_AGENT_ROSTER_CA: roster.certs.caFile,
-        ROSTER_AGENT_LDAP_URL: samba.url,
-        ROSTER_AGENT_LDAP_CA: samba.caFile,
-        ROSTER_AGENT_BIND_DN: samba.adminDn,
-        ROSTER_AGENT_BIND_PASSWORD_FILE: passwordFile,
-        ROSTER_AGENT_POLL_SECONDS: '2',
-        ...(connectKey ? { ROSTER_AGENT_CONNECT_KEY: connectKey } : {}),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }) as ChildProcess & { output: string };
-    let output = '';
-    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    Object.defineProperty(child, 'output', { get: () => output });
-    agent = child;
+    agent = spawnAgent({ roster, stateFile, ldapUrl: samba.url, ldapCa: samba.caFile, bindDn: samba.adminDn, password: samba.adminPassword, ...(connectKey ? { connectKey } : {}) });
   };
   const stopAgent = async () => {
     const child = agent;
     agent = undefined;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
+    await stopProcess(child);
   };
   const configure = (settings: Record<string, unknown>) => roster.must('PATCH', `/api/v2/activedirectories/${domainId}`, settings, 200);
 

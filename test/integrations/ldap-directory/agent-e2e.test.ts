@@ -1,14 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnAgent, stopProcess, type AgentProcess } from '../../support/agent-process.js';
 import { groupLdif, ouLdif, serviceAccountLdif, userLdif } from '../../support/ldap-directory-fixture.js';
 import { startLdapRoster, type LdapRoster } from '../../support/ldap.js';
 import { tempDir } from '../../support/roster-process.js';
 import { ldapTool, slapdUnavailable, startSlapd, type Slapd } from '../../support/slapd.js';
 import { waitFor } from '../../support/test-roster.js';
 
-const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'roster.js');
 const reason = slapdUnavailable();
 const required = process.env.ROSTER_REQUIRE_PEERS === '1';
 if (reason && !required) console.warn(`SKIPPING the LDAP directory agent test: ${reason}`);
@@ -30,7 +28,7 @@ const group = (cn: string) => `cn=${cn},${GROUPS}`;
 describe.skipIf(reason !== null && !required)('Another LDAP directory through roster agent (OpenLDAP slapd)', () => {
   let slapd: Slapd;
   let roster: LdapRoster;
-  let agent: (ChildProcess & { output: string }) | undefined;
+  let agent: AgentProcess | undefined;
   let domainId: string;
   const dir = tempDir('roster-ldap-agent-');
 
@@ -64,36 +62,20 @@ describe.skipIf(reason !== null && !required)('Another LDAP directory through ro
     const domain = await roster.must('POST', '/api/v2/activedirectories', { domain: 'example.org', schema: 'ldap', importScopeGroupDn: group('staff') }, 201);
     domainId = domain.id;
     const { connectKey } = await roster.must('POST', `/api/v2/activedirectories/${domainId}/agents`, {}, 201);
-    const passwordFile = join(dir.path, 'ldap-password');
-    writeFileSync(passwordFile, AGENT_PASSWORD, { mode: 0o600 });
-    const child = spawn(process.execPath, [BIN, 'agent', '--state-file', join(dir.path, 'agent.json')], {
-      env: {
-        ...process.env,
-        ROSTER_AGENT_URL: roster.apiUrl,
-        ROSTER_AGENT_ROSTER_CA: roster.certs.caFile,
-        ROSTER_AGENT_CONNECT_KEY: connectKey,
-        ROSTER_AGENT_LDAP_URL: slapd.ldapsUrl,
-        ROSTER_AGENT_LDAP_CA: slapd.caFile,
-        ROSTER_AGENT_BIND_DN: AGENT_DN,
-        ROSTER_AGENT_BIND_PASSWORD_FILE: passwordFile,
-        ROSTER_AGENT_BASE_DN: SUFFIX,
-        ROSTER_AGENT_POLL_SECONDS: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }) as ChildProcess & { output: string };
-    let output = '';
-    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    Object.defineProperty(child, 'output', { get: () => output });
-    agent = child;
+    agent = spawnAgent({
+      roster,
+      stateFile: join(dir.path, 'agent.json'),
+      connectKey,
+      ldapUrl: slapd.ldapsUrl,
+      ldapCa: slapd.caFile,
+      bindDn: AGENT_DN,
+      password: AGENT_PASSWORD,
+      env: { ROSTER_AGENT_BASE_DN: SUFFIX, ROSTER_AGENT_POLL_SECONDS: '1' },
+    });
   }, 120_000);
 
   afterAll(async () => {
-    if (agent && agent.exitCode === null) {
-      const exited = new Promise((resolve) => agent!.once('exit', resolve));
-      agent.kill('SIGTERM');
-      await exited;
-    }
+    await stopProcess(agent);
     await roster?.stop();
     await slapd?.stop();
     dir.remove();
