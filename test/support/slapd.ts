@@ -29,7 +29,7 @@ const START_ATTEMPTS = 3;
 export interface Slapd {
   /** ldap://127.0.0.1:PORT */
   url: string;
-  /** ldaps://127.0.0.1:TLSPORT, with a certificate for localhost, 127.0.0.1 and ::1 signed by caFile. */
+  /** ldaps://127.0.0.1:TLSPORT, with a certificate for localhost, 127.0.0.1 and ::1 signed by caFile; empty with `tls: false`. */
   ldapsUrl: string;
   port: number;
   tlsPort: number;
@@ -53,6 +53,14 @@ export interface SlapdOptions {
   rootPassword?: string;
   /** False when `ldif` carries the suffix entry itself. */
   suffixEntry?: boolean;
+  /**
+   * What a directory with account policies has: the syncprov overlay (contextCSN), ppolicy with a
+   * default policy at cn=default-policy,<suffix> (pwdAccountLockedTime is enforced), and the lock
+   * attributes of 389-ds (nsAccountLock) and RFC 2307 (shadowAccount, shadowExpire).
+   */
+  policies?: boolean;
+  /** False: no certificate, no LDAPS listener, StartTLS refused (a server without TLS configured). */
+  tls?: boolean;
 }
 
 export type LdapToolName = 'ldapsearch' | 'ldapwhoami' | 'ldappasswd' | 'ldapcompare' | 'ldapmodify' | 'ldapadd' | 'ldapdelete';
@@ -68,6 +76,30 @@ export interface ProcessResult {
   stdout: string;
   stderr: string;
 }
+
+/** null when slapd has the modules `policies` loads; otherwise why not. */
+export function slapdPoliciesUnavailable(): string | null {
+  const missing = [join(MODULE_DIR, 'syncprov.la'), join(MODULE_DIR, 'ppolicy.la')].filter((f) => !existsSync(f));
+  return missing.length === 0 ? null : `slapd's syncprov/ppolicy modules are not installed (missing ${missing.join(', ')})`;
+}
+
+/**
+ * nsAccountLock as 389-ds defines it (there an operational attribute; here a user attribute of an
+ * auxiliary class, which slapd accepts in a schema file), and RFC 2307's shadowAccount, which
+ * rfc2307bis.schema leaves out.
+ */
+const LOCK_SCHEMA = `attributetype ( 2.16.840.1.113730.3.1.610 NAME 'nsAccountLock'
+	EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+
+attributetype ( 1.3.6.1.1.1.1.10 NAME 'shadowExpire'
+	EQUALITY integerMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
+
+objectclass ( 1.3.6.1.4.1.99999.2.1 NAME 'rosterTestLockable'
+	SUP top AUXILIARY MAY nsAccountLock )
+
+objectclass ( 1.3.6.1.1.1.2.1 NAME 'shadowAccount'
+	SUP top AUXILIARY MUST uid MAY ( userPassword $ shadowExpire $ description ) )
+`;
 
 /** null when OpenLDAP's server and client tools are installed; otherwise why not. */
 export function slapdUnavailable(): string | null {
@@ -101,10 +133,13 @@ export async function startSlapd(options: SlapdOptions): Promise<Slapd> {
     await mkdir(join(dir, 'data'));
     const certs = await makeTestCertificates(dir);
     const confFile = join(dir, 'slapd.conf');
-    await writeFile(confFile, slapdConf({ dir, suffix, rootDn, rootPassword, certs }));
+    if (options.policies) await writeFile(join(dir, 'lock.schema'), LOCK_SCHEMA);
+    await writeFile(confFile, slapdConf({ dir, suffix, rootDn, rootPassword, certs: options.tls === false ? undefined : certs, policies: options.policies === true }));
     await mustRun(SLAPTEST, ['-f', confFile, '-u']);
 
     const ldifFiles: [string, string][] = options.suffixEntry === false ? [] : [[join(dir, 'suffix.ldif'), suffixEntry(suffix)]];
+    // ppolicy enforces pwdAccountLockedTime only for accounts a policy applies to.
+    if (options.policies) ldifFiles.push([join(dir, 'policy.ldif'), `dn: cn=default-policy,${suffix}\nobjectClass: device\nobjectClass: pwdPolicy\ncn: default-policy\npwdAttribute: userPassword\npwdLockout: TRUE\n`]);
     if (options.ldif) ldifFiles.push([join(dir, 'entries.ldif'), withoutVersionLine(options.ldif)]);
     const loading = process.hrtime.bigint();
     for (const [file, content] of ldifFiles) {
@@ -116,8 +151,8 @@ export async function startSlapd(options: SlapdOptions): Promise<Slapd> {
     for (let attempt = 1; ; attempt++) {
       const [port, tlsPort] = await freeLoopbackPorts();
       const url = `ldap://127.0.0.1:${port}`;
-      const ldapsUrl = `ldaps://127.0.0.1:${tlsPort}`;
-      const server = await launchSlapd(confFile, `${url}/ ${ldapsUrl}/`, url).catch((e: unknown) => {
+      const ldapsUrl = options.tls === false ? '' : `ldaps://127.0.0.1:${tlsPort}`;
+      const server = await launchSlapd(confFile, ldapsUrl ? `${url}/ ${ldapsUrl}/` : `${url}/`, url).catch((e: unknown) => {
         if (e instanceof PortTakenError && attempt < START_ATTEMPTS) return null;
         throw e;
       });
@@ -152,27 +187,29 @@ interface ConfParams {
   suffix: string;
   rootDn: string;
   rootPassword: string;
-  certs: TestCertificates;
+  /** Absent: no TLS. */
+  certs: TestCertificates | undefined;
+  policies: boolean;
 }
 
-function slapdConf({ dir, suffix, rootDn, rootPassword, certs }: ConfParams): string {
+function slapdConf({ dir, suffix, rootDn, rootPassword, certs, policies }: ConfParams): string {
   const schemas = [
     join(SYSTEM_SCHEMA_DIR, 'core.schema'),
     join(SYSTEM_SCHEMA_DIR, 'cosine.schema'),
     join(SYSTEM_SCHEMA_DIR, 'inetorgperson.schema'),
     join(OWN_SCHEMA_DIR, 'rfc2307bis.schema'),
     join(OWN_SCHEMA_DIR, 'openssh-lpk.schema'),
+    ...(policies ? [join(dir, 'lock.schema')] : []),
   ];
   return [
     ...schemas.map((file) => `include ${quote(file)}`),
     `modulepath ${quote(MODULE_DIR)}`,
     'moduleload back_mdb',
     'moduleload memberof',
+    ...(policies ? ['moduleload syncprov', 'moduleload ppolicy'] : []),
     `pidfile ${quote(join(dir, 'slapd.pid'))}`,
     `argsfile ${quote(join(dir, 'slapd.args'))}`,
-    `TLSCACertificateFile ${quote(certs.caFile)}`,
-    `TLSCertificateFile ${quote(certs.certFile)}`,
-    `TLSCertificateKeyFile ${quote(certs.keyFile)}`,
+    ...(certs ? [`TLSCACertificateFile ${quote(certs.caFile)}`, `TLSCertificateFile ${quote(certs.certFile)}`, `TLSCertificateKeyFile ${quote(certs.keyFile)}`] : []),
     'sizelimit unlimited',
     // Nothing to syslog: logging costs slapd time in the benchmark, and tests read results, not logs.
     'loglevel none',
@@ -188,9 +225,11 @@ function slapdConf({ dir, suffix, rootDn, rootPassword, certs }: ConfParams): st
     'index uidNumber,gidNumber eq',
     'index member,memberUid,memberOf eq',
     'index entryUUID eq',
+    ...(policies ? ['index entryCSN eq'] : []),
     'access to attrs=userPassword by self write by anonymous auth by * none',
     'access to * by * read',
     'overlay memberof',
+    ...(policies ? ['overlay syncprov', 'overlay ppolicy', `ppolicy_default ${quote(`cn=default-policy,${suffix}`)}`] : []),
     '',
   ].join('\n');
 }

@@ -5,14 +5,11 @@ import { openLdapDirectorySource, type LdapDirectoryOptions, type LdapDirectoryS
 import {
   groupLdif,
   ouLdif,
-  policySlapdUnavailable,
   serviceAccountLdif,
-  startPolicySlapd,
   startSilentPeer,
   userLdif,
-  type PolicySlapd,
 } from '../../support/ldap-directory-fixture.js';
-import { ldapTool, slapdUnavailable, startSlapd, type Slapd } from '../../support/slapd.js';
+import { ldapTool, slapdPoliciesUnavailable, slapdUnavailable, startSlapd, type Slapd } from '../../support/slapd.js';
 
 /**
  * The generic LDAP directory source against a real OpenLDAP slapd: TLS and binds, the scope through
@@ -23,7 +20,7 @@ import { ldapTool, slapdUnavailable, startSlapd, type Slapd } from '../../suppor
  */
 
 const reason = slapdUnavailable();
-const policyReason = reason ?? policySlapdUnavailable();
+const policyReason = reason ?? slapdPoliciesUnavailable();
 const required = process.env.ROSTER_REQUIRE_PEERS === '1';
 if (reason && !required) console.warn(`SKIPPING the LDAP directory source tests: ${reason}`);
 else if (policyReason && !required) console.warn(`SKIPPING the LDAP directory source tests on syncprov/ppolicy: ${policyReason}`);
@@ -298,7 +295,7 @@ describe.skipIf(policyReason !== null && !required)('LDAP directory source again
     groupLdif({ dn: SCOPE, classes: ['groupOfNames'], member: ['ns-locked', 'ns-unlocked', 'pp-locked', 'expired', 'expires-later', 'no-expiry', 'plain'].map(dn) }),
   ].join('\n');
 
-  let slapd: PolicySlapd;
+  let slapd: Slapd;
   let source: LdapDirectorySource;
   const modify = async (ldif: string) => {
     const result = await ldapTool('ldapmodify', ['-x', '-H', slapd.url, '-D', slapd.rootDn, '-w', slapd.rootPassword], { input: ldif });
@@ -308,7 +305,8 @@ describe.skipIf(policyReason !== null && !required)('LDAP directory source again
 
   beforeAll(async () => {
     if (policyReason) throw new Error(`${policyReason}; ROSTER_REQUIRE_PEERS=1 forbids skipping`);
-    slapd = await startPolicySlapd({ suffix: SUFFIX, ldif: LOCKS_LDIF });
+    // Without TLS: the StartTLS refusal below needs a server that has none.
+    slapd = await startSlapd({ suffix: SUFFIX, ldif: LOCKS_LDIF, policies: true, tls: false });
     source = await openLdapDirectorySource({ url: slapd.url, allowPlain: true, bindDn: AGENT_DN, password: AGENT_PASSWORD, timeoutMs: 2_000 });
   });
 
