@@ -88,8 +88,9 @@ const REFUSED_FIRST_MS = 30_000;
 const REFUSED_MAX_MS = 3_600_000;
 
 /**
- * `roster agent`'s import role: at each contact it renews the writer lease with Roster (only the
- * lease holder imports; another agent of the domain takes over when it lapses), reads the domain
+ * `roster agent`: the import role, the sync role (writes Roster plans), and Roster's requests
+ * (password writes, delegated logins). At each contact it renews the writer lease with Roster (only
+ * the lease holder works; another agent of the domain takes over when it lapses), reads the domain
  * controller — the whole scope on the first run and whenever Roster asks, otherwise the DirSync
  * changes since the cursor Roster keeps — and sends them in batches. Roster applies each batch
  * with its cursor in one transaction, so an agent killed at any point resumes from the last
@@ -160,7 +161,9 @@ export class DirectoryAgent {
   private async exportChanges(ad: AdSource): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
     const writer = ad.writer();
-    const keyOf = (op: ExportOp) => `${op.op}:${op.localId}`;
+    // The write itself is the key: once Roster's data changes, the new write is tried at once.
+    const keyOf = (op: ExportOp) => JSON.stringify(op);
+    for (const [key, entry] of this.refused) if (entry.until + REFUSED_MAX_MS < Date.now()) this.refused.delete(key);
     for (let round = 0; round < EXPORT_ROUNDS; round++) {
       const plan = await this.options.roster.exportPlan();
       // A write AD refused waits before it is tried again, longer each time.
