@@ -30,7 +30,12 @@ const unavailable = (domain: string, why: string) =>
  * - delegated authentication: a user whose password authority is the domain is verified against
  *   AD, and Roster keeps an argon2id hash of a password AD accepted.
  */
+/** How long the list of an organization's AD domains is remembered for logins. */
+const DOMAIN_CACHE_MS = 5_000;
+
 export class DirectoryPasswordService {
+  private readonly domainCache = new Map<OrgId, { at: number; ids: ReadonlySet<string> }>();
+
   constructor(
     private readonly deps: Deps,
     private readonly tasks: AgentTaskService,
@@ -42,6 +47,18 @@ export class DirectoryPasswordService {
   private async agentAlive(orgId: OrgId, directoryId: DirectoryId): Promise<boolean> {
     const state = await this.deps.store.read.directorySync.state(orgId, directoryId);
     return state?.writerUntil !== null && state?.writerUntil !== undefined && Date.parse(state.writerUntil) > this.deps.clock().getTime();
+  }
+
+  /**
+   * The ids of the org's AD domains, remembered for a few seconds: every login asks, and most
+   * organizations have none, which then costs no further read.
+   */
+  private async domainIds(orgId: OrgId): Promise<ReadonlySet<string>> {
+    const cached = this.domainCache.get(orgId);
+    if (cached && Date.now() - cached.at < DOMAIN_CACHE_MS) return cached.ids;
+    const ids = new Set((await this.domains(orgId)).map((d) => d.id));
+    this.domainCache.set(orgId, { at: Date.now(), ids });
+    return ids;
   }
 
   private async domains(orgId: OrgId): Promise<Directory[]> {
@@ -118,8 +135,11 @@ export class DirectoryPasswordService {
    * to the password Roster keeps); `none` when no domain is the user's authority.
    */
   async verify(orgId: OrgId, user: User, password: string): Promise<DelegatedOutcome> {
+    const domains = await this.domainIds(orgId);
+    if (domains.size === 0) return { outcome: 'none' };
     const links = await this.deps.store.read.identityLinks.ofObject(orgId, 'user', user.id);
     for (const link of links) {
+      if (!domains.has(link.directoryId)) continue;
       const directory = await this.deps.store.read.directories.findById(orgId, link.directoryId);
       if (directory?.type !== 'active_directory') continue;
       const settings = adSettings(directory);
