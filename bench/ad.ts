@@ -6,7 +6,9 @@
  *      20 trials (p50, p95);
  *   3. the other way, once the domain is switched to two-way: suspending a user in Roster to the
  *      account disabled in AD, and the time an administrator's password change takes now that it
- *      is written to AD first (p50, p95 over the same trials).
+ *      is written to AD first (p50, p95 over the same trials);
+ *   4. the first export of a group of 1,000 users made in Roster: from its association with the
+ *      domain until AD holds every account in the group, in users/s.
  * Needs root and Samba (as the tests do). A benchmark, not a test: it prints figures and asserts nothing.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -22,6 +24,7 @@ const USERS = Number(process.env.BENCH_USERS ?? 5_000);
 const LEAF_GROUPS = Number(process.env.BENCH_GROUPS ?? 50);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 20);
+const EXPORT_USERS = Number(process.env.BENCH_EXPORT_USERS ?? 1_000);
 const TARGET_RATIO = 0.5;
 const TARGET_P95_MS = 5_000;
 const USER_ATTRIBUTES = ['samaccountname', 'mail', 'givenname', 'sn', 'displayname', 'title', 'department', 'company', 'description', 'physicaldeliveryofficename', 'employeeid', 'userprincipalname', 'useraccountcontrol', 'admincount'];
@@ -159,6 +162,22 @@ async function reverse(ou: TestOu, scope: Scope, roster: TestRoster, domainId: s
   return { suspend: suspend.sort((a, b) => a - b), password: password.sort((a, b) => a - b) };
 }
 
+/** A group of EXPORT_USERS users made in Roster, associated with the domain: seconds until AD holds them all in the group. */
+async function firstExport(ou: TestOu, roster: TestRoster, domainId: string): Promise<number> {
+  const group = await roster.createGroup('bench-export');
+  for (let i = 0; i < EXPORT_USERS; i++) {
+    const id = await roster.createUser({ username: `bx${i}`, firstname: 'Bench', lastname: `Export ${i}`, email: `bx${i}@bench.test` });
+    await roster.addMember(group, 'user', id);
+  }
+  const started = Date.now();
+  await roster.must('POST', `/api/v2/activedirectories/${domainId}/associations`, { op: 'add', type: 'user_group', id: group }, 204);
+  await waitFor(async () => {
+    for await (const g of ou.client.pagedSearch(ou.dn, '(&(objectClass=group)(cn=bench-export))', ['member'], 1)) return (g.attributes.member ?? []).length === EXPORT_USERS ? true : undefined;
+    return undefined;
+  }, 900_000, () => 'the first export did not finish in 15 minutes');
+  return (Date.now() - started) / 1000;
+}
+
 async function main(): Promise<void> {
   const dc = await useSamba();
   if (!dc) throw new Error('bench:ad needs the Samba AD DC (see test/support/samba.ts)');
@@ -171,6 +190,7 @@ async function main(): Promise<void> {
     const imports: number[] = [];
     let latencies: number[] = [];
     let back: { suspend: number[]; password: number[] } = { suspend: [], password: [] };
+    let exportSeconds = 0;
     for (let run = 1; run <= RUNS; run++) {
       log(`run ${run} of ${RUNS}`);
       raw.push(await rawRead(dc, scope.dn));
@@ -179,6 +199,7 @@ async function main(): Promise<void> {
         await importOnce(dc, scope, dir.path, run === RUNS ? async (roster, domainId) => {
           latencies = await propagation(dc, ou, scope, roster);
           back = await reverse(ou, scope, roster, domainId);
+          exportSeconds = await firstExport(ou, roster, domainId);
         } : undefined),
       );
     }
@@ -191,6 +212,7 @@ async function main(): Promise<void> {
     log(`disable in AD → suspended in Roster, ${latencies.length} trials: p50 ${percentile(latencies, 50)} ms, p95 ${percentile(latencies, 95)} ms, max ${latencies.at(-1)} ms (target p95 < ${TARGET_P95_MS} ms)`);
     log(`two-way, suspended in Roster → disabled in AD, ${back.suspend.length} trials: p50 ${percentile(back.suspend, 50)} ms, p95 ${percentile(back.suspend, 95)} ms, max ${back.suspend.at(-1)} ms`);
     log(`two-way, password set through the API (written to AD first), ${back.password.length} trials: p50 ${percentile(back.password, 50)} ms, p95 ${percentile(back.password, 95)} ms, max ${back.password.at(-1)} ms`);
+    log(`first export of ${EXPORT_USERS} users made in Roster, with their group: ${exportSeconds.toFixed(1)} s, ${(EXPORT_USERS / exportSeconds).toFixed(0)} users/s`);
   } finally {
     await ou.remove();
     dir.remove();

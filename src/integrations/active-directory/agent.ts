@@ -165,6 +165,7 @@ export class DirectoryAgent {
     const keyOf = (op: ExportOp) => JSON.stringify(op);
     for (const [key, entry] of this.refused) if (entry.until + REFUSED_MAX_MS < Date.now()) this.refused.delete(key);
     for (let round = 0; round < EXPORT_ROUNDS; round++) {
+      const planStarted = Date.now();
       const plan = await this.options.roster.exportPlan();
       // A write AD refused waits before it is tried again, longer each time.
       const now = Date.now();
@@ -180,7 +181,9 @@ export class DirectoryAgent {
           }
         }),
       );
+      const written = Date.now();
       const answer = await this.options.roster.exportResults(outcomes);
+      this.options.log('info', 'export round', { writes: ops.length, ms: { plan: now - planStarted, write: written - now, roster: Date.now() - written } });
       for (const [k, v] of Object.entries(answer.counts)) counts[k] = (counts[k] ?? 0) + v;
       for (const outcome of outcomes) {
         const key = keyOf(outcome.op);
