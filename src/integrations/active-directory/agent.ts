@@ -83,6 +83,8 @@ export interface CycleResult {
 const EXPORT_ROUNDS = 20;
 /** Writes the agent makes to the directory at once. */
 const WRITE_CONCURRENCY = 4;
+/** A round of at least this many writes closes the change-notification search while it writes. */
+const WATCH_PAUSE_WRITES = 20;
 /** A write the directory refused is tried again after this long, doubling up to the maximum. */
 const REFUSED_FIRST_MS = 30_000;
 const REFUSED_MAX_MS = 3_600_000;
@@ -171,6 +173,15 @@ export class DirectoryAgent {
       const now = Date.now();
       const ops = plan.ops.filter((op) => (this.refused.get(keyOf(op))?.until ?? 0) <= now);
       if (ops.length === 0) break;
+      // The DC answers the change-notification search for every write, which makes each write
+      // several times slower: a large round goes without it. DirSync, run before the watch is
+      // opened again, reports everything that changed meanwhile, so nothing is missed.
+      if (ops.length >= WATCH_PAUSE_WRITES && this.watcher) {
+        const watcher = this.watcher;
+        this.watcher = undefined;
+        await watcher.close().catch(() => undefined);
+        this.changed = true;
+      }
       const outcomes: ExportOutcome[] = new Array(ops.length);
       let next = 0;
       await Promise.all(
