@@ -1,16 +1,9 @@
 import type { Client, Entry, Filter } from 'ldapts';
-import { BoundClient, targetOf, type ClientErrors, type Target } from '../active-directory/connection.js';
+import { BoundClient, targetOf, type AdConnectOptions, type ClientErrors, type Target } from '../active-directory/connection.js';
 import { LdapDirectoryError, toLdapError } from './errors.js';
 
-export interface ConnectOptions {
-  url: string;
-  bindDn: string;
-  password: string;
-  ca?: Buffer;
-  startTls?: boolean;
-  allowPlain?: boolean;
-  timeoutMs?: number;
-}
+/** Where and as whom to connect: the same settings as for a domain controller. */
+export type ConnectOptions = AdConnectOptions;
 
 export interface SearchRequest {
   base: string;

@@ -1,26 +1,14 @@
 import { EqualityFilter } from 'ldapts';
 import type { AdObject } from '../active-directory/agent.js';
 import { contextCsn, scanMark } from './change-mark.js';
-import { attributesOf, LdapConnection } from './connection.js';
+import { attributesOf, LdapConnection, type ConnectOptions } from './connection.js';
 import { LdapDirectoryError } from './errors.js';
 import { ScopeReader, type ScopeReadOptions } from './scope.js';
 import { isSyncError } from '../../sync/errors.js';
 
-export interface LdapDirectoryOptions {
-  /** ldaps://host[:636]; ldap://host[:389] with startTls, or with allowPlain. */
-  url: string;
-  bindDn: string;
-  password: string;
-  /** The CA to trust for the server's certificate (PEM); the system's CAs when absent. */
-  ca?: Buffer;
-  /** Upgrade an ldap:// connection with StartTLS before binding. */
-  startTls?: boolean;
-  /** Bind over plain ldap:// without TLS: the password crosses the network in clear. */
-  allowPlain?: boolean;
+export interface LdapDirectoryOptions extends ConnectOptions {
   /** Where users and groups live; the root DSE's defaultNamingContext, else its first namingContexts value, when absent. */
   baseDn?: string;
-  /** Every network call: connect, TLS handshake, each request and each page (15 s unless given). */
-  timeoutMs?: number;
   /** Tuning of the scope read; the defaults suit slapd. */
   scopeRead?: ScopeReadOptions;
 }
