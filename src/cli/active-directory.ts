@@ -61,7 +61,7 @@ export async function adExportPlan(core: DirectoryCore, ctx: Context, id: string
       op.op === 'create_user' || op.op === 'create_group'
         ? Object.entries(op.attributes).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')
         : [
-            ...Object.entries(op.changes).map(([k, v]) => `${k} → ${JSON.stringify(v)}`),
+            ...('changes' in op ? Object.entries(op.changes) : []).map(([k, v]) => `${k} → ${JSON.stringify(v)}`),
             ...('disabled' in op && op.disabled !== undefined ? [op.disabled ? 'disable' : 'enable'] : []),
             ...('add' in op ? op.add.map((m) => `+member ${m}`).concat(op.remove.map((m) => `-member ${m}`)) : []),
           ].join(', ');

@@ -181,6 +181,8 @@ export interface DirectoryRepository {
   findById(orgId: OrgId, id: DirectoryId, options?: ReadOptions): Promise<Directory | undefined>;
   findByIds(orgId: OrgId, ids: readonly DirectoryId[]): Promise<Directory[]>;
   list(orgId: OrgId, query: ListQuery): Promise<ListResult<Directory>>;
+  /** System: the directories of these types in every org (the cloud directory worker's list). */
+  listOfTypes(types: readonly Directory['type'][]): Promise<Directory[]>;
 }
 
 export interface RadiusServerRepository {

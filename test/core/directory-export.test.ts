@@ -29,6 +29,9 @@ class FakeDirectory {
         this.objects.set(id, { kind: 'user_group', attributes: { cn: op.name, ...op.attributes }, members: new Set() });
         return { op, ok: true, externalId: id };
       }
+      case 'delete_user':
+        this.objects.delete(op.externalId);
+        return { op, ok: true, deleted: true };
       case 'update_user':
       case 'update_group': {
         const o = this.objects.get(op.externalId);

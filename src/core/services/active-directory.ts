@@ -12,6 +12,9 @@ import { journal, type Deps } from './deps.js';
 /** The three configurations of an AD domain: presets of the per-attribute authority table. */
 export const AD_CONFIGURATIONS = ['ad_authoritative', 'two_way', 'roster_authoritative'] as const;
 export type AdConfiguration = (typeof AD_CONFIGURATIONS)[number];
+/** A cloud directory's configurations: the directory's data wins, both (the newer change wins), or Roster's. */
+export const CLOUD_CONFIGURATIONS = ['directory_authoritative', 'two_way', 'roster_authoritative'] as const;
+export type SyncConfiguration = AdConfiguration | (typeof CLOUD_CONFIGURATIONS)[number];
 
 /** Who owns an attribute: the directory (import), Roster (export), both (the newer change wins), or neither. */
 export type Authority = 'import' | 'export' | 'both' | 'ignore';
@@ -44,22 +47,54 @@ export const LDAP_DEFAULT_MAP: Readonly<Record<string, string>> = {
   location: 'l',
   employeeIdentifier: 'employeenumber',
 };
+/**
+ * Google Workspace (Admin SDK Directory API), as its connector names what it reads: `username` is
+ * the local part of primaryEmail; title, department, costcenter and description come from the
+ * primary organization, employeeid from the organization external id.
+ */
+export const GOOGLE_DEFAULT_MAP: Readonly<Record<string, string>> = {
+  username: 'username',
+  email: 'primaryemail',
+  firstname: 'givenname',
+  lastname: 'familyname',
+  jobTitle: 'title',
+  department: 'department',
+  costCenter: 'costcenter',
+  description: 'description',
+  employeeIdentifier: 'employeeid',
+};
+/** Microsoft 365 / Entra ID (Microsoft Graph user properties, lowercase); `username` is the local part of userPrincipalName. */
+export const M365_DEFAULT_MAP: Readonly<Record<string, string>> = {
+  username: 'username',
+  email: 'mail',
+  firstname: 'givenname',
+  lastname: 'surname',
+  displayname: 'displayname',
+  jobTitle: 'jobtitle',
+  department: 'department',
+  company: 'companyname',
+  location: 'officelocation',
+  employeeIdentifier: 'employeeid',
+};
 /** What the directory is: Active Directory, or another LDAP directory read through the same agent with its own schema profile. */
 export const DIRECTORY_SCHEMAS = ['active_directory', 'ldap'] as const;
-export type DirectorySchema = (typeof DIRECTORY_SCHEMAS)[number];
+/** Cloud directories, reached by Roster itself through their APIs. */
+export const CLOUD_SCHEMAS = ['google_workspace', 'microsoft_365'] as const;
+export type DirectorySchema = (typeof DIRECTORY_SCHEMAS)[number] | (typeof CLOUD_SCHEMAS)[number];
+export const isCloudSchema = (schema: DirectorySchema): boolean => (CLOUD_SCHEMAS as readonly string[]).includes(schema);
 /** Roster attributes a mapping may name (besides the defaults above). */
-const MAPPABLE = new Set([...Object.keys(AD_DEFAULT_MAP), 'middlename', 'employeeType', 'costCenter', 'alternateEmail']);
+export const MAPPABLE = new Set([...Object.keys(AD_DEFAULT_MAP), 'middlename', 'employeeType', 'costCenter', 'alternateEmail']);
 /** `suspended` follows the directory's disabled flag (userAccountControl in AD); `password` is the password authority. */
-const SPECIAL = ['suspended', 'membership'] as const;
+export const SPECIAL = ['suspended', 'membership'] as const;
 
-const PRESET_AUTHORITY: Record<AdConfiguration, Authority> = { ad_authoritative: 'import', two_way: 'both', roster_authoritative: 'export' };
+const PRESET_AUTHORITY: Record<SyncConfiguration, Authority> = { ad_authoritative: 'import', directory_authoritative: 'import', two_way: 'both', roster_authoritative: 'export' };
 
 export interface AdDomainSettings {
   /** The DNS name of the domain (JumpCloud's `domain`). */
   domain: string;
   /** `ldap`: an OpenLDAP, 389-ds or FreeIPA directory (entryUUID, inetOrgPerson, groupOfNames), imported only. */
   schema: DirectorySchema;
-  configuration: AdConfiguration;
+  configuration: SyncConfiguration;
   /** The security group whose members (nested included) are imported; null imports nothing. */
   importScopeGroupDn: string | null;
   /** Where users and groups that Roster creates in AD go (the sync role). */
@@ -79,6 +114,11 @@ export interface AdDomainSettings {
    * holds its removals back (everything else applies) until an administrator confirms.
    */
   deleteThreshold: { count: number; percent: number };
+  /**
+   * Cloud directories: what happens to an account Roster manages once its user is deleted in Roster
+   * or no longer associated with the directory: suspended (the default) or deleted.
+   */
+  deprovision?: 'suspend' | 'delete';
 }
 
 export const DEFAULT_AD_SETTINGS: Omit<AdDomainSettings, 'domain'> = {
@@ -100,6 +140,8 @@ export function adSettings(directory: Directory): AdDomainSettings {
     ...DEFAULT_AD_SETTINGS,
     ...c,
     domain: typeof c.domain === 'string' ? c.domain : '',
+    // A cloud directory's schema is its type.
+    ...(directory.type === 'g_suite' ? { schema: 'google_workspace' as const } : directory.type === 'office_365' ? { schema: 'microsoft_365' as const } : {}),
     attributeMap: { ...(c.attributeMap ?? {}) },
     authority: { ...(c.authority ?? {}) },
     removal: { ...DEFAULT_AD_SETTINGS.removal, ...(c.removal ?? {}) },
@@ -113,7 +155,13 @@ export function authorityOf(settings: AdDomainSettings, attribute: string): Auth
 }
 
 /** The source attribute each Roster attribute comes from. */
-export const attributeSources = (settings: AdDomainSettings): Record<string, string> => ({ ...(settings.schema === 'ldap' ? LDAP_DEFAULT_MAP : AD_DEFAULT_MAP), ...settings.attributeMap });
+const DEFAULT_MAPS: Record<DirectorySchema, Readonly<Record<string, string>>> = {
+  active_directory: AD_DEFAULT_MAP,
+  ldap: LDAP_DEFAULT_MAP,
+  google_workspace: GOOGLE_DEFAULT_MAP,
+  microsoft_365: M365_DEFAULT_MAP,
+};
+export const attributeSources = (settings: AdDomainSettings): Record<string, string> => ({ ...DEFAULT_MAPS[settings.schema], ...settings.attributeMap });
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i;
 const DN = /^[^=,]+=[^,]+(,[^=,]+=[^,]+)*$/;
@@ -133,7 +181,7 @@ function checkSettings(input: Record<string, unknown>, errors: ErrorDetail[]): P
     else out.domain = input.domain.toLowerCase();
   }
   if (input.schema !== undefined) {
-    if (!DIRECTORY_SCHEMAS.includes(input.schema as DirectorySchema)) fail('schema', `must be one of ${DIRECTORY_SCHEMAS.join(', ')}`);
+    if (!(DIRECTORY_SCHEMAS as readonly unknown[]).includes(input.schema)) fail('schema', `must be one of ${DIRECTORY_SCHEMAS.join(', ')}`);
     else out.schema = input.schema as DirectorySchema;
   }
   if (input.configuration !== undefined) {
@@ -548,5 +596,7 @@ export function emptyState(directory: Directory, now: string): DirectorySyncStat
 
 /** A user's password authority for a domain: the per-user choice, else the configuration's (AD authoritative: the directory). */
 export function passwordAuthorityOf(settings: AdDomainSettings, link: Pick<IdentityLink, 'passwordAuthority'>): PasswordAuthority {
+  // Cloud directories cannot verify a password for Roster: Roster's counts.
+  if (isCloudSchema(settings.schema)) return 'roster';
   return link.passwordAuthority ?? (settings.configuration === 'ad_authoritative' ? 'directory' : 'roster');
 }

@@ -3,7 +3,7 @@ import { notFound } from '../errors.js';
 import { newId, type DirectoryId, type GroupId, type OrgId, type SyncRunId, type UserId } from '../ids.js';
 import type { Directory, DirectoryAgent, DirectorySyncRun, SyncPlanItem, User, UserGroup } from '../model.js';
 import type { IdentityLink, KnownObject, LinkedKind, Transaction } from '../ports.js';
-import { adSettings, attributeSources, authorityOf, type AdDomainSettings } from './active-directory.js';
+import { adSettings, attributeSources, authorityOf, isCloudSchema, type AdDomainSettings } from './active-directory.js';
 import { journal, type Deps } from './deps.js';
 import type { DirectoryViewService } from './directory-view.js';
 import { externalIdKey } from './identity-links.js';
@@ -25,6 +25,8 @@ export type ExportOp =
       /** The Roster user was deleted: disable the account (one already gone is as good), then Roster forgets the link. */
       deletedInRoster?: boolean;
     }
+  /** A cloud directory whose deprovisioning policy is `delete`: the account goes (one already gone is as good), then Roster forgets the link. */
+  | { op: 'delete_user'; localId: string; name: string; externalId: string; reason: string }
   | { op: 'create_group'; localId: string; name: string; parentDn: string; attributes: Record<string, string> }
   | { op: 'update_group'; localId: string; name: string; externalId: string; changes: Record<string, string | null>; add: string[]; remove: string[] };
 
@@ -40,13 +42,22 @@ export interface ExportOutcome {
   /** With a created user: whether the account is disabled now (an existing account taken over keeps its state). */
   disabled?: boolean;
   error?: string;
+  /** With `delete_user`: the account was deleted (or was gone already). */
+  deleted?: boolean;
+  /** The account or group is not in the directory any more (deleted behind Roster's back). */
+  gone?: boolean;
 }
 
 export interface ExportPlan {
   ops: ExportOp[];
   /** More operations wait than this plan carries. */
   more: boolean;
+  /** Deprovisioning held back by the delete threshold (the rest of the plan goes ahead): how many, and why. */
+  held?: { count: number; reason: string };
 }
+
+/** Takes an account away from its user: deleted, or disabled because the user was deleted or is no longer associated. */
+const deprovisions = (op: ExportOp): boolean => op.op === 'delete_user' || (op.op === 'update_user' && op.disabled === true && (op.deletedInRoster === true || op.reason !== undefined));
 
 const writes = (authority: string) => authority === 'export' || authority === 'both';
 const valueOf = (user: User, field: string): string | null => {
@@ -54,8 +65,14 @@ const valueOf = (user: User, field: string): string | null => {
   return v === undefined || v === null || v === '' ? null : String(v);
 };
 
+/** Who carries out a directory's sync: its agent (AD), or Roster's own worker (cloud directories). */
+export type SyncActor = Pick<DirectoryAgent, 'id' | 'orgId' | 'directoryId'>;
+
+/** Where new objects go: AD's configured OUs; a cloud directory's org unit path (Google), or nothing to name (Microsoft 365). */
+const parentOf = (settings: AdDomainSettings, ou: string | null): string | null => (isCloudSchema(settings.schema) ? (ou ?? '') : ou);
+
 /** Whether the domain's configuration has Roster write to it (the sync role). */
-export const exportsTo = (settings: AdDomainSettings): boolean => settings.configuration !== 'ad_authoritative';
+export const exportsTo = (settings: AdDomainSettings): boolean => settings.configuration !== 'ad_authoritative' && settings.configuration !== 'directory_authoritative';
 
 /**
  * Roster → the directory (the sync role): what the directory should hold — the users associated
@@ -68,14 +85,21 @@ export const exportsTo = (settings: AdDomainSettings): boolean => settings.confi
 export class DirectoryExportService {
   constructor(
     private readonly deps: Deps,
-    private readonly views: DirectoryViewService<Directory>,
+    /** What each kind of directory exposes (its associated users and groups), by directory type. */
+    private readonly views: Partial<Record<Directory['type'], DirectoryViewService<Directory>>>,
   ) {}
 
-  /** The export's dry run, for an administrator: what the agent would write to the directory now; writes nothing. */
-  async preview(ctx: Context, id: string, limit = 500): Promise<ExportPlan> {
+  private viewOf(directory: Directory): DirectoryViewService<Directory> {
+    const views = this.views[directory.type];
+    if (!views) throw notFound('DIRECTORY_NOT_FOUND', `A ${directory.type} directory has no export`);
+    return views;
+  }
+
+  /** The export's dry run, for an administrator: what would be written to the directory now; writes nothing. */
+  async preview(ctx: Context, id: string, limit = 500, type: Directory['type'] = 'active_directory'): Promise<ExportPlan> {
     requirePermission(ctx, 'directories:read');
     const directory = await this.deps.store.read.directories.findById(ctx.orgId, id as DirectoryId);
-    if (directory?.type !== 'active_directory') throw notFound('DIRECTORY_NOT_FOUND', 'Active Directory domain not found');
+    if (directory?.type !== type) throw notFound('DIRECTORY_NOT_FOUND', type === 'active_directory' ? 'Active Directory domain not found' : 'Directory not found');
     return this.plan(ctx.orgId, directory.id, limit);
   }
 
@@ -85,7 +109,7 @@ export class DirectoryExportService {
     if (!directory) throw notFound('DIRECTORY_NOT_FOUND', 'Directory not found');
     const settings = adSettings(directory);
     if (!exportsTo(settings)) return { ops: [], more: false };
-    const view = await this.views.current(orgId, directoryId);
+    const view = await this.viewOf(directory).current(orgId, directoryId);
     if (!view) return { ops: [], more: false };
     const [userLinkList, groupLinkList] = await Promise.all([repos.identityLinks.listByDirectory(orgId, directoryId, 'user'), repos.identityLinks.listByDirectory(orgId, directoryId, 'user_group')]);
     const userLinks = new Map(userLinkList.map((l) => [l.localId, l]));
@@ -105,8 +129,9 @@ export class DirectoryExportService {
     const updates: ExportOp[] = [];
     for (const link of userLinkList) {
       if (!link.known?.deletedInRoster || users.has(link.localId as UserId)) continue;
-      const name = link.known.attributes.samaccountname ?? link.localId;
-      updates.push({ op: 'update_user', localId: link.localId, name, externalId: link.externalId, changes: {}, disabled: true, reason: 'deleted in Roster', deletedInRoster: true });
+      const name = link.known.attributes.samaccountname ?? link.known.attributes.username ?? link.localId;
+      if (settings.deprovision === 'delete') updates.push({ op: 'delete_user', localId: link.localId, name, externalId: link.externalId, reason: 'deleted in Roster' });
+      else updates.push({ op: 'update_user', localId: link.localId, name, externalId: link.externalId, changes: {}, disabled: true, reason: 'deleted in Roster', deletedInRoster: true });
     }
     for (const user of users.values()) {
       const op = this.userOp(settings, user, userLinks.get(user.id), view.users.has(user.id));
@@ -117,8 +142,9 @@ export class DirectoryExportService {
       const link = groupLinks.get(group.id);
       const inView = view.groups.has(group.id as GroupId);
       if (!link) {
-        if (inView && settings.groupsOu) {
-          creates.push({ op: 'create_group', localId: group.id, name: group.name, parentDn: settings.groupsOu, attributes: group.description ? { description: group.description } : {} });
+        const parent = parentOf(settings, settings.groupsOu);
+        if (inView && parent !== null) {
+          creates.push({ op: 'create_group', localId: group.id, name: group.name, parentDn: parent, attributes: group.description ? { description: group.description } : {} });
         }
         continue;
       }
@@ -135,35 +161,50 @@ export class DirectoryExportService {
       }
     }
     // Objects first (users before groups), then changes: members created in this plan are added by the next.
-    const ops = [...creates, ...updates];
-    return { ops: ops.slice(0, limit), more: ops.length > limit };
+    let ops = [...creates, ...updates];
+    // Like an import's removals, mass deprovisioning (an association removed by mistake) waits for an administrator.
+    const leaving = ops.filter(deprovisions).length;
+    const allowed = Math.max(settings.deleteThreshold.count, Math.floor((settings.deleteThreshold.percent / 100) * userLinkList.length));
+    let held: ExportPlan['held'];
+    if (leaving > allowed) {
+      ops = ops.filter((op) => !deprovisions(op));
+      held = { count: leaving, reason: `${leaving} accounts to suspend or delete exceed the delete threshold (${allowed}); raise the threshold to let them go` };
+    }
+    return { ops: ops.slice(0, limit), more: ops.length > limit, ...(held ? { held } : {}) };
   }
 
   /** How to create the user in the directory, when it is associated with it and not there yet (a password write creates it with the password). */
   async createOpFor(orgId: OrgId, directory: Directory, user: User): Promise<Extract<ExportOp, { op: 'create_user' }> | undefined> {
     const settings = adSettings(directory);
     if (!exportsTo(settings)) return undefined;
-    const view = await this.views.current(orgId, directory.id);
+    const view = await this.viewOf(directory).current(orgId, directory.id);
     if (!view?.users.has(user.id)) return undefined;
     const op = this.userOp(settings, user, undefined, true);
     return op?.op === 'create_user' ? op : undefined;
   }
 
   private userOp(settings: AdDomainSettings, user: User, link: IdentityLink | undefined, inView: boolean): ExportOp | undefined {
+    const cloud = isCloudSchema(settings.schema);
     const desired: Record<string, string | null> = {};
     for (const [field, attribute] of Object.entries(attributeSources(settings))) {
+      // A cloud directory's username is part of its account name (primaryEmail, userPrincipalName): set at creation, never renamed.
+      if (cloud && field === 'username') continue;
       if (writes(authorityOf(settings, field))) desired[attribute] = valueOf(user, field);
     }
     const suspended = user.state !== 'ACTIVATED';
     const stateWrites = writes(authorityOf(settings, 'suspended'));
     if (!link) {
-      if (!inView || !settings.usersOu) return undefined;
+      const parent = parentOf(settings, settings.usersOu);
+      if (!inView || parent === null) return undefined;
       const attributes: Record<string, string> = {};
       for (const [k, v] of Object.entries(desired)) if (v !== null) attributes[k] = v;
-      attributes.samaccountname ??= user.username;
-      attributes.userprincipalname ??= `${user.username}@${settings.domain}`;
-      attributes.cn = user.displayname || [user.firstname, user.lastname].filter(Boolean).join(' ') || user.username;
-      return { op: 'create_user', localId: user.id, name: user.username, parentDn: settings.usersOu, attributes, disabled: suspended };
+      if (cloud) attributes.username = user.username;
+      else {
+        attributes.samaccountname ??= user.username;
+        attributes.userprincipalname ??= `${user.username}@${settings.domain}`;
+        attributes.cn = user.displayname || [user.firstname, user.lastname].filter(Boolean).join(' ') || user.username;
+      }
+      return { op: 'create_user', localId: user.id, name: user.username, parentDn: parent, attributes, disabled: suspended };
     }
     const known = link.known ?? { attributes: {} };
     const changes: Record<string, string | null> = {};
@@ -171,9 +212,10 @@ export class DirectoryExportService {
       if ((known.attributes[attribute] ?? null) !== value) changes[attribute] = value;
     }
     const op: Extract<ExportOp, { op: 'update_user' }> = { op: 'update_user', localId: user.id, name: user.username, externalId: link.externalId, changes };
+    const gone = !inView && known.createdByRoster === true;
+    if (gone && settings.deprovision === 'delete') return { op: 'delete_user', localId: user.id, name: user.username, externalId: link.externalId, reason: 'no longer associated with the directory' };
     if (stateWrites) {
       // An account Roster created is disabled once it is no longer associated; one waiting for its first password stays disabled.
-      const gone = !inView && known.createdByRoster === true;
       const disabled = gone || suspended || known.awaitingPassword === true;
       if (disabled !== (known.disabled ?? !disabled)) {
         op.disabled = disabled;
@@ -200,7 +242,7 @@ export class DirectoryExportService {
    * directory now holds, recorded with a run (kind export) and journaled with the directory as
    * origin. Operations that failed are in the run with the directory's reason and planned again.
    */
-  async record(agent: DirectoryAgent, outcomes: ExportOutcome[]): Promise<DirectorySyncRun> {
+  async record(agent: SyncActor, outcomes: ExportOutcome[]): Promise<DirectorySyncRun> {
     const now = this.deps.clock().toISOString();
     return this.deps.store.transaction(async (tx) => {
       const directory = await tx.directories.findById(agent.orgId, agent.directoryId);
@@ -239,16 +281,32 @@ export class DirectoryExportService {
     });
   }
 
-  private async recordOne(tx: Transaction, agent: DirectoryAgent, directory: Directory, outcome: ExportOutcome, note: (item: SyncPlanItem) => void, now: string): Promise<void> {
+  private async recordOne(tx: Transaction, agent: SyncActor, directory: Directory, outcome: ExportOutcome, note: (item: SyncPlanItem) => void, now: string): Promise<void> {
     const { op } = outcome;
-    const kind: LinkedKind = op.op === 'create_user' || op.op === 'update_user' ? 'user' : 'user_group';
+    const kind: LinkedKind = op.op === 'create_user' || op.op === 'update_user' || op.op === 'delete_user' ? 'user' : 'user_group';
     const externalId = 'externalId' in op ? op.externalId : (outcome.externalId ?? '');
+    const ctx = directoryContext(agent.orgId, directory.id, `sync:${directory.id}`);
+    const [link] = await tx.identityLinks.findByLocalIds(agent.orgId, directory.id, kind, [op.localId]);
+    const unlink = async () => {
+      await tx.identityLinks.delete(agent.orgId, directory.id, kind, op.localId);
+      const stillThere = kind === 'user' ? await tx.users.findById(agent.orgId, op.localId as UserId) : await tx.groups.findById(agent.orgId, op.localId as GroupId);
+      if (stillThere) journal(tx, ctx, { objectType: kind, objectId: op.localId, operation: 'update', changes: { [externalIdKey(directory.id)]: { before: externalId, after: null } } });
+    };
     if (!outcome.ok) {
+      // Deleted behind Roster's back while Roster is authoritative: forgotten, so that the next plan creates it again.
+      if (outcome.gone && link && link.externalId === externalId && adSettings(directory).configuration === 'roster_authoritative') {
+        await unlink();
+        note({ action: 'delete', kind, externalId, localId: op.localId, name: op.name, reason: 'gone from the directory: it is created again' });
+        return;
+      }
       note({ action: 'failed', kind, externalId, localId: op.localId, name: op.name, reason: outcome.error ?? 'failed' });
       return;
     }
-    const ctx = directoryContext(agent.orgId, directory.id, `sync:${directory.id}`);
-    const [link] = await tx.identityLinks.findByLocalIds(agent.orgId, directory.id, kind, [op.localId]);
+    if (op.op === 'delete_user') {
+      if (link?.externalId === op.externalId) await unlink();
+      note({ action: 'delete', kind, externalId: op.externalId, localId: op.localId, name: op.name, reason: `${op.reason}: the account is deleted` });
+      return;
+    }
     if (op.op === 'create_user' || op.op === 'create_group') {
       const exists = kind === 'user' ? await tx.users.findById(agent.orgId, op.localId as UserId) : await tx.groups.findById(agent.orgId, op.localId as GroupId);
       if (!exists || !outcome.externalId) {

@@ -35,6 +35,12 @@ const DOMAIN_CACHE_MS = 5_000;
 
 export class DirectoryPasswordService {
   private readonly domainCache = new Map<OrgId, { at: number; ids: ReadonlySet<string> }>();
+  private cloud: { beforeSet(ctx: Context, user: User, password: string): Promise<void> } | undefined;
+
+  /** Cloud directories (Google Workspace, Microsoft 365) a new password is pushed to as well, reached by Roster itself. */
+  useCloudWriter(writer: { beforeSet(ctx: Context, user: User, password: string): Promise<void> }): void {
+    this.cloud = writer;
+  }
 
   constructor(
     private readonly deps: Deps,
@@ -102,6 +108,7 @@ export class DirectoryPasswordService {
       }
       await this.remember(ctx.orgId, directory, user, link, request, answer);
     }
+    await this.cloud?.beforeSet(ctx, user, password);
   }
 
   private async createRequest(orgId: OrgId, directory: Directory, user: User, password: string): Promise<AgentTaskRequest | undefined> {

@@ -5,8 +5,10 @@ import type { AttributeChange, Directory, DirectoryAgent, DirectorySyncRun, Sync
 import type { IdentityLink, KnownObject, LinkedKind, Transaction } from '../ports.js';
 import { ALL_ROWS, foldCase } from '../query.js';
 import type { UserInput } from '../user-input.js';
-import { adSettings, attributeSources, authorityOf, emptyState, type AdDomainSettings } from './active-directory.js';
+import { adSettings, attributeSources, authorityOf, emptyState, isCloudSchema, type AdDomainSettings } from './active-directory.js';
 import { journal, type Deps } from './deps.js';
+import type { SyncActor } from './directory-export.js';
+import { externalIdKey } from './identity-links.js';
 import type { GroupService, MemberRef } from './groups.js';
 import type { UserService } from './users.js';
 
@@ -93,7 +95,7 @@ export class DirectorySyncService {
     private readonly groups: GroupService,
   ) {}
 
-  async importBatch(agent: DirectoryAgent, batch: ImportBatch): Promise<ImportResult> {
+  async importBatch(agent: SyncActor, batch: ImportBatch): Promise<ImportResult> {
     try {
       return await this.deps.store.transaction(async (tx) => {
         const result = await this.apply(tx, agent, batch);
@@ -132,7 +134,7 @@ export class DirectorySyncService {
     await this.users.setPassword(ctx, user, input.password, { fromDirectory: true });
   }
 
-  private async apply(tx: Transaction, agent: DirectoryAgent, batch: ImportBatch): Promise<ImportResult> {
+  private async apply(tx: Transaction, agent: SyncActor, batch: ImportBatch): Promise<ImportResult> {
     const directory = await tx.directories.findById(agent.orgId, agent.directoryId);
     if (!directory) throw notFound('DIRECTORY_NOT_FOUND', 'Directory not found');
     const settings = adSettings(directory);
@@ -154,7 +156,7 @@ export class DirectorySyncService {
     for (const object of users) {
       const link = userLinks.get(object.externalId);
       if (!object.present) {
-        if (link) removals.push({ kind: 'user', localId: link.localId, externalId: object.externalId, name: first(object.attributes, 'samaccountname') ?? '', reason: object.gone ?? 'deleted' });
+        if (link) removals.push({ kind: 'user', localId: link.localId, externalId: object.externalId, name: first(object.attributes, attributeSources(settings).username!) ?? '', reason: object.gone ?? 'deleted' });
         continue;
       }
       await this.importUser(tx, ctx, directory, settings, object, link, note, userLinks, now);
@@ -162,7 +164,7 @@ export class DirectorySyncService {
     for (const object of groups) {
       const link = groupLinks.get(object.externalId);
       if (!object.present) {
-        if (link) removals.push({ kind: 'user_group', localId: link.localId, externalId: object.externalId, name: first(object.attributes, 'cn') ?? '', reason: object.gone ?? 'deleted' });
+        if (link) removals.push({ kind: 'user_group', localId: link.localId, externalId: object.externalId, name: groupName(object) ?? '', reason: object.gone ?? 'deleted' });
         continue;
       }
       await this.importGroup(tx, ctx, directory, settings, object, link, note, groupLinks);
@@ -209,7 +211,7 @@ export class DirectorySyncService {
     return { run, plan };
   }
 
-  private async runFor(tx: Transaction, agent: DirectoryAgent, batch: ImportBatch, now: string): Promise<DirectorySyncRun> {
+  private async runFor(tx: Transaction, agent: SyncActor, batch: ImportBatch, now: string): Promise<DirectorySyncRun> {
     if (batch.runId) {
       const run = await tx.directorySync.findRun(agent.orgId, batch.runId as SyncRunId);
       if (!run || run.directoryId !== agent.directoryId) throw notFound('SYNC_RUN_NOT_FOUND', 'Sync run not found');
@@ -297,15 +299,20 @@ export class DirectorySyncService {
     now: string,
   ): Promise<void> {
     const input = this.userInput(settings, object);
-    const name = String(input.username ?? object.externalId);
-    if (object.privileged) return note({ action: 'skip', kind: 'user', externalId: object.externalId, name, reason: 'a privileged account (adminCount, or a member of Domain Admins, Enterprise Admins or Administrators): never imported or managed' });
-    if (!input.username) return note({ action: 'skip', kind: 'user', externalId: object.externalId, name, reason: 'no username (the mapped attribute is empty)' });
+    const cloud = isCloudSchema(settings.schema);
+    // A cloud directory's accounts are matched by their username even where Roster's username is authoritative.
+    const name = String(input.username ?? (cloud ? first(object.attributes, attributeSources(settings).username!) : undefined) ?? object.externalId);
+    if (object.privileged) return note({ action: 'skip', kind: 'user', externalId: object.externalId, name, reason: cloud ? 'an administrator of the directory: never imported or managed' : 'a privileged account (adminCount, or a member of Domain Admins, Enterprise Admins or Administrators): never imported or managed' });
+    if (!input.username && !(cloud && name !== object.externalId)) return note({ action: 'skip', kind: 'user', externalId: object.externalId, name, reason: 'no username (the mapped attribute is empty)' });
     const linkChange = { directoryId: directory.id, externalId: object.externalId };
     try {
       const found = await this.match(tx, ctx, directory.id, object, name, link, (id) => tx.users.findById(ctx.orgId, id as UserId), () => tx.users.findByUsername(ctx.orgId, name));
       if ('conflict' in found) return note(found.conflict);
       const { current, action } = found;
       const known = knownUser(settings, object, link?.known, input);
+      if (!current && settings.configuration === 'roster_authoritative' && cloud) {
+        return note({ action: 'skip', kind: 'user', externalId: object.externalId, name, reason: 'not a Roster user, and Roster is authoritative: the account is left alone' });
+      }
       if (!current) {
         const created = await this.users.createIn(tx, ctx, { ...input, state: input.state ?? 'ACTIVATED' }, { link: { ...linkChange, known } });
         links.set(object.externalId, { orgId: ctx.orgId, directoryId: directory.id, kind: 'user', localId: created.id, externalId: object.externalId, created: now, updated: now, known });
@@ -404,7 +411,7 @@ export class DirectorySyncService {
     note: (item: SyncPlanItem) => void,
     links: Map<string, IdentityLink>,
   ): Promise<void> {
-    const name = first(object.attributes, 'cn') ?? first(object.attributes, 'samaccountname') ?? first(object.attributes, 'name');
+    const name = groupName(object);
     if (object.privileged) return note({ action: 'skip', kind: 'user_group', externalId: object.externalId, name: name ?? '', reason: 'a privileged group: never imported or managed' });
     if (!name) return note({ action: 'skip', kind: 'user_group', externalId: object.externalId, name: '', reason: 'no name' });
     const description = authorityOf(settings, 'description') === 'import' || authorityOf(settings, 'description') === 'both' ? (first(object.attributes, 'description') ?? '') : undefined;
@@ -415,13 +422,15 @@ export class DirectorySyncService {
       const found = await this.match(tx, ctx, directory.id, object, name, link, (id) => tx.groups.findById(ctx.orgId, id as GroupId), () => tx.groups.findByName(ctx.orgId, name));
       if ('conflict' in found) return note(found.conflict);
       const { current, action } = found;
+      const rosterOwns = isCloudSchema(settings.schema) && settings.configuration === 'roster_authoritative';
+      if (!current && rosterOwns) return note({ action: 'skip', kind: 'user_group', externalId: object.externalId, name, reason: 'not a Roster group, and Roster is authoritative: the group is left alone' });
       if (!current) {
         const created = await this.groups.create(ctx, { name, ...(description !== undefined ? { description } : {}) }, [], { link: linkChange, tx });
         remember(created);
         return note({ action: 'create', kind: 'user_group', externalId: object.externalId, localId: created.id, name, changes: fromNothing({ name, description }) });
       }
       const changes: Record<string, AttributeChange> = {};
-      if (current.name !== name) changes.name = { before: current.name, after: name };
+      if (current.name !== name && !rosterOwns) changes.name = { before: current.name, after: name };
       if (description !== undefined && current.description !== description) changes.description = { before: current.description, after: description };
       if (Object.keys(changes).length === 0 && action === 'update') return void remember(current);
       const after = await this.groups.change(ctx, current.id, {
@@ -450,7 +459,7 @@ export class DirectorySyncService {
   ): Promise<void> {
     const link = groupLinks.get(object.externalId);
     if (!link) return;
-    const name = first(object.attributes, 'cn') ?? '';
+    const name = groupName(object) ?? '';
     const wantedUsers = object.members!.filter((m) => m.kind === 'user').map((m) => m.externalId);
     const wantedGroups = object.members!.filter((m) => m.kind === 'user_group').map((m) => m.externalId);
     // Members linked earlier than this batch.
@@ -523,6 +532,16 @@ export class DirectorySyncService {
       await tx.directorySync.putState({ ...state, lastError: `Removals held back: ${hold}`, lastErrorAt: now, updated: now });
       return;
     }
+    if (isCloudSchema(settings.schema) && settings.configuration === 'roster_authoritative') {
+      // Roster is authoritative: an account gone from the directory is forgotten, and the export creates it again.
+      for (const r of removals) {
+        await tx.identityLinks.delete(ctx.orgId, directory.id, r.kind, r.localId);
+        const there = r.kind === 'user' ? await tx.users.findById(ctx.orgId, r.localId as UserId) : await tx.groups.findById(ctx.orgId, r.localId as GroupId);
+        if (there) journal(tx, ctx, { objectType: r.kind, objectId: r.localId, operation: 'update', changes: { [externalIdKey(directory.id)]: { before: r.externalId, after: null } } });
+        note({ action: 'delete', kind: r.kind, externalId: r.externalId, localId: r.localId, name: r.name, reason: `${reasonText(r)}; unlinked: Roster is authoritative and creates it again` });
+      }
+      return;
+    }
     for (const r of removals) {
       if (r.kind === 'user_group') {
         const group = await tx.groups.findById(ctx.orgId, r.localId as GroupId);
@@ -572,6 +591,9 @@ export class DirectorySyncService {
   }
 }
 
+/** A group's name as its directory has it (AD cn or sAMAccountName; a cloud directory's name). */
+const groupName = (object: SourceObject): string | undefined => first(object.attributes, 'cn') ?? first(object.attributes, 'samaccountname') ?? first(object.attributes, 'name');
+
 /** The attributes of `input` that differ from `user`, before → after. */
 function diff(user: User, input: Record<string, unknown>): Record<string, AttributeChange> {
   const changes: Record<string, AttributeChange> = {};
@@ -606,9 +628,11 @@ function importedValue(object: SourceObject, field: string, attribute: string, i
 /** What the directory holds of a user, from what the agent read: the attributes it reads (the others as known before). */
 function knownUser(settings: AdDomainSettings, object: SourceObject, previous: KnownObject | null | undefined, input: Record<string, unknown>): KnownObject {
   const attributes: Record<string, string | null> = { ...(previous?.attributes ?? {}) };
+  // A cloud directory is read whole each time: what it holds of every mapped attribute is known, so drift is repaired.
+  const cloud = isCloudSchema(settings.schema);
   for (const [field, attribute] of Object.entries(attributeSources(settings))) {
     const authority = authorityOf(settings, field);
-    if (authority === 'import' || authority === 'both') attributes[attribute] = importedValue(object, field, attribute, input);
+    if (authority === 'import' || authority === 'both' || (cloud && authority !== 'ignore')) attributes[attribute] = importedValue(object, field, attribute, input);
   }
   const known: KnownObject = { ...(previous ?? {}), attributes };
   if (object.disabled !== undefined) known.disabled = object.disabled;

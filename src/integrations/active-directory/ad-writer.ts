@@ -88,6 +88,9 @@ export function adWriter(client: AdClient): DirectoryWriter {
             if (op.disabled !== undefined) await client.setEnabled(entry.dn, !op.disabled);
             return { op, ok: true, dn: entry.dn };
           }
+          case 'delete_user':
+            // Roster never deletes an AD account; a domain has no deprovisioning policy that plans this.
+            return { op, ok: false, error: 'Roster does not delete Active Directory accounts' };
           case 'create_group': {
             let entry: AdEntry;
             try {

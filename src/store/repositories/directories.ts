@@ -42,5 +42,10 @@ export function directoryRepository(db: Kysely<Database>, postgres: boolean): Di
       );
       return { total: page.total, items: page.items.map(directoryFromRow) };
     },
+    async listOfTypes(types) {
+      if (types.length === 0) return [];
+      const rows = await db.selectFrom('directories').selectAll().where('type', 'in', [...types]).orderBy('created').execute();
+      return rows.map(directoryFromRow);
+    },
   };
 }
