@@ -12,6 +12,7 @@ import { applicationRoutes } from './routes/applications.js';
 import { credentialRoutes } from './routes/credentials.js';
 import { directoryRoutes } from './routes/directories.js';
 import { activeDirectoryRoutes } from './routes/active-directories.js';
+import { cloudDirectoryRoutes } from './routes/cloud-directories.js';
 import { agentProtocolRoutes } from './routes/agent-protocol.js';
 import { extensionRoutes } from './routes/extensions.js';
 import { graphRoutes } from './routes/graph.js';
@@ -143,6 +144,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     await api.register(graphRoutes, { prefix: '/api/v2' });
     await api.register(directoryRoutes, { prefix: '/api/v2' });
     await api.register(activeDirectoryRoutes, { prefix: '/api/v2' });
+    await api.register(cloudDirectoryRoutes, { prefix: '/api/v2' });
     await api.register(extensionRoutes, { prefix: '/api/v2' });
     await api.register(credentialRoutes, { prefix: '/api/v2' });
     await api.register(scimSourceRoutes, { prefix: '/api/v2' });

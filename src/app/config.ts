@@ -28,6 +28,8 @@ export interface Config {
   oidcKeyRefreshSeconds: number;
   /** Whether this process runs outbound SCIM provisioning (every process may; leases keep one run per application). */
   provisioningWorker: boolean;
+  /** Whether this process syncs Google Workspace and Microsoft 365 directories (every process may; a lease keeps one per directory). */
+  cloudDirectoryWorker: boolean;
   ldap: {
     host: string;
     /** null: the listener is off. */
@@ -130,6 +132,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     poolSize: Number(env.ROSTER_PG_POOL_SIZE || 10),
     scimTestToken: env.ROSTER_SCIM_TEST_TOKEN || undefined,
     provisioningWorker: flag('ROSTER_PROVISIONING', env.ROSTER_PROVISIONING, true),
+    cloudDirectoryWorker: flag('ROSTER_CLOUD_DIRECTORIES', env.ROSTER_CLOUD_DIRECTORIES, true),
     sessions: {
       idleMinutes: between('ROSTER_SESSION_IDLE_MINUTES', env.ROSTER_SESSION_IDLE_MINUTES, 30, 1, 10_080),
       maxHours: between('ROSTER_SESSION_MAX_HOURS', env.ROSTER_SESSION_MAX_HOURS, 12, 1, 720),

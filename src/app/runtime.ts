@@ -1,4 +1,6 @@
 import { createDirectoryCore, type DirectoryCore } from '../core/directory.js';
+import { cachedConnectors } from '../integrations/cloud-directory/connectors.js';
+import { CloudPasswordWriter, type ConnectorFactory } from '../integrations/cloud-directory/worker.js';
 import { openStore, type KyselyStore } from '../store/index.js';
 import type { Config } from './config.js';
 import { checkMasterKey, loadMasterKey } from './master-key.js';
@@ -8,6 +10,8 @@ export interface Runtime {
   config: Config;
   store: KyselyStore;
   core: DirectoryCore;
+  /** The cloud directories' connectors, shared by the sync worker and password changes. */
+  cloudConnectors: ConnectorFactory;
   close(): Promise<void>;
 }
 
@@ -26,5 +30,8 @@ export async function openRuntime(config: Config, options: { migrate?: boolean }
     throw e;
   }
   const core = createDirectoryCore(store, box, undefined, { passwordCacheSeconds: config.passwordCacheSeconds, sessions: config.sessions, oidcKeyRefreshSeconds: config.oidcKeyRefreshSeconds });
-  return { config, store, core, close: () => store.close() };
+  const cloudConnectors = cachedConnectors();
+  // Every process that changes passwords pushes them to Google Workspace and Microsoft 365.
+  core.directoryPasswords.useCloudWriter(new CloudPasswordWriter(core, cloudConnectors));
+  return { config, store, core, cloudConnectors, close: () => store.close() };
 }

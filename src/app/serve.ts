@@ -9,6 +9,7 @@ import { SamlApplications } from '../sso/saml-apps.js';
 import { registerSignIn } from '../sso/sign-in.js';
 import { registerOidc } from '../sso/oidc/index.js';
 import { ProvisioningWorker } from '../integrations/scim-app/worker.js';
+import { CloudDirectoryWorker } from '../integrations/cloud-directory/worker.js';
 import type { FirstRun } from '../core/services/bootstrap.js';
 import type { Config } from './config.js';
 import { openRuntime } from './runtime.js';
@@ -56,6 +57,9 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
   let provisioningLog: { warn(fields: object, message: string): void } | undefined;
   const provisioning = config.provisioningWorker
     ? new ProvisioningWorker(runtime.core.provisioning, { log: (message, fields) => provisioningLog?.warn(fields, message) })
+    : undefined;
+  const cloud = config.cloudDirectoryWorker
+    ? new CloudDirectoryWorker(runtime.core, runtime.cloudConnectors, { log: (message, fields) => provisioningLog?.warn(fields, message) })
     : undefined;
   const app = await buildApi({
     core: runtime.core,
@@ -121,6 +125,7 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
       app.log.warn('serving plain HTTP on a non-loopback address: set ROSTER_TLS_CERT and ROSTER_TLS_KEY, or put a TLS proxy in front');
     }
     provisioning?.start();
+    cloud?.start();
     // Ended sign-in sessions are forgotten a day later.
     const pruneSessions = setInterval(() => void runtime.core.signIn.prune().catch((e: unknown) => app.log.warn({ err: e }, 'pruning sign-in sessions failed')), 3_600_000);
     pruneSessions.unref();
@@ -143,6 +148,7 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
         clearInterval(pruneOidc);
         clearInterval(pruneSamlReplay);
         await provisioning?.stop();
+        await cloud?.stop();
         await radius.close();
         await ldap.close();
         await app.close();

@@ -32,6 +32,7 @@ import { ActiveDirectoryService } from './services/active-directory.js';
 import { DirectorySyncService } from './services/directory-sync.js';
 import { AgentTaskService } from './services/agent-tasks.js';
 import { DirectoryExportService } from './services/directory-export.js';
+import { CloudDirectoryService } from './services/cloud-directories.js';
 import { DirectoryPasswordService, type DirectoryPasswordOptions } from './services/directory-passwords.js';
 
 export interface CoreOptions {
@@ -81,8 +82,12 @@ export class DirectoryCore {
   readonly agentTasks: AgentTaskService;
   /** What each AD domain exposes: the users and groups associated with it. */
   readonly adView: DirectoryViewService;
+  /** What each Google Workspace and Microsoft 365 directory exposes. */
+  readonly cloudViews: Record<'g_suite' | 'office_365', DirectoryViewService>;
   readonly directoryExport: DirectoryExportService;
   readonly directoryPasswords: DirectoryPasswordService;
+  /** Google Workspace and Microsoft 365 directories: settings and sealed credentials. */
+  readonly cloudDirectories: CloudDirectoryService;
   /** Users signing in (single sign-on, the user portal) and their sessions. */
   readonly signIn: SignInService;
   /** Outbound SCIM provisioning of applications: settings, records, and what the worker needs. */
@@ -129,7 +134,10 @@ export class DirectoryCore {
     this.ldapView = new DirectoryViewService(deps, 'ldap_server', directoryOfType('ldap_server'));
     this.agentTasks = new AgentTaskService(deps);
     this.adView = new DirectoryViewService<Directory>(deps, 'active_directory', (repos, orgId, id) => repos.directories.findById(orgId, id as DirectoryId));
-    this.directoryExport = new DirectoryExportService(deps, this.adView);
+    const directoryView = (type: 'g_suite' | 'office_365') => new DirectoryViewService<Directory>(deps, type, (repos, orgId, id) => repos.directories.findById(orgId, id as DirectoryId));
+    this.cloudViews = { g_suite: directoryView('g_suite'), office_365: directoryView('office_365') };
+    this.directoryExport = new DirectoryExportService(deps, { active_directory: this.adView, ...this.cloudViews });
+    this.cloudDirectories = new CloudDirectoryService(deps, this.directories, this.directoryExport);
     this.directoryPasswords = new DirectoryPasswordService(deps, this.agentTasks, this.directoryExport, options.directoryPasswords);
     this.users.useDirectoryPasswords(this.directoryPasswords);
     this.authentication.useDelegate(this.directoryPasswords);

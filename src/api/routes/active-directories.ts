@@ -55,7 +55,7 @@ const AgentSchema = Type.Object(
   },
   { $id: 'ActiveDirectoryAgent' },
 );
-const RunSchema = Type.Object(
+export const RunSchema = Type.Object(
   {
     id: Type.String(),
     agentId: NullableString(),
@@ -87,7 +87,7 @@ const toAgent = (a: DirectoryAgent, connectKey?: string) => ({
   ...(a.contactAt ? { contactAt: a.contactAt } : {}),
   ...(connectKey ? { connectKey, connectKeyExpires: a.connectKeyExpires } : {}),
 });
-const toRun = (r: DirectorySyncRun, withPlan: boolean) => ({
+export const toRun = (r: DirectorySyncRun, withPlan: boolean) => ({
   id: r.id,
   agentId: r.agentId,
   kind: r.kind,

@@ -14,6 +14,8 @@ export const RESOURCE_PATHS: readonly { path: string; type: ResourceType; param:
   { path: 'ldapservers', type: 'ldap_server', param: 'ldapserver_id', tag: 'LDAP Servers' },
   { path: 'radiusservers', type: 'radius_server', param: 'radiusserver_id', tag: 'RADIUS Servers' },
   { path: 'activedirectories', type: 'active_directory', param: 'activedirectory_id', tag: 'Active Directory' },
+  { path: 'gsuites', type: 'g_suite', param: 'gsuite_id', tag: 'G Suite' },
+  { path: 'office365s', type: 'office_365', param: 'office365_id', tag: 'Office 365' },
 ];
 
 const SUBJECTS: readonly { path: string; type: SubjectType; param: string; tag: string }[] = [

@@ -1,0 +1,467 @@
+import { requirePermission, type Context } from '../context.js';
+import { conflict, invalid, notFound, type ErrorDetail } from '../errors.js';
+import { newId, type AgentId, type DirectoryId } from '../ids.js';
+import { changesBetween, REDACTED } from '../journal.js';
+import type { AttributeChange, Directory, DirectorySyncRun, DirectorySyncState } from '../model.js';
+import type { ListQuery, ListResult } from '../query.js';
+import { adSettings, CLOUD_CONFIGURATIONS, emptyState, MAPPABLE, SPECIAL, type AdDomainSettings, type Authority } from './active-directory.js';
+import type { DirectoryService } from './directories.js';
+import { journal, type Deps } from './deps.js';
+import type { DirectoryExportService, ExportPlan } from './directory-export.js';
+
+export type CloudDirectoryType = 'g_suite' | 'office_365';
+export const CLOUD_DIRECTORY_TYPES: readonly CloudDirectoryType[] = ['g_suite', 'office_365'];
+
+/** Settings both cloud directories have, beside the sync engine's (configuration, map, authority, removal, threshold). */
+export interface CloudCommonSettings {
+  /** How often the directory is read (Microsoft 365: its delta; Google: the whole scope), in seconds. */
+  pollSeconds: number;
+  /** How often everything is read and compared in full (reconciliation), in minutes. */
+  reconcileMinutes: number;
+  /** Writes in flight at once during an export. */
+  exportConcurrency: number;
+}
+
+export interface GoogleSettings extends CloudCommonSettings {
+  adminEmail: string;
+  customer: string;
+  scope: { orgUnitPath: string | null; groupEmail: string | null; importGroups: boolean };
+  /** Overrides for Google's endpoints (a private access point, or a test double): API root and OAuth token URL. */
+  endpoints: { rootUrl: string | null; tokenUrl: string | null };
+}
+
+export interface MicrosoftSettings extends CloudCommonSettings {
+  tenantId: string;
+  clientId: string;
+  /** Roster email domain → the tenant's verified domain for userPrincipalName; others get `domain`. */
+  domainMap: Record<string, string>;
+  usageLocation: string | null;
+  groupType: 'security' | 'microsoft365';
+  scope: { groupId: string | null };
+  /** National clouds: the Entra authority host and the Graph base URL. */
+  endpoints: { authorityHost: string | null; graphBaseUrl: string | null };
+  /** Extra CA certificates (PEM) to trust, such as a TLS-inspecting proxy's. */
+  caCertificates: string | null;
+}
+
+export type CloudSettings = AdDomainSettings & CloudCommonSettings & ({ schema: 'google_workspace' } & GoogleSettings | { schema: 'microsoft_365' } & MicrosoftSettings);
+
+/** A cloud directory as the worker needs it: settings and the opened credential. */
+export interface CloudDirectoryConnection {
+  directory: Directory;
+  settings: CloudSettings;
+  /** Google: the service account's JSON key; Microsoft 365: the client secret. */
+  credential: string;
+}
+
+const COMMON_DEFAULTS: CloudCommonSettings = { pollSeconds: 60, reconcileMinutes: 60, exportConcurrency: 4 };
+const SYNC_DEFAULTS = {
+  configuration: 'roster_authoritative',
+  importScopeGroupDn: null,
+  groupsOu: null,
+  attributeMap: {},
+  authority: {},
+  removal: { action: 'suspend', graceDays: 30 },
+  deleteThreshold: { count: 50, percent: 10 },
+  deprovision: 'suspend',
+} as const;
+
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i;
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const credentialField = (type: CloudDirectoryType) => (type === 'g_suite' ? 'serviceAccountKey' : 'clientSecret');
+const sealedContext = (directory: Pick<Directory, 'id'>) => `directory:${directory.id}:credential`;
+const typeName = (type: CloudDirectoryType) => (type === 'g_suite' ? 'Google Workspace' : 'Microsoft 365');
+const notFoundOf = (type: CloudDirectoryType) => notFound('DIRECTORY_NOT_FOUND', `${typeName(type)} directory not found`);
+
+/** The settings as stored, defaults filled in (the sealed credential is not among them). */
+export function cloudSettings(directory: Directory): CloudSettings {
+  const c = directory.config as Record<string, unknown>;
+  const base = adSettings(directory);
+  const common = { ...COMMON_DEFAULTS, ...pick(c, ['pollSeconds', 'reconcileMinutes', 'exportConcurrency']) };
+  if (directory.type === 'g_suite') {
+    return {
+      ...base,
+      ...common,
+      schema: 'google_workspace',
+      usersOu: typeof c.usersOu === 'string' ? c.usersOu : '/',
+      adminEmail: String(c.adminEmail ?? ''),
+      customer: typeof c.customer === 'string' ? c.customer : 'my_customer',
+      scope: { orgUnitPath: null, groupEmail: null, importGroups: true, ...(c.scope as object) },
+      endpoints: { rootUrl: null, tokenUrl: null, ...(c.endpoints as object) },
+    } as CloudSettings;
+  }
+  return {
+    ...base,
+    ...common,
+    schema: 'microsoft_365',
+    usersOu: null,
+    tenantId: String(c.tenantId ?? ''),
+    clientId: String(c.clientId ?? ''),
+    domainMap: { ...(c.domainMap as object) },
+    usageLocation: typeof c.usageLocation === 'string' ? c.usageLocation : null,
+    groupType: c.groupType === 'microsoft365' ? 'microsoft365' : 'security',
+    scope: { groupId: null, ...(c.scope as object) },
+    endpoints: { authorityHost: null, graphBaseUrl: null, ...(c.endpoints as object) },
+    caCertificates: typeof c.caCertificates === 'string' ? c.caCertificates : null,
+  } as CloudSettings;
+}
+
+function pick(source: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((k) => source[k] !== undefined).map((k) => [k, source[k]]));
+}
+
+const COMMON_KEYS = ['name', 'domain', 'configuration', 'attributeMap', 'authority', 'removal', 'deleteThreshold', 'deprovision', 'pollSeconds', 'reconcileMinutes', 'exportConcurrency', 'endpoints', 'scope'];
+const TYPE_KEYS: Record<CloudDirectoryType, string[]> = {
+  g_suite: ['adminEmail', 'customer', 'usersOu', 'serviceAccountKey'],
+  office_365: ['tenantId', 'clientId', 'clientSecret', 'domainMap', 'usageLocation', 'groupType', 'caCertificates'],
+};
+
+/** Checks an administrator's input; the credential comes back apart, to be sealed. */
+function checkInput(type: CloudDirectoryType, input: Record<string, unknown>, errors: ErrorDetail[]): { config: Record<string, unknown>; credential?: string; name?: string } {
+  const config: Record<string, unknown> = {};
+  const fail = (field: string, message: string, reason = 'INVALID') => errors.push({ field, reason, message });
+  const str = (field: string, test: (v: string) => boolean, message: string, nullable = false) => {
+    const v = input[field];
+    if (v === undefined) return;
+    if (v === null && nullable) config[field] = null;
+    else if (typeof v !== 'string' || !test(v)) fail(field, message);
+    else config[field] = v;
+  };
+  for (const key of Object.keys(input)) if (!COMMON_KEYS.includes(key) && !TYPE_KEYS[type].includes(key)) fail(key, `${key} is not a setting of a ${typeName(type)} directory`, 'UNKNOWN');
+  let name: string | undefined;
+  if (input.name !== undefined) {
+    if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 256) fail('name', 'must be 1 to 256 characters');
+    else name = input.name.trim();
+  }
+  if (input.domain !== undefined) {
+    if (typeof input.domain !== 'string' || !DOMAIN.test(input.domain)) fail('domain', 'must be a DNS domain name such as example.com');
+    else config.domain = input.domain.toLowerCase();
+  }
+  if (input.configuration !== undefined) {
+    if (!(CLOUD_CONFIGURATIONS as readonly unknown[]).includes(input.configuration)) fail('configuration', `must be one of ${CLOUD_CONFIGURATIONS.join(', ')}`);
+    else config.configuration = input.configuration;
+  }
+  if (input.attributeMap !== undefined) {
+    const map = input.attributeMap;
+    if (typeof map !== 'object' || map === null || Array.isArray(map)) fail('attributeMap', 'must be an object of Roster attribute → directory attribute');
+    else {
+      const out: Record<string, string> = {};
+      for (const [field, source] of Object.entries(map)) {
+        if (!MAPPABLE.has(field)) fail(`attributeMap.${field}`, `${field} is not an attribute a directory can set`, 'UNKNOWN');
+        else if (typeof source !== 'string' || !/^[a-z][a-z0-9-]{0,63}$/i.test(source)) fail(`attributeMap.${field}`, 'must be an attribute name');
+        else out[field] = source.toLowerCase();
+      }
+      config.attributeMap = out;
+    }
+  }
+  if (input.authority !== undefined) {
+    const map = input.authority;
+    if (typeof map !== 'object' || map === null || Array.isArray(map)) fail('authority', 'must be an object of attribute → import, export, both or ignore');
+    else {
+      const out: Record<string, Authority> = {};
+      for (const [field, value] of Object.entries(map)) {
+        if (field === 'password') {
+          // Passwords only ever go out (a cloud directory never gives one back): export, or ignore.
+          if (value !== 'export' && value !== 'ignore') fail('authority.password', 'must be export or ignore');
+          else out[field] = value;
+        } else if (!MAPPABLE.has(field) && !(SPECIAL as readonly string[]).includes(field)) fail(`authority.${field}`, `${field} is not an attribute a directory sync carries`, 'UNKNOWN');
+        else if (!['import', 'export', 'both', 'ignore'].includes(value as string)) fail(`authority.${field}`, 'must be import, export, both or ignore');
+        else out[field] = value as Authority;
+      }
+      config.authority = out;
+    }
+  }
+  if (input.removal !== undefined) {
+    const r = input.removal as Record<string, unknown> | null;
+    const action = r?.action ?? 'suspend';
+    const graceDays = r?.graceDays === undefined ? 30 : r.graceDays;
+    if (typeof r !== 'object' || r === null) fail('removal', 'must be an object');
+    else if (action !== 'suspend' && action !== 'delete') fail('removal.action', 'must be suspend or delete');
+    else if (graceDays !== null && (typeof graceDays !== 'number' || !Number.isInteger(graceDays) || graceDays < 0 || graceDays > 3650)) fail('removal.graceDays', 'must be a whole number of days from 0 to 3650, or null for never');
+    else config.removal = { action, graceDays };
+  }
+  if (input.deleteThreshold !== undefined) {
+    const t = (input.deleteThreshold ?? {}) as Record<string, unknown>;
+    const count = t.count ?? SYNC_DEFAULTS.deleteThreshold.count;
+    const percent = t.percent ?? SYNC_DEFAULTS.deleteThreshold.percent;
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) fail('deleteThreshold.count', 'must be a whole number, 0 or more');
+    else if (typeof percent !== 'number' || percent < 0 || percent > 100) fail('deleteThreshold.percent', 'must be a number from 0 to 100');
+    else config.deleteThreshold = { count, percent };
+  }
+  if (input.deprovision !== undefined) {
+    if (input.deprovision !== 'suspend' && input.deprovision !== 'delete') fail('deprovision', 'must be suspend or delete');
+    else config.deprovision = input.deprovision;
+  }
+  for (const [field, min, max] of [['pollSeconds', 5, 86_400], ['reconcileMinutes', 1, 10_080], ['exportConcurrency', 1, 32]] as const) {
+    const v = input[field];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(field, `must be a whole number from ${min} to ${max}`);
+    else config[field] = v;
+  }
+  const url = (v: unknown) => typeof v === 'string' && /^https?:\/\/[^\s]+$/.test(v) && v.length <= 2048;
+  if (input.endpoints !== undefined) {
+    const e = input.endpoints as Record<string, unknown> | null;
+    const allowed = type === 'g_suite' ? ['rootUrl', 'tokenUrl'] : ['authorityHost', 'graphBaseUrl'];
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) fail('endpoints', `must be an object of ${allowed.join(', ')}`);
+    else {
+      const out: Record<string, string | null> = {};
+      for (const [k, v] of Object.entries(e)) {
+        if (!allowed.includes(k)) fail(`endpoints.${k}`, `${k} is not an endpoint of a ${typeName(type)} directory`, 'UNKNOWN');
+        else if (v !== null && !url(v)) fail(`endpoints.${k}`, 'must be an http(s) URL, or null for the default');
+        else out[k] = v as string | null;
+      }
+      config.endpoints = out;
+    }
+  }
+  let credential: string | undefined;
+  const secret = input[credentialField(type)];
+  if (type === 'g_suite') {
+    str('adminEmail', (v) => EMAIL.test(v), 'must be the email address of a super administrator (the account the service account acts as)');
+    str('customer', (v) => /^[A-Za-z0-9_]{1,64}$/.test(v), 'must be a customer id such as C01abcde2, or my_customer');
+    str('usersOu', (v) => v.startsWith('/') && v.length <= 1024, 'must be an organizational unit path such as / or /Staff');
+    if (input.scope !== undefined) {
+      const s = input.scope as Record<string, unknown> | null;
+      if (typeof s !== 'object' || s === null) fail('scope', 'must be an object: orgUnitPath, groupEmail, importGroups');
+      else {
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(s)) {
+          if (k === 'orgUnitPath' && (v === null || (typeof v === 'string' && v.startsWith('/') && v.length <= 1024 && !v.includes("'")))) out[k] = v;
+          else if (k === 'groupEmail' && (v === null || (typeof v === 'string' && EMAIL.test(v)))) out[k] = v === null ? null : (v as string).toLowerCase();
+          else if (k === 'importGroups' && typeof v === 'boolean') out[k] = v;
+          else fail(`scope.${k}`, k === 'orgUnitPath' ? 'must be an organizational unit path such as /Staff, or null' : k === 'groupEmail' ? 'must be a group email address, or null' : k === 'importGroups' ? 'must be true or false' : `${k} is not part of a Google Workspace scope`);
+        }
+        config.scope = out;
+      }
+    }
+    if (secret !== undefined) {
+      let key: Record<string, unknown> | undefined;
+      try {
+        key = typeof secret === 'string' ? (JSON.parse(secret) as Record<string, unknown>) : (secret as Record<string, unknown>);
+      } catch {
+        key = undefined;
+      }
+      if (!key || typeof key !== 'object' || key.type !== 'service_account' || typeof key.client_email !== 'string' || typeof key.private_key !== 'string') {
+        fail('serviceAccountKey', "must be the service account's JSON key (type service_account, with client_email and private_key)");
+      } else {
+        credential = JSON.stringify(key);
+        config.serviceAccountEmail = key.client_email;
+      }
+    }
+  } else {
+    str('tenantId', (v) => GUID.test(v) || DOMAIN.test(v), 'must be the tenant id (a GUID) or its primary domain');
+    str('clientId', (v) => GUID.test(v), 'must be the application (client) id, a GUID');
+    str('usageLocation', (v) => /^[A-Z]{2}$/.test(v), 'must be a two-letter country code (ISO 3166) such as US', true);
+    if (input.groupType !== undefined && input.groupType !== 'security' && input.groupType !== 'microsoft365') fail('groupType', 'must be security or microsoft365');
+    else if (input.groupType !== undefined) config.groupType = input.groupType;
+    str('caCertificates', (v) => v.includes('-----BEGIN CERTIFICATE-----') && v.length <= 65_536, 'must be PEM certificates', true);
+    if (input.domainMap !== undefined) {
+      const m = input.domainMap;
+      if (typeof m !== 'object' || m === null || Array.isArray(m)) fail('domainMap', 'must be an object of email domain → verified domain');
+      else {
+        const out: Record<string, string> = {};
+        for (const [from, to] of Object.entries(m)) {
+          if (!DOMAIN.test(from) || typeof to !== 'string' || !DOMAIN.test(to)) fail(`domainMap.${from}`, 'must map a domain to a domain');
+          else out[from.toLowerCase()] = to.toLowerCase();
+        }
+        config.domainMap = out;
+      }
+    }
+    if (input.scope !== undefined) {
+      const s = input.scope as Record<string, unknown> | null;
+      if (typeof s !== 'object' || s === null) fail('scope', 'must be an object: groupId');
+      else if (Object.keys(s).some((k) => k !== 'groupId')) fail('scope', 'a Microsoft 365 scope has only groupId');
+      else if (s.groupId !== undefined && s.groupId !== null && (typeof s.groupId !== 'string' || !GUID.test(s.groupId))) fail('scope.groupId', 'must be a group object id (a GUID), or null for every user');
+      else config.scope = { groupId: s.groupId ?? null };
+    }
+    if (secret !== undefined) {
+      if (typeof secret !== 'string' || secret.length < 8 || secret.length > 1024) fail('clientSecret', "must be the application's client secret");
+      else credential = secret;
+    }
+  }
+  return { config, ...(credential !== undefined ? { credential } : {}), ...(name !== undefined ? { name } : {}) };
+}
+
+/** A directory's configuration as the journal keeps it: the sealed credential never appears. */
+const redacted = (directory: Directory): Directory => ({ ...directory, config: { ...directory.config, ...(directory.config.credential ? { credential: REDACTED } : {}) } });
+
+/**
+ * Google Workspace (`g_suite`) and Microsoft 365 (`office_365`) directories: settings and their
+ * credential (a service account key, a client secret), sealed at rest and never shown again.
+ * Roster reaches them itself (no agent); the worker in integrations/cloud-directory does.
+ */
+export class CloudDirectoryService {
+  constructor(
+    private readonly deps: Deps,
+    private readonly directories: DirectoryService,
+    private readonly exports: DirectoryExportService,
+  ) {}
+
+  private now(): string {
+    return this.deps.clock().toISOString();
+  }
+
+  list(ctx: Context, type: CloudDirectoryType, query: ListQuery): Promise<ListResult<Directory>> {
+    return this.directories.list(ctx, query, type);
+  }
+
+  async get(ctx: Context, type: CloudDirectoryType, id: string): Promise<Directory> {
+    requirePermission(ctx, 'directories:read');
+    const directory = await this.deps.store.read.directories.findById(ctx.orgId, id as DirectoryId);
+    if (directory?.type !== type) throw notFoundOf(type);
+    return directory;
+  }
+
+  async create(ctx: Context, type: CloudDirectoryType, input: Record<string, unknown>): Promise<Directory> {
+    requirePermission(ctx, 'directories:write');
+    const errors: ErrorDetail[] = [];
+    const { config, credential, name } = checkInput(type, input, errors);
+    const required = type === 'g_suite' ? ['domain', 'adminEmail', 'serviceAccountKey'] : ['domain', 'tenantId', 'clientId', 'clientSecret'];
+    for (const field of required) {
+      if (input[field] === undefined && !errors.some((e) => e.field === field)) errors.push({ field, reason: 'REQUIRED', message: `${field} is required` });
+    }
+    if (errors.length > 0) throw invalidSettings(errors);
+    const now = this.now();
+    const id = newId<DirectoryId>();
+    const directory: Directory = {
+      id,
+      orgId: ctx.orgId,
+      type,
+      name: name ?? `${typeName(type)} ${String(config.domain)}`,
+      config: { ...SYNC_DEFAULTS, ...config, credential: this.deps.secrets.seal(credential!, sealedContext({ id })) },
+      created: now,
+      updated: now,
+    };
+    await this.deps.store.transaction(async (tx) => {
+      const taken = (await tx.directories.list(ctx.orgId, { filter: { kind: 'compare', field: 'type', op: 'eq', value: type }, sort: [], page: { limit: 1000, skip: 0 } })).items;
+      if (taken.some((d) => d.config.domain === config.domain)) throw conflict('DOMAIN_EXISTS', `${typeName(type)} ${String(config.domain)} is already connected to this organization`);
+      await tx.directories.insert(directory);
+      await tx.directorySync.putState(emptyState(directory, now));
+      journal(tx, ctx, { objectType: 'directory', objectId: directory.id, operation: 'create', changes: changesBetween(null, redacted(directory)) });
+    });
+    return directory;
+  }
+
+  /** Changes settings (a new credential replaces the old); a changed scope or configuration makes the next read a full one. */
+  async update(ctx: Context, type: CloudDirectoryType, id: string, input: Record<string, unknown>): Promise<Directory> {
+    requirePermission(ctx, 'directories:write');
+    const errors: ErrorDetail[] = [];
+    const { config, credential, name } = checkInput(type, input, errors);
+    if (config.domain !== undefined) errors.push({ field: 'domain', reason: 'READ_ONLY', message: 'the domain of a connected directory cannot change; connect another' });
+    if (errors.length > 0) throw invalidSettings(errors);
+    return this.deps.store.transaction(async (tx) => {
+      const before = await tx.directories.findById(ctx.orgId, id as DirectoryId, { forUpdate: true });
+      if (before?.type !== type) throw notFoundOf(type);
+      const now = this.now();
+      const merged: Record<string, unknown> = { ...before.config, ...config };
+      if (config.scope) merged.scope = { ...(before.config.scope as object), ...(config.scope as object) };
+      if (config.endpoints) merged.endpoints = { ...(before.config.endpoints as object), ...(config.endpoints as object) };
+      if (credential !== undefined) merged.credential = this.deps.secrets.seal(credential, sealedContext(before));
+      const after: Directory = { ...before, name: name ?? before.name, config: merged, updated: now };
+      await tx.directories.update(after);
+      const reread = ['scope', 'configuration', 'attributeMap', 'authority'].some((k) => config[k] !== undefined && JSON.stringify(config[k]) !== JSON.stringify(before.config[k])) || credential !== undefined;
+      if (reread) {
+        const state = (await tx.directorySync.state(ctx.orgId, before.id, { forUpdate: true })) ?? emptyState(before, now);
+        await tx.directorySync.putState({ ...state, fullImportWanted: true, importCursor: null, updated: now });
+      }
+      const changes: Record<string, AttributeChange> = changesBetween(redacted(before), redacted(after));
+      if (credential !== undefined) changes[credentialField(type)] = { before: REDACTED, after: REDACTED };
+      journal(tx, ctx, { objectType: 'directory', objectId: after.id, operation: 'update', changes });
+      return after;
+    });
+  }
+
+  /** Disconnects the directory: its state and runs go; the users and groups it imported stay, unlinked; nothing in the directory changes. */
+  async delete(ctx: Context, type: CloudDirectoryType, id: string): Promise<void> {
+    requirePermission(ctx, 'directories:write');
+    await this.deps.store.transaction(async (tx) => {
+      const directory = await tx.directories.findById(ctx.orgId, id as DirectoryId, { forUpdate: true });
+      if (directory?.type !== type) throw notFoundOf(type);
+      for (const kind of ['user', 'user_group'] as const) {
+        for (const link of await tx.identityLinks.listByDirectory(ctx.orgId, directory.id, kind)) await tx.identityLinks.delete(ctx.orgId, directory.id, kind, link.localId);
+      }
+      await tx.directories.delete(ctx.orgId, directory.id);
+      journal(tx, ctx, { objectType: 'directory', objectId: directory.id, operation: 'delete', changes: changesBetween(redacted(directory), null) });
+    });
+  }
+
+  async state(ctx: Context, type: CloudDirectoryType, id: string): Promise<DirectorySyncState> {
+    const directory = await this.get(ctx, type, id);
+    return (await this.deps.store.read.directorySync.state(ctx.orgId, directory.id)) ?? emptyState(directory, directory.created);
+  }
+
+  /** A full read at the worker's next turn (reconciliation now), or, with `dryRun`, a plan of it that applies nothing. */
+  async requestRead(ctx: Context, type: CloudDirectoryType, id: string, dryRun = false): Promise<void> {
+    requirePermission(ctx, 'directories:write');
+    await this.deps.store.transaction(async (tx) => {
+      const directory = await tx.directories.findById(ctx.orgId, id as DirectoryId);
+      if (directory?.type !== type) throw notFoundOf(type);
+      const state = (await tx.directorySync.state(ctx.orgId, directory.id, { forUpdate: true })) ?? emptyState(directory, this.now());
+      await tx.directorySync.putState({ ...state, ...(dryRun ? { dryRunWanted: true } : { fullImportWanted: true }), updated: this.now() });
+      if (!dryRun) journal(tx, ctx, { objectType: 'directory', objectId: directory.id, operation: 'update', changes: { fullImportWanted: { before: state.fullImportWanted, after: true } } });
+    });
+  }
+
+  /** The export's dry run: what Roster would write to the directory now. */
+  async exportPlan(ctx: Context, type: CloudDirectoryType, id: string, limit = 500): Promise<ExportPlan> {
+    return this.exports.preview(ctx, id, limit, type);
+  }
+
+  async runs(ctx: Context, type: CloudDirectoryType, id: string, limit = 20, skip = 0): Promise<{ items: DirectorySyncRun[]; total: number }> {
+    const directory = await this.get(ctx, type, id);
+    return this.deps.store.read.directorySync.listRuns(ctx.orgId, directory.id, Math.min(Math.max(limit, 1), 100), Math.max(skip, 0));
+  }
+
+  async run(ctx: Context, type: CloudDirectoryType, id: string, runId: string): Promise<DirectorySyncRun> {
+    const directory = await this.get(ctx, type, id);
+    const run = await this.deps.store.read.directorySync.findRun(ctx.orgId, runId as DirectorySyncRun['id']);
+    if (!run || run.directoryId !== directory.id) throw notFound('SYNC_RUN_NOT_FOUND', 'Sync run not found');
+    return run;
+  }
+
+  /** System: every cloud directory of every org, with its opened credential, for the worker. */
+  async connections(): Promise<CloudDirectoryConnection[]> {
+    const out: CloudDirectoryConnection[] = [];
+    for (const directory of await this.deps.store.read.directories.listOfTypes([...CLOUD_DIRECTORY_TYPES])) {
+      const sealed = directory.config.credential;
+      if (typeof sealed !== 'string') continue;
+      out.push({ directory, settings: cloudSettings(directory), credential: this.deps.secrets.open(sealed, sealedContext(directory)) });
+    }
+    return out;
+  }
+
+  /** System: `owner` (a worker process) runs the directory's sync for `seconds` from now; false while another holds it. */
+  async takeLease(directory: Directory, owner: string, seconds: number): Promise<boolean> {
+    const now = this.deps.clock();
+    const repos = this.deps.store.read;
+    if (!(await repos.directorySync.state(directory.orgId, directory.id))) await repos.directorySync.putState(emptyState(directory, now.toISOString()));
+    return repos.directorySync.takeWriterLease(directory.orgId, directory.id, owner as AgentId, now.toISOString(), new Date(now.getTime() + seconds * 1000).toISOString());
+  }
+
+  async releaseLease(directory: Directory, owner: string): Promise<void> {
+    await this.deps.store.read.directorySync.releaseWriterLease(directory.orgId, directory.id, owner as AgentId);
+  }
+
+  /** System: a failure of the directory's sync (credentials refused, the API unreachable), shown with its state; null clears it. */
+  async reportError(directory: Directory, message: string | null): Promise<void> {
+    const repos = this.deps.store.read;
+    const now = this.now();
+    const state = (await repos.directorySync.state(directory.orgId, directory.id)) ?? emptyState(directory, now);
+    if (message === null && state.lastError === null) return;
+    await repos.directorySync.putState({ ...state, lastError: message === null ? null : message.slice(0, 2000), lastErrorAt: message === null ? state.lastErrorAt : now, updated: now });
+  }
+
+  /** System: the directory's sync state (its cursor, what is wanted of the next read). */
+  async stateOf(directory: Directory): Promise<DirectorySyncState> {
+    return (await this.deps.store.read.directorySync.state(directory.orgId, directory.id)) ?? emptyState(directory, this.now());
+  }
+
+  /** System: one cloud directory with its opened credential; undefined when gone. */
+  async connection(orgId: Directory['orgId'], id: DirectoryId): Promise<CloudDirectoryConnection | undefined> {
+    const directory = await this.deps.store.read.directories.findById(orgId, id);
+    if (!directory || !(CLOUD_DIRECTORY_TYPES as readonly string[]).includes(directory.type) || typeof directory.config.credential !== 'string') return undefined;
+    return { directory, settings: cloudSettings(directory), credential: this.deps.secrets.open(directory.config.credential, sealedContext(directory)) };
+  }
+}
+
+const invalidSettings = (errors: ErrorDetail[]) => invalid('INVALID_INPUT', errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);

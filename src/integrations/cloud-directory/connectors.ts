@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import type { CloudDirectoryConnection } from '../../core/services/cloud-directories.js';
+import type { RetryPolicy } from '../../sync/retry.js';
+import { googleWorkspaceConnector } from '../google-workspace/connector.js';
+import { microsoft365Connector } from '../microsoft-365/connector.js';
+import type { CloudConnector } from './connector.js';
+
+/** The connector for a cloud directory's settings and credential. */
+export function connectorFor(connection: CloudDirectoryConnection, options: { retry?: RetryPolicy } = {}): CloudConnector {
+  const { settings, credential } = connection;
+  const retry = options.retry ? { retry: options.retry } : {};
+  if (settings.schema === 'google_workspace') {
+    return googleWorkspaceConnector({
+      serviceAccountKey: credential,
+      adminEmail: settings.adminEmail,
+      customer: settings.customer,
+      domain: settings.domain,
+      scope: settings.scope,
+      ...(settings.endpoints.rootUrl ? { rootUrl: settings.endpoints.rootUrl } : {}),
+      ...(settings.endpoints.tokenUrl ? { tokenUrl: settings.endpoints.tokenUrl } : {}),
+      ...retry,
+    });
+  }
+  return microsoft365Connector({
+    tenantId: settings.tenantId,
+    clientId: settings.clientId,
+    clientSecret: credential,
+    domain: settings.domain,
+    domainMap: settings.domainMap,
+    usageLocation: settings.usageLocation,
+    groupType: settings.groupType,
+    scope: settings.scope,
+    ...(settings.endpoints.authorityHost ? { authorityHost: settings.endpoints.authorityHost } : {}),
+    ...(settings.endpoints.graphBaseUrl ? { graphBaseUrl: settings.endpoints.graphBaseUrl } : {}),
+    ...(settings.caCertificates ? { ca: settings.caCertificates } : {}),
+    ...retry,
+  });
+}
+
+/**
+ * Connectors kept per directory while its settings stay the same, so that the worker and password
+ * changes share one client and its access token.
+ */
+/** What a connector is made from: the directory's settings and sealed credential (a new credential is a new key). */
+export const connectionKey = (connection: CloudDirectoryConnection): string =>
+  createHash('sha256').update(JSON.stringify([connection.directory.updated, connection.directory.config])).digest('base64url');
+
+export function cachedConnectors(make: (connection: CloudDirectoryConnection) => CloudConnector = (c) => connectorFor(c)): (connection: CloudDirectoryConnection) => CloudConnector {
+  const cache = new Map<string, { key: string; connector: CloudConnector }>();
+  return (connection) => {
+    const key = connectionKey(connection);
+    const hit = cache.get(connection.directory.id);
+    if (hit?.key === key) return hit.connector;
+    const connector = make(connection);
+    cache.set(connection.directory.id, { key, connector });
+    return connector;
+  };
+}
