@@ -281,7 +281,8 @@ export class DirectorySyncService {
       else if (field !== 'username' && field !== 'email') input[field] = field === 'employeeIdentifier' ? null : '';
     }
     // Roster needs an email: the mail attribute, else the userPrincipalName, else one made from the username and the domain.
-    if (input.email === undefined) input.email = first(object.attributes, 'userprincipalname') ?? `${String(input.username ?? '')}@${settings.domain}`;
+    const emailAuthority = authorityOf(settings, 'email');
+    if (input.email === undefined && (emailAuthority === 'import' || emailAuthority === 'both')) input.email = first(object.attributes, 'userprincipalname') ?? `${String(input.username ?? '')}@${settings.domain}`;
     const state = authorityOf(settings, 'suspended');
     if (object.disabled !== undefined && (state === 'import' || state === 'both')) input.state = object.disabled ? 'SUSPENDED' : 'ACTIVATED';
     return input as Omit<UserInput, 'password'>;

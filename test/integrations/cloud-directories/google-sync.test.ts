@@ -119,6 +119,17 @@ describeEachStore('Google Workspace sync (official client against the Directory 
     expect(google.requests.some((r) => r.status === 429)).toBe(true);
   });
 
+  it('plans an import without applying it when an administrator asks for a dry run', async () => {
+    google.updateUser(`alice@${google.domain}`, { givenName: 'Alicia' });
+    await s.core.cloudDirectories.requestRead(s.ctx, 'g_suite', s.directoryId, true);
+    const { read } = await s.turn();
+    expect(read).toMatchObject({ dryRun: true, mode: 'full' });
+    expect(read?.plan.find((p) => p.name === 'alice')?.changes).toMatchObject({ firstname: { before: 'Alice', after: 'Alicia' } });
+    expect((await s.user('alice'))?.firstname).toBe('Alice');
+    expect((await s.core.cloudDirectories.state(s.ctx, 'g_suite', s.directoryId)).dryRunWanted).toBe(false);
+    google.updateUser(`alice@${google.domain}`, { givenName: 'Alice' });
+  });
+
   it('holds removals back when more accounts vanish than the delete threshold allows', async () => {
     for (let i = 0; i < 6; i++) google.deleteUser(`temp${i}@${google.domain}`);
     const { read } = await s.turn({ full: true });
@@ -168,6 +179,8 @@ describeEachStore('Google Workspace sync (official client against the Directory 
     } finally {
       await s.worker.stop();
     }
+    const contractors = google.groups().find((g) => g.name === 'Contractors');
+    expect(google.members(contractors!.email).map((m) => m.id).sort()).toEqual(['gus', 'hal', 'ivy', 'jo', 'kim'].map((n) => emails(n)[0]!.id).sort());
     for (const n of ['hal', 'ivy', 'jo', 'kim']) expect(emails(n)[0]?.suspended).toBe(false);
     const plan = await s.core.cloudDirectories.exportPlan(s.ctx, 'g_suite', s.directoryId);
     expect(plan.held?.count).toBe(4);
@@ -181,5 +194,48 @@ describeEachStore('Google Workspace sync (official client against the Directory 
     expect(JSON.stringify(directory.config)).not.toContain(secretLine);
     const entries = await s.core.journal.list(s.ctx, 0, 10_000);
     expect(JSON.stringify(entries)).not.toContain(secretLine);
+  });
+});
+
+/** Roster authoritative: Google holds what Roster says, and reconciliation puts back what was changed behind its back. */
+describeEachStore('Google Workspace sync, Roster authoritative: reconciliation', (kind) => {
+  let google: GoogleEmulator;
+  let s: CloudSync;
+  const account = (local: string) => google.users().find((u) => u.primaryEmail === `${local}@${google.domain}`);
+
+  beforeAll(async () => {
+    google = await startGoogleEmulator();
+    google.addUser({ primaryEmail: `outsider@${google.domain}`, givenName: 'Out', familyName: 'Sider' });
+    google.addUser({ primaryEmail: `lee@${google.domain}`, givenName: 'Lee', familyName: 'Old', organizations: [{ primary: true, title: 'Old title' }] });
+    s = await openCloudSync(kind, 'g_suite', { domain: google.domain, adminEmail: google.adminEmail, serviceAccountKey: google.serviceAccountKey, endpoints: { rootUrl: google.rootUrl, tokenUrl: google.tokenUrl } });
+  });
+  afterAll(async () => {
+    await s?.dispose();
+    await google?.close();
+  });
+
+  it("links an existing account, writes Roster's values over it, leaves other accounts alone, and repairs drift and deletions", async () => {
+    const lee = await s.newUser('lee', { firstname: 'Lee', lastname: 'New', jobTitle: 'Analyst' });
+    await s.associate({ type: 'user', id: lee.id });
+    const { read } = await s.turn();
+    expect(await s.user('outsider')).toBeUndefined();
+    expect(read?.plan.find((p) => p.name === 'outsider')?.reason).toContain('Roster is authoritative');
+    expect(await s.link(lee.id)).toBe(account('lee')!.id);
+    expect(account('lee')).toMatchObject({ name: { familyName: 'New' } });
+    expect(JSON.stringify(account('lee'))).toContain('Analyst');
+    expect(account('outsider')).toMatchObject({ name: { givenName: 'Out', familyName: 'Sider' }, suspended: false });
+
+    // Behind Roster's back: a change, then a deletion. A full read puts both right.
+    google.updateUser(account('lee')!.id, { familyName: 'Changed', suspended: true });
+    await s.turn({ full: true });
+    expect(account('lee')).toMatchObject({ name: { familyName: 'New' }, suspended: false });
+    expect((await s.user('lee'))?.lastname).toBe('New');
+    const oldId = account('lee')!.id;
+    google.deleteUser(oldId);
+    await s.turn({ full: true });
+    expect(account('lee')).toBeDefined();
+    expect(account('lee')!.id).not.toBe(oldId);
+    expect(await s.link(lee.id)).toBe(account('lee')!.id);
+    expect((await s.user('lee'))?.state).toBe('ACTIVATED');
   });
 });
