@@ -180,7 +180,11 @@ export class CloudDirectoryWorker {
   private async turn(state: DirectoryState, options: { read: boolean; full?: boolean }): Promise<TurnResult> {
     const { directory, settings } = state.connection;
     const result: TurnResult = { exports: [] };
-    // The journal head before the export's plan: whatever happens after it is looked at next tick.
+    // Renewed before each step, so that a long export keeps the directory to this process, and stops if another took it.
+    const hold = async () => {
+      if (!(await this.core.cloudDirectories.takeLease(directory, this.owner, this.options.leaseSeconds ?? 60))) throw new Error('another Roster process is syncing this directory now');
+    };
+    await hold();
     if (options.read) {
       const sync = await this.core.cloudDirectories.stateOf(directory);
       const full = options.full === true || sync.fullImportWanted || sync.dryRunWanted || Date.now() - state.fullAt >= settings.reconcileMinutes * 60_000;
@@ -191,6 +195,8 @@ export class CloudDirectoryWorker {
     }
     if (exportsTo(settings)) {
       for (let round = 0; round < MAX_EXPORT_ROUNDS; round++) {
+        await hold();
+        // The journal head before the plan: whatever happens after it is looked at next tick.
         const seq = await this.core.store.read.journal.head(directory.orgId as OrgId);
         const plan = await this.core.directoryExport.plan(directory.orgId as OrgId, directory.id, 500);
         if (plan.held) result.held = plan.held.reason;

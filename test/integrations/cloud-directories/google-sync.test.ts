@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { GroupId } from '../../../src/core/ids.js';
 import { failure } from '../../support/core.js';
-import { openCloudSync, userIdOf, type CloudSync } from '../../support/cloud-sync.js';
+import { cachedConnectors, connectorFor } from '../../../src/integrations/cloud-directory/connectors.js';
+import { CloudDirectoryWorker } from '../../../src/integrations/cloud-directory/worker.js';
+import { FAST_RETRY, openCloudSync, userIdOf, type CloudSync } from '../../support/cloud-sync.js';
 import { startGoogleEmulator, type GoogleEmulator } from '../../support/google-emulator.js';
 import { describeEachStore } from '../../support/stores.js';
 
@@ -163,7 +165,10 @@ describeEachStore('Google Workspace sync (official client against the Directory 
     const people = await Promise.all(['gus', 'hal', 'ivy', 'jo', 'kim'].map((n) => s.newUser(n)));
     await s.core.groups.change(s.ctx, team.id, { add: people.map((p) => ({ type: 'user' as const, id: p.id })) });
     await s.associate({ type: 'user_group', id: team.id });
+    // Two processes' workers on one store: the lease keeps the directory to one at a time.
+    const other = new CloudDirectoryWorker(s.core, cachedConnectors((c) => connectorFor(c, { retry: FAST_RETRY })), { tickMs: 50 });
     s.worker.start();
+    other.start();
     try {
       const deadline = Date.now() + 10_000;
       while (emails('kim').length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -177,8 +182,9 @@ describeEachStore('Google Workspace sync (official client against the Directory 
       await s.core.associations.change(s.ctx, { type: 'user_group', id: team.id }, { type: 'g_suite', id: s.directoryId }, 'remove');
       await new Promise((r) => setTimeout(r, 1_500));
     } finally {
-      await s.worker.stop();
+      await Promise.all([s.worker.stop(), other.stop()]);
     }
+    for (const n of ['gus', 'hal', 'ivy', 'jo', 'kim']) expect(emails(n)).toHaveLength(1);
     const contractors = google.groups().find((g) => g.name === 'Contractors');
     expect(google.members(contractors!.email).map((m) => m.id).sort()).toEqual(['gus', 'hal', 'ivy', 'jo', 'kim'].map((n) => emails(n)[0]!.id).sort());
     for (const n of ['hal', 'ivy', 'jo', 'kim']) expect(emails(n)[0]?.suspended).toBe(false);
