@@ -33,5 +33,6 @@ export async function openRuntime(config: Config, options: { migrate?: boolean }
   const cloudConnectors = cachedConnectors();
   // Every process that changes passwords pushes them to Google Workspace and Microsoft 365.
   core.directoryPasswords.useCloudWriter(new CloudPasswordWriter(core, cloudConnectors));
+  core.cloudDirectories.useReader((connection) => cloudConnectors(connection).read(null));
   return { config, store, core, cloudConnectors, close: () => store.close() };
 }

@@ -2,6 +2,8 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openTestApi, type TestApi } from '../support/api.js';
 import { describeEachStore } from '../support/stores.js';
+import { connectorFor } from '../../src/integrations/cloud-directory/connectors.js';
+import { startGoogleEmulator } from '../support/google-emulator.js';
 import { createUser, expectError, expectOk } from './helpers.js';
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -46,6 +48,21 @@ describeEachStore('API Google Workspace (/gsuites) and Microsoft 365 (/office365
     expect(JSON.stringify(journal)).toContain('[REDACTED]');
     expect(expectOk(await call('GET', `/api/v2/gsuites/${created.id}/sync`))).toMatchObject({ fullImportWanted: true, cursor: false, lastError: null });
     expectError(await call('GET', `/api/v2/office365s/${created.id}`), 404);
+
+    // JumpCloud's translation rules: an attribute's direction, kept as its authority.
+    const rule = expectOk(await call('POST', `/api/v2/gsuites/${created.id}/translationrules`, { builtIn: 'user_primary_organization_title', direction: 'import' }), 201);
+    expect(rule).toMatchObject({ builtIn: 'user_primary_organization_title', direction: 'import' });
+    expect(expectOk(await call('GET', `/api/v2/gsuites/${created.id}`)).authority).toMatchObject({ jobTitle: 'import' });
+    expectError(await call('POST', `/api/v2/gsuites/${created.id}/translationrules`, { builtIn: 'user_primary_organization_title' }), 409);
+    expectError(await call('POST', `/api/v2/gsuites/${created.id}/translationrules`, { builtIn: 'user_manager' }), 400, 'UNSUPPORTED_TRANSLATION');
+    expectError(await call('POST', `/api/v2/gsuites/${created.id}/translationrules`, { builtIn: 'nonsense' }), 400);
+    expect(expectOk(await call('GET', `/api/v2/gsuites/${created.id}/translationrules`))).toEqual([rule]);
+    expectOk(await call('GET', `/api/v2/gsuites/${created.id}/translationrules/${rule.id}`));
+    expectOk(await call('DELETE', `/api/v2/gsuites/${created.id}/translationrules/${rule.id}`), 204);
+    expect(expectOk(await call('GET', `/api/v2/gsuites/${created.id}`)).authority.jobTitle).toBeUndefined();
+    expectError(await call('DELETE', `/api/v2/gsuites/${created.id}/translationrules/${rule.id}`), 404);
+    // This process has no connector: the import list says so rather than guessing.
+    expectError(await call('GET', `/api/v2/gsuites/${created.id}/import/users`), 503, 'DIRECTORY_UNAVAILABLE', 'UNAVAILABLE');
   });
 
   it('connects Microsoft 365; its users and groups tabs show who is connected directly and through a group', async () => {
@@ -72,5 +89,25 @@ describeEachStore('API Google Workspace (/gsuites) and Microsoft 365 (/office365
     expect(expectOk(await call('GET', `/api/v2/office365s/${o.id}/sync`))).toMatchObject({ dryRunWanted: true });
     expectOk(await call('DELETE', `/api/v2/office365s/${o.id}`), 204);
     expectError(await call('GET', `/api/v2/office365s/${o.id}`), 404);
+  });
+
+  it("lists a Google Workspace's accounts available for import, paged JumpCloud's way, through the connector", async () => {
+    const google = await startGoogleEmulator({ domain: 'import.example' });
+    try {
+      t.core.cloudDirectories.useReader((connection) => connectorFor(connection).read(null));
+      for (let i = 0; i < 12; i++) google.addUser({ primaryEmail: `person${String(i).padStart(2, '0')}@${google.domain}`, givenName: 'Person', familyName: String(i) });
+      google.addUser({ primaryEmail: `boss@${google.domain}`, givenName: 'Super', familyName: 'Admin', isAdmin: true });
+      const g = expectOk(await call('POST', '/api/v2/gsuites', { domain: google.domain, adminEmail: google.adminEmail, serviceAccountKey: google.serviceAccountKey, endpoints: { rootUrl: google.rootUrl, tokenUrl: google.tokenUrl } }), 201);
+      const first = expectOk(await call('GET', `/api/v2/gsuites/${g.id}/import/users`));
+      expect(first.users).toHaveLength(10);
+      expect(first.users[0]).toMatchObject({ id: expect.any(String), primaryEmail: expect.stringMatching(/^person/), givenName: 'Person' });
+      const second = expectOk(await call('GET', `/api/v2/gsuites/${g.id}/import/users?pageToken=${first.nextPageToken}`));
+      expect(second.users).toHaveLength(2);
+      expect(second.nextPageToken).toBeUndefined();
+      const found = expectOk(await call('GET', `/api/v2/gsuites/${g.id}/import/users?query=person07`));
+      expect(found.users.map((u: { primaryEmail: string }) => u.primaryEmail)).toEqual([`person07@${google.domain}`]);
+    } finally {
+      await google.close();
+    }
   });
 });

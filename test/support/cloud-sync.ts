@@ -30,6 +30,7 @@ export async function openCloudSync(kind: StoreKind, type: CloudDirectoryType, s
   const { core, ctx } = tc;
   const connectors = cachedConnectors((c) => connectorFor(c, { retry: FAST_RETRY }));
   core.directoryPasswords.useCloudWriter(new CloudPasswordWriter(core, connectors));
+  core.cloudDirectories.useReader((connection) => connectors(connection).read(null));
   const worker = new CloudDirectoryWorker(core, connectors, { tickMs: 100, failureBackoffMs: 100 });
   const directory = await core.cloudDirectories.create(ctx, type, settings);
   const org = ctx.orgId as OrgId;

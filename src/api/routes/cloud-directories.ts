@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Directory } from '../../core/model.js';
 import { cloudSettings, type CloudDirectoryType } from '../../core/services/cloud-directories.js';
+import { notFound } from '../../core/errors.js';
 import { ctxOf } from '../context.js';
 import { parseList, project, type FieldNames, type RawQuery } from '../list-params.js';
 import { errorResponses, IdParams, ListQuerystring, NullableString } from '../wire/common.js';
@@ -43,6 +44,9 @@ function toWire(d: Directory) {
 const Settings = Type.Object({}, { additionalProperties: true, description: 'Settings (see docs/cloud-directories.md); unknown settings are refused' });
 const Output = Type.Object({ id: Type.String(), name: Type.String(), groupsEnabled: Type.Boolean(), domain: Type.String(), credentialSet: Type.Boolean() }, { additionalProperties: true });
 
+const Rule = Type.Object({ id: Type.String(), builtIn: Type.String(), direction: Type.String() });
+const RuleParams = Type.Object({ id: Type.String(), rule_id: Type.String() });
+
 const KINDS: { path: string; type: CloudDirectoryType; tag: string; what: string }[] = [
   { path: 'gsuites', type: 'g_suite', tag: 'G Suite', what: 'Google Workspace directory' },
   { path: 'office365s', type: 'office_365', tag: 'Office 365', what: 'Microsoft 365 directory' },
@@ -81,6 +85,47 @@ export const cloudDirectoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }, async (request, reply) => {
       await core.cloudDirectories.delete(ctxOf(request), type, request.params.id);
       return reply.code(204).send(null);
+    });
+    app.get(`/${path}/:id/translationrules`, {
+      schema: { tags, summary: "The directory's translation rules: which attributes go which way (the authority table underneath)", params: IdParams, response: { 200: Type.Array(Rule), ...errorResponses(404) } },
+    }, async (request) => core.cloudDirectories.translationRules(ctxOf(request), type, request.params.id));
+    app.post(`/${path}/:id/translationrules`, {
+      schema: { tags, summary: 'Add a translation rule', params: IdParams, body: Type.Object({ builtIn: Type.String(), direction: Type.Optional(Type.String()) }), response: { 201: Rule, ...errorResponses(400, 404, 409) } },
+    }, async (request, reply) => reply.code(201).send(await core.cloudDirectories.addTranslationRule(ctxOf(request), type, request.params.id, request.body)));
+    app.get(`/${path}/:id/translationrules/:rule_id`, {
+      schema: { tags, summary: 'A translation rule', params: RuleParams, response: { 200: Rule, ...errorResponses(404) } },
+    }, async (request) => {
+      const rule = (await core.cloudDirectories.translationRules(ctxOf(request), type, request.params.id)).find((r) => r.id === request.params.rule_id);
+      if (!rule) throw notFound('TRANSLATION_RULE_NOT_FOUND', 'Translation rule not found');
+      return rule;
+    });
+    app.delete(`/${path}/:id/translationrules/:rule_id`, {
+      schema: { tags, summary: "Delete a translation rule (the attribute follows the configuration's preset again)", params: RuleParams, response: { 204: Type.Null(), ...errorResponses(404) } },
+    }, async (request, reply) => {
+      await core.cloudDirectories.deleteTranslationRule(ctxOf(request), type, request.params.id, request.params.rule_id);
+      return reply.code(204).send(null);
+    });
+    app.get(`/${path}/:id/import/users`, {
+      schema: {
+        tags,
+        summary: `${what} accounts available for import: read now, those no Roster user is linked to (its administrators excepted)`,
+        description: type === 'g_suite' ? 'limit (≤ 100, default 10), pageToken, and query: a case-insensitive text the email or a name contains.' : 'top (≤ 100, default 10), skipToken, and search: a case-insensitive text the user principal name or a name contains.',
+        params: IdParams,
+        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })), top: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })), pageToken: Type.Optional(Type.String()), skipToken: Type.Optional(Type.String()), query: Type.Optional(Type.String()), search: Type.Optional(Type.String()) }, { additionalProperties: true }),
+        response: { 200: Type.Object({}, { additionalProperties: true }), ...errorResponses(404, 503) },
+      },
+    }, async (request) => {
+      const q = request.query;
+      const size = (type === 'g_suite' ? q.limit : q.top) ?? 10;
+      const token = type === 'g_suite' ? q.pageToken : q.skipToken;
+      const offset = token ? Number(Buffer.from(token, 'base64url').toString()) || 0 : 0;
+      const found = await core.cloudDirectories.availableForImport(ctxOf(request), type, request.params.id, (type === 'g_suite' ? q.query : q.search) ?? '');
+      const page = found.slice(offset, offset + size);
+      const next = offset + size < found.length ? Buffer.from(String(offset + size)).toString('base64url') : undefined;
+      if (type === 'g_suite') {
+        return { users: page.map((u) => ({ id: u.externalId, primaryEmail: u.attributes.primaryemail ?? '', givenName: u.attributes.givenname ?? '', familyName: u.attributes.familyname ?? '', thumbnailPhotoUrl: '' })), ...(next ? { nextPageToken: next } : {}) };
+      }
+      return { top: size, users: page.map((u) => ({ id: u.externalId, userPrincipalName: u.attributes.userprincipalname ?? '', givenName: u.attributes.givenname ?? '', surname: u.attributes.surname ?? '' })), ...(next ? { skipToken: next } : {}) };
     });
     app.get(`/${path}/:id/sync`, {
       schema: {

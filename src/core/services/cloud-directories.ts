@@ -1,5 +1,5 @@
 import { requirePermission, type Context } from '../context.js';
-import { conflict, invalid, notFound, type ErrorDetail } from '../errors.js';
+import { conflict, DirectoryError, invalid, notFound, type ErrorDetail } from '../errors.js';
 import { newId, type AgentId, type DirectoryId } from '../ids.js';
 import { changesBetween, REDACTED } from '../journal.js';
 import type { AttributeChange, Directory, DirectorySyncRun, DirectorySyncState } from '../model.js';
@@ -282,6 +282,36 @@ function checkInput(type: CloudDirectoryType, input: Record<string, unknown>, er
   return { config, ...(credential !== undefined ? { credential } : {}), ...(name !== undefined ? { name } : {}) };
 }
 
+/** JumpCloud's built-in translation rules Roster carries, and the Roster attribute each one names. */
+const TRANSLATIONS: Record<CloudDirectoryType, { carried: Record<string, string>; others: string[]; directions: string[] }> = {
+  g_suite: {
+    carried: {
+      user_primary_organization_cost_center: 'costCenter',
+      user_primary_organization_department: 'department',
+      user_primary_organization_description: 'description',
+      user_primary_organization_employee_id: 'employeeIdentifier',
+      user_primary_organization_title: 'jobTitle',
+    },
+    others: ['user_home_addresses', 'user_work_addresses', 'user_other_addresses', 'user_home_phone_numbers', 'user_mobile_phone_numbers', 'user_other_phone_numbers', 'user_work_phone_numbers', 'user_work_fax_phone_numbers', 'user_work_mobile_phone_numbers', 'user_manager', 'user_alternate_email'],
+    directions: ['export', 'import'],
+  },
+  office_365: {
+    carried: { user_department: 'department', user_job_title: 'jobTitle', user_office_location: 'location' },
+    others: ['user_alternate_email', 'user_business_phones', 'user_city', 'user_country', 'user_manager', 'user_mobile_phone', 'user_postal_code', 'user_principal_name_from_alternate_email', 'user_state', 'user_street_address'],
+    directions: ['export'],
+  },
+};
+
+/** A translation rule (JumpCloud's): this attribute goes this way; kept as the attribute's authority. */
+export interface TranslationRule {
+  id: string;
+  builtIn: string;
+  direction: 'export' | 'import';
+}
+
+/** Reads a cloud directory in full (its connector), for the accounts an administrator may import. */
+export type CloudReader = (connection: CloudDirectoryConnection) => Promise<{ objects: { kind: string; externalId: string; present: boolean; privileged?: boolean; attributes: Record<string, string[]> }[] }>;
+
 /** A directory's configuration as the journal keeps it: the sealed credential never appears. */
 const redacted = (directory: Directory): Directory => ({ ...directory, config: { ...directory.config, ...(directory.config.credential ? { credential: REDACTED } : {}) } });
 
@@ -291,11 +321,88 @@ const redacted = (directory: Directory): Directory => ({ ...directory, config: {
  * Roster reaches them itself (no agent); the worker in integrations/cloud-directory does.
  */
 export class CloudDirectoryService {
+  private reader: CloudReader | undefined;
+
   constructor(
     private readonly deps: Deps,
     private readonly directories: DirectoryService,
     private readonly exports: DirectoryExportService,
   ) {}
+
+  /** How to read a directory (its connector), for `availableForImport`; set where the connectors are. */
+  useReader(reader: CloudReader): void {
+    this.reader = reader;
+  }
+
+  // JumpCloud's translation rules: per attribute, which way it goes (the authority table underneath).
+
+  async translationRules(ctx: Context, type: CloudDirectoryType, id: string): Promise<TranslationRule[]> {
+    const directory = await this.get(ctx, type, id);
+    return (directory.config.translationRules as TranslationRule[] | undefined) ?? [];
+  }
+
+  async addTranslationRule(ctx: Context, type: CloudDirectoryType, id: string, input: { builtIn?: unknown; direction?: unknown }): Promise<TranslationRule> {
+    requirePermission(ctx, 'directories:write');
+    const table = TRANSLATIONS[type];
+    const builtIn = String(input.builtIn ?? '');
+    const direction = input.direction ?? 'export';
+    if (table.others.includes(builtIn)) throw invalid('UNSUPPORTED_TRANSLATION', `${builtIn} is not carried by Roster's ${typeName(type)} sync yet`, [{ field: 'builtIn', reason: 'UNSUPPORTED', message: 'not carried yet' }]);
+    const field = table.carried[builtIn];
+    if (!field) throw invalid('INVALID_INPUT', `builtIn must be one of ${Object.keys(table.carried).join(', ')}`, [{ field: 'builtIn', reason: 'INVALID', message: 'unknown translation' }]);
+    if (!table.directions.includes(direction as string)) throw invalid('INVALID_INPUT', `direction must be ${table.directions.join(' or ')}`, [{ field: 'direction', reason: 'INVALID', message: 'unknown direction' }]);
+    return this.deps.store.transaction(async (tx) => {
+      const before = await tx.directories.findById(ctx.orgId, id as DirectoryId, { forUpdate: true });
+      if (before?.type !== type) throw notFoundOf(type);
+      const rules = (before.config.translationRules as TranslationRule[] | undefined) ?? [];
+      if (rules.some((r) => r.builtIn === builtIn)) throw conflict('TRANSLATION_RULE_EXISTS', `A rule for ${builtIn} exists; delete it first`);
+      const rule: TranslationRule = { id: newId(), builtIn, direction: direction as TranslationRule['direction'] };
+      const after: Directory = { ...before, config: { ...before.config, translationRules: [...rules, rule], authority: { ...(before.config.authority as object), [field]: rule.direction } }, updated: this.now() };
+      await tx.directories.update(after);
+      journal(tx, ctx, { objectType: 'directory', objectId: after.id, operation: 'update', changes: changesBetween(redacted(before), redacted(after)) });
+      return rule;
+    });
+  }
+
+  async deleteTranslationRule(ctx: Context, type: CloudDirectoryType, id: string, ruleId: string): Promise<void> {
+    requirePermission(ctx, 'directories:write');
+    await this.deps.store.transaction(async (tx) => {
+      const before = await tx.directories.findById(ctx.orgId, id as DirectoryId, { forUpdate: true });
+      if (before?.type !== type) throw notFoundOf(type);
+      const rules = (before.config.translationRules as TranslationRule[] | undefined) ?? [];
+      const rule = rules.find((r) => r.id === ruleId);
+      if (!rule) throw notFound('TRANSLATION_RULE_NOT_FOUND', 'Translation rule not found');
+      // The attribute goes back to the configuration's preset.
+      const authority = { ...(before.config.authority as Record<string, string>) };
+      delete authority[TRANSLATIONS[type].carried[rule.builtIn]!];
+      const after: Directory = { ...before, config: { ...before.config, translationRules: rules.filter((r) => r.id !== ruleId), authority }, updated: this.now() };
+      await tx.directories.update(after);
+      journal(tx, ctx, { objectType: 'directory', objectId: after.id, operation: 'update', changes: changesBetween(redacted(before), redacted(after)) });
+    });
+  }
+
+  /**
+   * JumpCloud's "users available for import": the directory's accounts, read now, that no Roster
+   * user is linked to (administrators of the directory excepted), optionally those whose email or
+   * name contains `query`.
+   */
+  async availableForImport(ctx: Context, type: CloudDirectoryType, id: string, query = ''): Promise<{ externalId: string; attributes: Record<string, string | undefined> }[]> {
+    const directory = await this.get(ctx, type, id);
+    const connection = await this.connection(directory.orgId, directory.id);
+    if (!this.reader || !connection) throw new DirectoryError('unavailable', 'DIRECTORY_UNAVAILABLE', `This process cannot read ${typeName(type)} directories`);
+    let read;
+    try {
+      read = await this.reader(connection);
+    } catch (e) {
+      throw new DirectoryError('unavailable', 'DIRECTORY_UNAVAILABLE', `${typeName(type)} could not be read: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const users = read.objects.filter((o) => o.kind === 'user' && o.present && !o.privileged);
+    const linked = new Set((await this.deps.store.read.identityLinks.findByExternalIds(ctx.orgId, directory.id, 'user', users.map((u) => u.externalId))).map((l) => l.externalId));
+    const needle = query.toLowerCase();
+    return users
+      .filter((u) => !linked.has(u.externalId))
+      .map((u) => ({ externalId: u.externalId, attributes: Object.fromEntries(Object.entries(u.attributes).map(([k, v]) => [k, v[0]])) }))
+      .filter((u) => needle === '' || Object.values(u.attributes).some((v) => v?.toLowerCase().includes(needle)));
+  }
 
   private now(): string {
     return this.deps.clock().toISOString();

@@ -230,6 +230,10 @@ describeEachStore('Google Workspace sync, Roster authoritative: reconciliation',
     expect(account('lee')).toMatchObject({ name: { familyName: 'New' } });
     expect(JSON.stringify(account('lee'))).toContain('Analyst');
     expect(account('outsider')).toMatchObject({ name: { givenName: 'Out', familyName: 'Sider' }, suspended: false });
+    // What an administrator could import: the accounts no Roster user is linked to.
+    const available = await s.core.cloudDirectories.availableForImport(s.ctx, 'g_suite', s.directoryId);
+    expect(available.map((u) => u.attributes.primaryemail)).toEqual([`outsider@${google.domain}`]);
+    expect(await s.core.cloudDirectories.availableForImport(s.ctx, 'g_suite', s.directoryId, 'nobody')).toEqual([]);
 
     // Behind Roster's back: a change, then a deletion. A full read puts both right.
     google.updateUser(account('lee')!.id, { familyName: 'Changed', suspended: true });
