@@ -4,7 +4,10 @@
  * and status. One test per (method, path, status).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectorFor } from '../../src/integrations/cloud-directory/connectors.js';
 import { openTestApi, type Call, type TestApi } from '../support/api.js';
+import { startGoogleEmulator, type GoogleEmulator } from '../support/google-emulator.js';
+import { startGraphEmulator, type GraphEmulator } from '../support/graph-emulator.js';
 import { fullUser, MISSING_ID, ok, samlApp, seed, uniq, type Fixtures, type Res } from './fixtures.js';
 import {
   componentSchema,
@@ -24,13 +27,22 @@ let t: TestApi;
 let f: Fixtures;
 const specs = {} as Record<SpecName, LoadedSpec>;
 
+let google: GoogleEmulator;
+let graph: GraphEmulator;
+
 beforeAll(async () => {
-  [specs.v1, specs.v2, t] = await Promise.all([loadSpec('v1'), loadSpec('v2'), openTestApi()]);
+  [specs.v1, specs.v2, t, google, graph] = await Promise.all([loadSpec('v1'), loadSpec('v2'), openTestApi(), startGoogleEmulator({ domain: 'contract.example' }), startGraphEmulator({ domain: 'contract365.example' })]);
   f = await seed(t);
+  // The import lists read the suites through the real connectors, here against the emulators.
+  t.core.cloudDirectories.useReader((connection) => connectorFor(connection).read(null));
+  google.addUser({ primaryEmail: `import.me@${google.domain}`, givenName: 'Import', familyName: 'Me' });
+  graph.admin.createUser({ userPrincipalName: `import.me@${graph.domain}`, displayName: 'Import Me', givenName: 'Import', surname: 'Me', accountEnabled: true });
 });
 
 afterAll(async () => {
   await t?.dispose();
+  await google?.close();
+  await graph?.close();
 });
 
 const call = (method: string, url: string, options?: Call): Promise<Res> => t.call(method, url, options);
@@ -55,6 +67,48 @@ const nonEmpty = (list: unknown[]) => expect(list.length).toBeGreaterThan(0);
 let adDomainMade: Promise<{ id: string }> | undefined;
 const adDomain = () => (adDomainMade ??= call('POST', '/api/v2/activedirectories', { body: { domain: `${uniq('ad')}.example.test` } }).then((r) => ok(r, 201)));
 const ids = (list: { id: string }[]) => list.map((x) => x.id);
+/** One Google Workspace and one Microsoft 365 directory for their cases, made on first use, connected to the emulators. */
+const cloudMade: Partial<Record<'gsuites' | 'office365s', Promise<{ id: string }>>> = {};
+const cloudDirectory = (path: 'gsuites' | 'office365s') =>
+  (cloudMade[path] ??= call('POST', `/api/v2/${path}`, {
+    body:
+      path === 'gsuites'
+        ? { domain: google.domain, adminEmail: google.adminEmail, serviceAccountKey: google.serviceAccountKey, endpoints: { rootUrl: google.rootUrl, tokenUrl: google.tokenUrl } }
+        : { domain: graph.domain, tenantId: graph.tenantId, clientId: graph.clientId, clientSecret: graph.clientSecret, endpoints: { authorityHost: graph.authorityHost, graphBaseUrl: graph.graphBaseUrl }, caCertificates: graph.ca },
+  }).then((r) => ok(r, 201)));
+const cloudCases = (path: 'gsuites' | 'office365s', param: string, builtIn: string): Case[] => {
+  const dir = () => cloudDirectory(path);
+  const rule = async () => ok(await call('POST', `/api/v2/${path}/${(await dir()).id}/translationrules`, { body: { builtIn, direction: 'export' } }), 201);
+  const ruleMade: { rule?: Promise<{ id: string }> } = {};
+  const oneRule = () => (ruleMade.rule ??= rule());
+  const associated = async () => {
+    const d = await dir();
+    await call('POST', `/api/v2/${path}/${d.id}/associations`, { body: { op: 'add', type: 'user_group', id: f.backendId } });
+    return d;
+  };
+  return [
+    v2('GET', `/${path}/{${path === 'gsuites' ? 'id' : param}}`, 200, async () => call('GET', `/api/v2/${path}/${(await dir()).id}`), (b) => expect(b.groupsEnabled).toBe(true)),
+    v2('PATCH', `/${path}/{${path === 'gsuites' ? 'id' : param}}`, 200, async () => call('PATCH', `/api/v2/${path}/${(await dir()).id}`, { body: { name: 'Renamed' } }), (b) => expect(b.name).toBe('Renamed')),
+    v2('POST', `/${path}/{${param}}/associations`, 204, async () => call('POST', `/api/v2/${path}/${(await dir()).id}/associations`, { body: { op: 'add', type: 'user_group', id: f.backendId } })),
+    v2('GET', `/${path}/{${param}}/associations`, 200, async () => call('GET', `/api/v2/${path}/${(await associated()).id}/associations?targets=user_group`), (b) => expect(targets(b)).toEqual([f.backendId])),
+    v2('GET', `/${path}/{${param}}/users`, 200, async () => call('GET', `/api/v2/${path}/${(await associated()).id}/users?limit=100`), (b) => (expect(ids(b)).toEqual(expect.arrayContaining([f.bobId])), someIndirect(b))),
+    v2('GET', `/${path}/{${param}}/usergroups`, 200, async () => call('GET', `/api/v2/${path}/${(await associated()).id}/usergroups`), (b) => expect(ids(b)).toEqual(expect.arrayContaining([f.backendId]))),
+    v2('POST', `/${path}/{${param}}/translationrules`, 201, async () => {
+      const d = await dir();
+      const made = ok(await call('POST', `/api/v2/${path}/${d.id}/translationrules`, { body: { builtIn: path === 'gsuites' ? 'user_primary_organization_department' : 'user_department', direction: 'export' } }), 201);
+      await call('DELETE', `/api/v2/${path}/${d.id}/translationrules/${made.id}`);
+      return call('POST', `/api/v2/${path}/${d.id}/translationrules`, { body: { builtIn: path === 'gsuites' ? 'user_primary_organization_department' : 'user_department', direction: 'export' } });
+    }, (b) => expect(b.direction).toBe('export')),
+    v2('GET', `/${path}/{${param}}/translationrules`, 200, async () => (await oneRule(), call('GET', `/api/v2/${path}/${(await dir()).id}/translationrules`)), nonEmpty),
+    v2('GET', `/${path}/{${param}}/translationrules/{id}`, 200, async () => call('GET', `/api/v2/${path}/${(await dir()).id}/translationrules/${(await oneRule()).id}`), (b) => expect(b.builtIn).toBe(builtIn)),
+    v2('DELETE', `/${path}/{${param}}/translationrules/{id}`, 204, async () => {
+      const d = await dir();
+      const made = ok(await call('POST', `/api/v2/${path}/${d.id}/translationrules`, { body: { builtIn: path === 'gsuites' ? 'user_primary_organization_cost_center' : 'user_office_location', direction: 'export' } }), 201);
+      return call('DELETE', `/api/v2/${path}/${d.id}/translationrules/${made.id}`);
+    }),
+    v2('GET', `/${path}/{${param}}/import/users`, 200, async () => call('GET', `/api/v2/${path}/${(await dir()).id}/import/users`), (b) => expect(b.users.length).toBeGreaterThan(0)),
+  ];
+};
 /** Graph results reached through a group carry paths of two edges or more. */
 const someIndirect = (list: { paths: unknown[][] }[]) => expect(list.some((r) => r.paths.some((p) => p.length >= 2))).toBe(true);
 const richUsers = (users: any[]) => {
@@ -204,6 +258,8 @@ const CASES: Case[] = [
     await call('POST', `/api/v2/activedirectories/${domain.id}/associations`, { body: { op: 'add', type: 'user_group', id: f.backendId } });
     return call('GET', `/api/v2/activedirectories/${domain.id}/usergroups`);
   }, (b) => expect(ids(b)).toEqual(expect.arrayContaining([f.backendId]))),
+  ...cloudCases('gsuites', 'gsuite_id', 'user_primary_organization_title'),
+  ...cloudCases('office365s', 'office365_id', 'user_job_title'),
 ];
 
 describe('JumpCloud contract: responses match the v1 and v2 specs', () => {
