@@ -256,7 +256,9 @@ export class CloudPasswordWriter {
   ) {}
 
   async beforeSet(ctx: Context, user: User, password: string): Promise<void> {
-    const directories = (await this.core.store.read.directories.listOfTypes(['g_suite', 'office_365'])).filter((d) => d.orgId === ctx.orgId);
+    const ofType = async (type: 'g_suite' | 'office_365') =>
+      (await this.core.store.read.directories.list(ctx.orgId, { filter: { kind: 'compare', field: 'type', op: 'eq', value: type }, sort: [], page: { limit: 1000, skip: 0 } })).items;
+    const directories = [...(await ofType('g_suite')), ...(await ofType('office_365'))];
     if (directories.length === 0) return;
     const links = await this.core.store.read.identityLinks.ofObject(ctx.orgId, 'user', user.id);
     for (const directory of directories) {
