@@ -83,9 +83,9 @@ export const CLOUD_SCHEMAS = ['google_workspace', 'microsoft_365'] as const;
 export type DirectorySchema = (typeof DIRECTORY_SCHEMAS)[number] | (typeof CLOUD_SCHEMAS)[number];
 export const isCloudSchema = (schema: DirectorySchema): boolean => (CLOUD_SCHEMAS as readonly string[]).includes(schema);
 /** Roster attributes a mapping may name (besides the defaults above). */
-export const MAPPABLE = new Set([...Object.keys(AD_DEFAULT_MAP), 'middlename', 'employeeType', 'costCenter', 'alternateEmail']);
+const MAPPABLE = new Set([...Object.keys(AD_DEFAULT_MAP), 'middlename', 'employeeType', 'costCenter', 'alternateEmail']);
 /** `suspended` follows the directory's disabled flag (userAccountControl in AD); `password` is the password authority. */
-export const SPECIAL = ['suspended', 'membership'] as const;
+const SPECIAL = ['suspended', 'membership'] as const;
 
 const PRESET_AUTHORITY: Record<SyncConfiguration, Authority> = { ad_authoritative: 'import', directory_authoritative: 'import', two_way: 'both', roster_authoritative: 'export' };
 
@@ -195,6 +195,20 @@ function checkSettings(input: Record<string, unknown>, errors: ErrorDetail[]): P
     else if (typeof v !== 'string' || v.length > 2048 || CONTROL.test(v) || !DN.test(v)) fail(field, 'must be a distinguished name such as OU=Staff,DC=corp,DC=example,DC=com');
     else out[field] = v;
   }
+  Object.assign(out, checkSyncRules(input, errors));
+  return out;
+}
+
+/** The rules every directory sync has: attribute map, per-attribute authority, removal, delete threshold. */
+export type SyncRules = Partial<Pick<AdDomainSettings, 'attributeMap' | 'authority' | 'removal' | 'deleteThreshold'>>;
+
+/**
+ * Checks the sync rules of an administrator's input (those present), for every kind of directory.
+ * `passwordAuthority`: the directory takes `authority.password` (export or ignore: a cloud directory).
+ */
+export function checkSyncRules(input: Record<string, unknown>, errors: ErrorDetail[], options: { passwordAuthority?: boolean } = {}): SyncRules {
+  const out: SyncRules = {};
+  const fail = (field: string, message: string, reason = 'INVALID') => errors.push({ field, reason, message });
   if (input.attributeMap !== undefined) {
     const map = input.attributeMap;
     if (typeof map !== 'object' || map === null || Array.isArray(map)) fail('attributeMap', 'must be an object of Roster attribute → directory attribute');
@@ -213,7 +227,11 @@ function checkSettings(input: Record<string, unknown>, errors: ErrorDetail[]): P
     else {
       out.authority = {};
       for (const [field, value] of Object.entries(map)) {
-        if (!MAPPABLE.has(field) && !(SPECIAL as readonly string[]).includes(field)) fail(`authority.${field}`, `${field} is not an attribute a directory sync carries`, 'UNKNOWN');
+        if (field === 'password' && options.passwordAuthority) {
+          // Passwords only ever go out to a cloud directory (it never gives one back): export, or ignore.
+          if (value !== 'export' && value !== 'ignore') fail('authority.password', 'must be export or ignore');
+          else out.authority[field] = value as Authority;
+        } else if (!MAPPABLE.has(field) && !(SPECIAL as readonly string[]).includes(field)) fail(`authority.${field}`, `${field} is not an attribute a directory sync carries`, 'UNKNOWN');
         else if (!['import', 'export', 'both', 'ignore'].includes(value as string)) fail(`authority.${field}`, 'must be import, export, both or ignore');
         else out.authority[field] = value as Authority;
       }

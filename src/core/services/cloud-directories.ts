@@ -4,7 +4,7 @@ import { newId, type AgentId, type DirectoryId } from '../ids.js';
 import { changesBetween, REDACTED } from '../journal.js';
 import type { AttributeChange, Directory, DirectorySyncRun, DirectorySyncState } from '../model.js';
 import type { ListQuery, ListResult } from '../query.js';
-import { adSettings, CLOUD_CONFIGURATIONS, emptyState, MAPPABLE, SPECIAL, type AdDomainSettings, type Authority } from './active-directory.js';
+import { adSettings, checkSyncRules, CLOUD_CONFIGURATIONS, DEFAULT_AD_SETTINGS, emptyState, type AdDomainSettings } from './active-directory.js';
 import type { DirectoryService } from './directories.js';
 import { journal, type Deps } from './deps.js';
 import type { DirectoryExportService, ExportPlan } from './directory-export.js';
@@ -55,16 +55,9 @@ export interface CloudDirectoryConnection {
 }
 
 const COMMON_DEFAULTS: CloudCommonSettings = { pollSeconds: 60, reconcileMinutes: 60, exportConcurrency: 4 };
-const SYNC_DEFAULTS = {
-  configuration: 'roster_authoritative',
-  importScopeGroupDn: null,
-  groupsOu: null,
-  attributeMap: {},
-  authority: {},
-  removal: { action: 'suspend', graceDays: 30 },
-  deleteThreshold: { count: 50, percent: 10 },
-  deprovision: 'suspend',
-} as const;
+/** The engine's defaults, but Roster authoritative: a cloud suite is usually managed from the directory. */
+const { schema: _schema, ...engineDefaults } = DEFAULT_AD_SETTINGS;
+const SYNC_DEFAULTS = { ...engineDefaults, configuration: 'roster_authoritative', deprovision: 'suspend' } as const;
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
@@ -142,53 +135,7 @@ function checkInput(type: CloudDirectoryType, input: Record<string, unknown>, er
     if (!(CLOUD_CONFIGURATIONS as readonly unknown[]).includes(input.configuration)) fail('configuration', `must be one of ${CLOUD_CONFIGURATIONS.join(', ')}`);
     else config.configuration = input.configuration;
   }
-  if (input.attributeMap !== undefined) {
-    const map = input.attributeMap;
-    if (typeof map !== 'object' || map === null || Array.isArray(map)) fail('attributeMap', 'must be an object of Roster attribute → directory attribute');
-    else {
-      const out: Record<string, string> = {};
-      for (const [field, source] of Object.entries(map)) {
-        if (!MAPPABLE.has(field)) fail(`attributeMap.${field}`, `${field} is not an attribute a directory can set`, 'UNKNOWN');
-        else if (typeof source !== 'string' || !/^[a-z][a-z0-9-]{0,63}$/i.test(source)) fail(`attributeMap.${field}`, 'must be an attribute name');
-        else out[field] = source.toLowerCase();
-      }
-      config.attributeMap = out;
-    }
-  }
-  if (input.authority !== undefined) {
-    const map = input.authority;
-    if (typeof map !== 'object' || map === null || Array.isArray(map)) fail('authority', 'must be an object of attribute → import, export, both or ignore');
-    else {
-      const out: Record<string, Authority> = {};
-      for (const [field, value] of Object.entries(map)) {
-        if (field === 'password') {
-          // Passwords only ever go out (a cloud directory never gives one back): export, or ignore.
-          if (value !== 'export' && value !== 'ignore') fail('authority.password', 'must be export or ignore');
-          else out[field] = value;
-        } else if (!MAPPABLE.has(field) && !(SPECIAL as readonly string[]).includes(field)) fail(`authority.${field}`, `${field} is not an attribute a directory sync carries`, 'UNKNOWN');
-        else if (!['import', 'export', 'both', 'ignore'].includes(value as string)) fail(`authority.${field}`, 'must be import, export, both or ignore');
-        else out[field] = value as Authority;
-      }
-      config.authority = out;
-    }
-  }
-  if (input.removal !== undefined) {
-    const r = input.removal as Record<string, unknown> | null;
-    const action = r?.action ?? 'suspend';
-    const graceDays = r?.graceDays === undefined ? 30 : r.graceDays;
-    if (typeof r !== 'object' || r === null) fail('removal', 'must be an object');
-    else if (action !== 'suspend' && action !== 'delete') fail('removal.action', 'must be suspend or delete');
-    else if (graceDays !== null && (typeof graceDays !== 'number' || !Number.isInteger(graceDays) || graceDays < 0 || graceDays > 3650)) fail('removal.graceDays', 'must be a whole number of days from 0 to 3650, or null for never');
-    else config.removal = { action, graceDays };
-  }
-  if (input.deleteThreshold !== undefined) {
-    const t = (input.deleteThreshold ?? {}) as Record<string, unknown>;
-    const count = t.count ?? SYNC_DEFAULTS.deleteThreshold.count;
-    const percent = t.percent ?? SYNC_DEFAULTS.deleteThreshold.percent;
-    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) fail('deleteThreshold.count', 'must be a whole number, 0 or more');
-    else if (typeof percent !== 'number' || percent < 0 || percent > 100) fail('deleteThreshold.percent', 'must be a number from 0 to 100');
-    else config.deleteThreshold = { count, percent };
-  }
+  Object.assign(config, checkSyncRules(input, errors, { passwordAuthority: true }));
   if (input.deprovision !== undefined) {
     if (input.deprovision !== 'suspend' && input.deprovision !== 'delete') fail('deprovision', 'must be suspend or delete');
     else config.deprovision = input.deprovision;
