@@ -6,7 +6,7 @@ import type { IdentityLink, KnownObject, LinkedKind, Transaction } from '../port
 import { adSettings, attributeSources, authorityOf, isCloudSchema, type AdDomainSettings } from './active-directory.js';
 import { journal, type Deps } from './deps.js';
 import type { DirectoryViewService } from './directory-view.js';
-import { externalIdKey } from './identity-links.js';
+import { externalIdKey, forgetLink } from './identity-links.js';
 
 /**
  * One write to the directory, planned by Roster and carried out by the domain's agent. Members
@@ -287,11 +287,7 @@ export class DirectoryExportService {
     const externalId = 'externalId' in op ? op.externalId : (outcome.externalId ?? '');
     const ctx = directoryContext(agent.orgId, directory.id, `sync:${directory.id}`);
     const [link] = await tx.identityLinks.findByLocalIds(agent.orgId, directory.id, kind, [op.localId]);
-    const unlink = async () => {
-      await tx.identityLinks.delete(agent.orgId, directory.id, kind, op.localId);
-      const stillThere = kind === 'user' ? await tx.users.findById(agent.orgId, op.localId as UserId) : await tx.groups.findById(agent.orgId, op.localId as GroupId);
-      if (stillThere) journal(tx, ctx, { objectType: kind, objectId: op.localId, operation: 'update', changes: { [externalIdKey(directory.id)]: { before: externalId, after: null } } });
-    };
+    const unlink = () => forgetLink(tx, ctx, directory.id, kind, op.localId);
     if (!outcome.ok) {
       // Deleted behind Roster's back while Roster is authoritative: forgotten, so that the next plan creates it again.
       if (outcome.gone && link && link.externalId === externalId && adSettings(directory).configuration === 'roster_authoritative') {

@@ -8,7 +8,7 @@ import type { UserInput } from '../user-input.js';
 import { adSettings, attributeSources, authorityOf, emptyState, isCloudSchema, type AdDomainSettings } from './active-directory.js';
 import { journal, type Deps } from './deps.js';
 import type { SyncActor } from './directory-export.js';
-import { externalIdKey } from './identity-links.js';
+import { forgetLink } from './identity-links.js';
 import type { GroupService, MemberRef } from './groups.js';
 import type { UserService } from './users.js';
 
@@ -311,7 +311,7 @@ export class DirectorySyncService {
       if ('conflict' in found) return note(found.conflict);
       const { current, action } = found;
       const known = knownUser(settings, object, link?.known, input);
-      if (!current && settings.configuration === 'roster_authoritative' && cloud) {
+      if (!current && rosterOwns(settings)) {
         return note({ action: 'skip', kind: 'user', externalId: object.externalId, name, reason: 'not a Roster user, and Roster is authoritative: the account is left alone' });
       }
       if (!current) {
@@ -423,15 +423,14 @@ export class DirectorySyncService {
       const found = await this.match(tx, ctx, directory.id, object, name, link, (id) => tx.groups.findById(ctx.orgId, id as GroupId), () => tx.groups.findByName(ctx.orgId, name));
       if ('conflict' in found) return note(found.conflict);
       const { current, action } = found;
-      const rosterOwns = isCloudSchema(settings.schema) && settings.configuration === 'roster_authoritative';
-      if (!current && rosterOwns) return note({ action: 'skip', kind: 'user_group', externalId: object.externalId, name, reason: 'not a Roster group, and Roster is authoritative: the group is left alone' });
+      if (!current && rosterOwns(settings)) return note({ action: 'skip', kind: 'user_group', externalId: object.externalId, name, reason: 'not a Roster group, and Roster is authoritative: the group is left alone' });
       if (!current) {
         const created = await this.groups.create(ctx, { name, ...(description !== undefined ? { description } : {}) }, [], { link: linkChange, tx });
         remember(created);
         return note({ action: 'create', kind: 'user_group', externalId: object.externalId, localId: created.id, name, changes: fromNothing({ name, description }) });
       }
       const changes: Record<string, AttributeChange> = {};
-      if (current.name !== name && !rosterOwns) changes.name = { before: current.name, after: name };
+      if (current.name !== name && !rosterOwns(settings)) changes.name = { before: current.name, after: name };
       if (description !== undefined && current.description !== description) changes.description = { before: current.description, after: description };
       if (Object.keys(changes).length === 0 && action === 'update') return void remember(current);
       const after = await this.groups.change(ctx, current.id, {
@@ -533,12 +532,10 @@ export class DirectorySyncService {
       await tx.directorySync.putState({ ...state, lastError: `Removals held back: ${hold}`, lastErrorAt: now, updated: now });
       return;
     }
-    if (isCloudSchema(settings.schema) && settings.configuration === 'roster_authoritative') {
+    if (rosterOwns(settings)) {
       // Roster is authoritative: an account gone from the directory is forgotten, and the export creates it again.
       for (const r of removals) {
-        await tx.identityLinks.delete(ctx.orgId, directory.id, r.kind, r.localId);
-        const there = r.kind === 'user' ? await tx.users.findById(ctx.orgId, r.localId as UserId) : await tx.groups.findById(ctx.orgId, r.localId as GroupId);
-        if (there) journal(tx, ctx, { objectType: r.kind, objectId: r.localId, operation: 'update', changes: { [externalIdKey(directory.id)]: { before: r.externalId, after: null } } });
+        await forgetLink(tx, ctx, directory.id, r.kind, r.localId);
         note({ action: 'delete', kind: r.kind, externalId: r.externalId, localId: r.localId, name: r.name, reason: `${reasonText(r)}; unlinked: Roster is authoritative and creates it again` });
       }
       return;
@@ -591,6 +588,9 @@ export class DirectorySyncService {
     return deleted;
   }
 }
+
+/** A cloud directory Roster is authoritative for: its accounts are Roster's to create and put right, never to import. */
+const rosterOwns = (settings: AdDomainSettings): boolean => isCloudSchema(settings.schema) && settings.configuration === 'roster_authoritative';
 
 /** A group's name as its directory has it (AD cn or sAMAccountName; a cloud directory's name). */
 const groupName = (object: SourceObject): string | undefined => first(object.attributes, 'cn') ?? first(object.attributes, 'samaccountname') ?? first(object.attributes, 'name');

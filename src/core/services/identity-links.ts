@@ -22,6 +22,8 @@ export interface LinkChange {
 }
 
 export const MAX_EXTERNAL_ID_LENGTH = 1024;
+/** Directories Roster syncs with (AD through its agent, the cloud suites directly). */
+const SYNCED = new Set<string>(['active_directory', 'g_suite', 'office_365']);
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -71,6 +73,14 @@ export async function applyLinkChange(tx: Transaction, ctx: Context, kind: Linke
   return { [key]: { before, after: externalId } };
 }
 
+/** Forgets an object's link to a directory (a sync found its object gone), journaled on the object while it exists. */
+export async function forgetLink(tx: Transaction, ctx: Context, directoryId: DirectoryId, kind: LinkedKind, localId: string): Promise<void> {
+  const changes = await applyLinkChange(tx, ctx, kind, localId, { directoryId, externalId: null }, '');
+  if (Object.keys(changes).length === 0) return;
+  const there = kind === 'user' ? await tx.users.findById(ctx.orgId, localId as UserId) : await tx.groups.findById(ctx.orgId, localId as GroupId);
+  if (there) journal(tx, ctx, { objectType: kind, objectId: localId, operation: 'update', changes });
+}
+
 /**
  * Inside the transaction that deletes an object: removes its links to every directory. Returns
  * the changes for the object's delete row.
@@ -78,13 +88,14 @@ export async function applyLinkChange(tx: Transaction, ctx: Context, kind: Linke
 export async function removeAllLinks(tx: Transaction, ctx: Context, kind: LinkedKind, localId: string): Promise<Record<string, AttributeChange>> {
   const links = await tx.identityLinks.ofObject(ctx.orgId, kind, localId);
   if (links.length === 0) return {};
-  // A user deleted in Roster whose account Roster writes to (AD, Roster authoritative) keeps its
-  // link until the agent has disabled that account: the account must not stay enabled, unmanaged.
+  // A user deleted in Roster whose account Roster writes to as the authority (AD or a cloud
+  // directory, Roster authoritative) keeps its link until that account is disabled or deleted: it
+  // must not stay enabled, unmanaged. (In two-way, deleting in Roster leaves the directory alone.)
   const tombstones: IdentityLink[] = [];
   if (kind === 'user') {
     for (const link of links) {
       const directory = await tx.directories.findById(ctx.orgId, link.directoryId);
-      if (directory?.type === 'active_directory' && adSettings(directory).configuration === 'roster_authoritative') tombstones.push(link);
+      if (directory && SYNCED.has(directory.type) && adSettings(directory).configuration === 'roster_authoritative') tombstones.push(link);
     }
   }
   await tx.identityLinks.deleteOfObject(ctx.orgId, kind, localId);

@@ -247,5 +247,16 @@ describeEachStore('Google Workspace sync, Roster authoritative: reconciliation',
     expect(account('lee')!.id).not.toBe(oldId);
     expect(await s.link(lee.id)).toBe(account('lee')!.id);
     expect((await s.user('lee'))?.state).toBe('ACTIVATED');
+
+    // Deleted in Roster: the account is suspended (the default deprovisioning), then forgotten.
+    const leeId = account('lee')!.id;
+    await s.core.users.delete(s.ctx, lee.id);
+    const { exports } = await s.turn({ read: false });
+    expect(exports.flatMap((r) => r.plan).find((p) => p.externalId === leeId)).toMatchObject({ action: 'suspend', reason: expect.stringContaining('deleted in Roster') });
+    expect(google.user(leeId)?.suspended).toBe(true);
+    expect(await s.core.store.read.identityLinks.findByExternalIds(s.ctx.orgId, s.directoryId, 'user', [leeId])).toEqual([]);
+    const writes = google.writes;
+    await s.turn({ full: true });
+    expect(google.writes).toBe(writes);
   });
 });
