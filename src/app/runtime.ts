@@ -1,5 +1,5 @@
 import { createDirectoryCore, type DirectoryCore } from '../core/directory.js';
-import { cachedConnectors } from '../integrations/cloud-directory/connectors.js';
+import { cachedConnectors } from './cloud-connectors.js';
 import { CloudPasswordWriter, type ConnectorFactory } from '../integrations/cloud-directory/worker.js';
 import { openStore, type KyselyStore } from '../store/index.js';
 import type { Config } from './config.js';

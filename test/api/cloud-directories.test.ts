@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openTestApi, type TestApi } from '../support/api.js';
 import { describeEachStore } from '../support/stores.js';
-import { connectorFor } from '../../src/integrations/cloud-directory/connectors.js';
+import { connectorFor } from '../../src/app/cloud-connectors.js';
 import { startGoogleEmulator } from '../support/google-emulator.js';
 import { createUser, expectError, expectOk } from './helpers.js';
 

@@ -4,7 +4,7 @@
  * and status. One test per (method, path, status).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectorFor } from '../../src/integrations/cloud-directory/connectors.js';
+import { connectorFor } from '../../src/app/cloud-connectors.js';
 import { openTestApi, type Call, type TestApi } from '../support/api.js';
 import { startGoogleEmulator, type GoogleEmulator } from '../support/google-emulator.js';
 import { startGraphEmulator, type GraphEmulator } from '../support/graph-emulator.js';

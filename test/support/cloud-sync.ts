@@ -2,7 +2,7 @@ import type { Context } from '../../src/core/context.js';
 import type { DirectoryId, OrgId, UserId } from '../../src/core/ids.js';
 import type { DirectorySyncRun, User } from '../../src/core/model.js';
 import type { CloudDirectoryType } from '../../src/core/services/cloud-directories.js';
-import { cachedConnectors, connectorFor } from '../../src/integrations/cloud-directory/connectors.js';
+import { cachedConnectors, connectorFor } from '../../src/app/cloud-connectors.js';
 import { CloudDirectoryWorker, CloudPasswordWriter, type TurnResult } from '../../src/integrations/cloud-directory/worker.js';
 import { DEFAULT_RETRY } from '../../src/sync/retry.js';
 import { openTestCore, type TestCore } from './core.js';

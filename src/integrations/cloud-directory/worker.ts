@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Context } from '../../core/context.js';
 import { DirectoryError, invalid } from '../../core/errors.js';
 import type { AgentId, DirectoryId, OrgId } from '../../core/ids.js';
@@ -9,8 +9,11 @@ import type { DirectorySyncService, SourceObject } from '../../core/services/dir
 import type { Store } from '../../core/ports.js';
 import { asSyncError, isSyncError } from '../../sync/errors.js';
 import { mapPool } from '../../sync/pool.js';
-import type { CloudConnector } from './connector.js';
-import { connectionKey } from './connectors.js';
+import type { CloudConnector } from '../../sync/cloud-connector.js';
+
+/** What a connector is made from: the directory's settings and sealed credential (a new credential is a new key). */
+export const connectionKey = (connection: CloudDirectoryConnection): string =>
+  createHash('sha256').update(JSON.stringify([connection.directory.updated, connection.directory.config])).digest('base64url');
 
 /** What the worker needs of the directory core. */
 export interface CloudWorkerCore {

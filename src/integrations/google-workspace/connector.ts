@@ -1,7 +1,7 @@
 import type { ExportOp, ExportOutcome } from '../../core/services/directory-export.js';
 import { asSyncError } from '../../sync/errors.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../sync/retry.js';
-import type { ApplyOptions, CloudConnector } from '../cloud-directory/connector.js';
+import type { ApplyOptions, CloudConnector } from '../../sync/cloud-connector.js';
 import { directoryClient, type DirectoryClient } from './client.js';
 import { readDirectory } from './read.js';
 import { createGroup, updateGroup } from './write-groups.js';

@@ -2,7 +2,7 @@ import type { admin_directory_v1 } from '@googleapis/admin';
 import type { SourceObject } from '../../core/services/directory-sync.js';
 import { isSyncError, SyncError } from '../../sync/errors.js';
 import { mapPool } from '../../sync/pool.js';
-import type { CloudRead } from '../cloud-directory/connector.js';
+import type { CloudRead } from '../../sync/cloud-connector.js';
 import { userAttributes } from './attributes.js';
 import type { DirectoryClient } from './client.js';
 

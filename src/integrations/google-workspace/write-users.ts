@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { admin_directory_v1 } from '@googleapis/admin';
 import type { ExportOp, ExportOutcome } from '../../core/services/directory-export.js';
 import { isSyncError } from '../../sync/errors.js';
-import type { ApplyOptions } from '../cloud-directory/connector.js';
+import type { ApplyOptions } from '../../sync/cloud-connector.js';
 import { needsCurrentUser, newUser, READ_ONLY_ATTRIBUTES, userPatch } from './attributes.js';
 import type { DirectoryClient } from './client.js';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ExportOp, ExportOutcome } from '../../core/services/directory-export.js';
 import { isSyncError, SyncError } from '../../sync/errors.js';
 import { mapPool } from '../../sync/pool.js';
-import type { ApplyOptions } from '../cloud-directory/connector.js';
+import type { ApplyOptions } from '../../sync/cloud-connector.js';
 import { domainFor, mailNicknameOf, randomPassword, userCreateProperties, userPatch, type GraphGroup, type GraphUser } from './attributes.js';
 import { isGraphError, reasonOf } from './errors.js';
 import { list, type Graph } from './graph-client.js';

@@ -1,5 +1,5 @@
 import { DEFAULT_RETRY, type RetryPolicy } from '../../sync/retry.js';
-import type { CloudConnector } from '../cloud-directory/connector.js';
+import type { CloudConnector } from '../../sync/cloud-connector.js';
 import { applyOp, setPassword } from './apply.js';
 import { createGraph } from './graph-client.js';
 import { readTenant } from './read.js';

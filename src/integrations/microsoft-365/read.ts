@@ -1,7 +1,7 @@
 import type { SourceObject } from '../../core/services/directory-sync.js';
 import { SyncError } from '../../sync/errors.js';
 import { mapPool } from '../../sync/pool.js';
-import type { CloudRead } from '../cloud-directory/connector.js';
+import type { CloudRead } from '../../sync/cloud-connector.js';
 import { GROUP_SELECT, USER_SELECT, groupAttributes, isImportedGroup, userAttributes, type GraphGroup, type GraphUser } from './attributes.js';
 import { isDeltaExpired, isGraphError } from './errors.js';
 import { list, type Graph, type Page } from './graph-client.js';

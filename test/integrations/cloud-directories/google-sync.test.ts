@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { GroupId } from '../../../src/core/ids.js';
 import { failure } from '../../support/core.js';
-import { cachedConnectors, connectorFor } from '../../../src/integrations/cloud-directory/connectors.js';
+import { cachedConnectors, connectorFor } from '../../../src/app/cloud-connectors.js';
 import { CloudDirectoryWorker } from '../../../src/integrations/cloud-directory/worker.js';
 import { FAST_RETRY, openCloudSync, userIdOf, type CloudSync } from '../../support/cloud-sync.js';
 import { startGoogleEmulator, type GoogleEmulator } from '../../support/google-emulator.js';

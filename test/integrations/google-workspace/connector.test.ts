@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportOp } from '../../../src/core/services/directory-export.js';
 import type { SourceObject } from '../../../src/core/services/directory-sync.js';
-import type { CloudConnector } from '../../../src/integrations/cloud-directory/connector.js';
+import type { CloudConnector } from '../../../src/sync/cloud-connector.js';
 import { googleWorkspaceConnector, type GoogleWorkspaceConnection } from '../../../src/integrations/google-workspace/connector.js';
 import { SyncError } from '../../../src/sync/errors.js';
 import type { RetryPolicy } from '../../../src/sync/retry.js';

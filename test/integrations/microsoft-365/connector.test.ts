@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExportOp } from '../../../src/core/services/directory-export.js';
 import type { SourceObject } from '../../../src/core/services/directory-sync.js';
-import type { CloudConnector } from '../../../src/integrations/cloud-directory/connector.js';
+import type { CloudConnector } from '../../../src/sync/cloud-connector.js';
 import { microsoft365Connector, type Microsoft365Connection } from '../../../src/integrations/microsoft-365/connector.js';
 import { SyncError } from '../../../src/sync/errors.js';
 import { passwordMeetsPolicy, startGraphEmulator, type GraphEmulator } from '../../support/graph-emulator.js';

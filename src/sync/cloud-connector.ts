@@ -1,5 +1,5 @@
-import type { ExportOp, ExportOutcome } from '../../core/services/directory-export.js';
-import type { SourceObject } from '../../core/services/directory-sync.js';
+import type { ExportOp, ExportOutcome } from '../core/services/directory-export.js';
+import type { SourceObject } from '../core/services/directory-sync.js';
 
 /**
  * What a cloud directory (Google Workspace, Microsoft 365) read: users first, then groups with

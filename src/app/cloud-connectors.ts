@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
-import type { CloudDirectoryConnection } from '../../core/services/cloud-directories.js';
-import type { RetryPolicy } from '../../sync/retry.js';
-import { googleWorkspaceConnector } from '../google-workspace/connector.js';
-import { microsoft365Connector } from '../microsoft-365/connector.js';
-import type { CloudConnector } from './connector.js';
+import type { CloudDirectoryConnection } from '../core/services/cloud-directories.js';
+import type { RetryPolicy } from '../sync/retry.js';
+import { connectionKey } from '../integrations/cloud-directory/worker.js';
+import { googleWorkspaceConnector } from '../integrations/google-workspace/connector.js';
+import { microsoft365Connector } from '../integrations/microsoft-365/connector.js';
+import type { CloudConnector } from '../sync/cloud-connector.js';
 
 /** The connector for a cloud directory's settings and credential. */
 export function connectorFor(connection: CloudDirectoryConnection, options: { retry?: RetryPolicy } = {}): CloudConnector {
@@ -41,10 +41,6 @@ export function connectorFor(connection: CloudDirectoryConnection, options: { re
  * Connectors kept per directory while its settings stay the same, so that the worker and password
  * changes share one client and its access token.
  */
-/** What a connector is made from: the directory's settings and sealed credential (a new credential is a new key). */
-export const connectionKey = (connection: CloudDirectoryConnection): string =>
-  createHash('sha256').update(JSON.stringify([connection.directory.updated, connection.directory.config])).digest('base64url');
-
 export function cachedConnectors(make: (connection: CloudDirectoryConnection) => CloudConnector = (c) => connectorFor(c)): (connection: CloudDirectoryConnection) => CloudConnector {
   const cache = new Map<string, { key: string; connector: CloudConnector }>();
   return (connection) => {
