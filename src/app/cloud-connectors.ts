@@ -16,6 +16,7 @@ export function connectorFor(connection: CloudDirectoryConnection, options: { re
       customer: settings.customer,
       domain: settings.domain,
       scope: settings.scope,
+      queriesPerMinute: settings.queriesPerMinute,
       ...(settings.endpoints.rootUrl ? { rootUrl: settings.endpoints.rootUrl } : {}),
       ...(settings.endpoints.tokenUrl ? { tokenUrl: settings.endpoints.tokenUrl } : {}),
       ...retry,

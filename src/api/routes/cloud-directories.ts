@@ -36,7 +36,7 @@ function toWire(d: Directory) {
     created: d.created,
   };
   if (s.schema === 'google_workspace') {
-    return { ...common, groupsEnabled: s.scope.importGroups, adminEmail: s.adminEmail, customer: s.customer, usersOu: s.usersOu, scope: s.scope, endpoints: s.endpoints, serviceAccountEmail: (d.config.serviceAccountEmail as string | undefined) ?? null };
+    return { ...common, groupsEnabled: s.scope.importGroups, adminEmail: s.adminEmail, customer: s.customer, usersOu: s.usersOu, queriesPerMinute: s.queriesPerMinute, scope: s.scope, endpoints: s.endpoints, serviceAccountEmail: (d.config.serviceAccountEmail as string | undefined) ?? null };
   }
   return { ...common, tenantId: s.tenantId, clientId: s.clientId, domainMap: s.domainMap, usageLocation: s.usageLocation, groupType: s.groupType, scope: s.scope, endpoints: s.endpoints, caCertificates: s.caCertificates };
 }

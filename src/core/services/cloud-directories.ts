@@ -26,6 +26,8 @@ export interface GoogleSettings extends CloudCommonSettings {
   adminEmail: string;
   customer: string;
   scope: { orgUnitPath: string | null; groupEmail: string | null; importGroups: boolean };
+  /** The project's Directory API quota (Google's default: 2,400 a minute); calls are paced to stay under it. */
+  queriesPerMinute: number;
   /** Overrides for Google's endpoints (a private access point, or a test double): API root and OAuth token URL. */
   endpoints: { rootUrl: string | null; tokenUrl: string | null };
 }
@@ -80,6 +82,7 @@ export function cloudSettings(directory: Directory): CloudSettings {
       usersOu: typeof c.usersOu === 'string' ? c.usersOu : '/',
       adminEmail: String(c.adminEmail ?? ''),
       customer: typeof c.customer === 'string' ? c.customer : 'my_customer',
+      queriesPerMinute: typeof c.queriesPerMinute === 'number' ? c.queriesPerMinute : 2400,
       scope: { orgUnitPath: null, groupEmail: null, importGroups: true, ...(c.scope as object) },
       endpoints: { rootUrl: null, tokenUrl: null, ...(c.endpoints as object) },
     } as CloudSettings;
@@ -106,7 +109,7 @@ function pick(source: Record<string, unknown>, keys: string[]): Record<string, u
 
 const COMMON_KEYS = ['name', 'domain', 'configuration', 'attributeMap', 'authority', 'removal', 'deleteThreshold', 'deprovision', 'pollSeconds', 'reconcileMinutes', 'exportConcurrency', 'endpoints', 'scope'];
 const TYPE_KEYS: Record<CloudDirectoryType, string[]> = {
-  g_suite: ['adminEmail', 'customer', 'usersOu', 'serviceAccountKey'],
+  g_suite: ['adminEmail', 'customer', 'usersOu', 'serviceAccountKey', 'queriesPerMinute'],
   office_365: ['tenantId', 'clientId', 'clientSecret', 'domainMap', 'usageLocation', 'groupType', 'caCertificates'],
 };
 
@@ -167,6 +170,9 @@ function checkInput(type: CloudDirectoryType, input: Record<string, unknown>, er
     str('adminEmail', (v) => EMAIL.test(v), 'must be the email address of a super administrator (the account the service account acts as)');
     str('customer', (v) => /^[A-Za-z0-9_]{1,64}$/.test(v), 'must be a customer id such as C01abcde2, or my_customer');
     str('usersOu', (v) => v.startsWith('/') && v.length <= 1024, 'must be an organizational unit path such as / or /Staff');
+    const q = input.queriesPerMinute;
+    if (q !== undefined && (typeof q !== 'number' || !Number.isInteger(q) || q < 60 || q > 1_000_000)) errors.push({ field: 'queriesPerMinute', reason: 'INVALID', message: 'must be a whole number of queries a minute from 60 to 1,000,000 (your project\'s Admin SDK quota)' });
+    else if (q !== undefined) config.queriesPerMinute = q;
     if (input.scope !== undefined) {
       const s = input.scope as Record<string, unknown> | null;
       if (typeof s !== 'object' || s === null) fail('scope', 'must be an object: orgUnitPath, groupEmail, importGroups');

@@ -2,6 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { admin, type admin_directory_v1 } from '@googleapis/admin';
 import { JWT } from 'google-auth-library';
 import { SyncError } from '../../sync/errors.js';
+import { Pacer } from '../../sync/pacer.js';
 import { withRetry, type RetryPolicy } from '../../sync/retry.js';
 import { toSyncError } from './errors.js';
 
@@ -22,6 +23,8 @@ export interface ClientSettings {
   tokenUrl?: string;
   timeoutMs: number;
   retry: RetryPolicy;
+  /** The project's Directory API quota: calls are paced to stay under it. */
+  queriesPerMinute: number;
 }
 
 /** The Directory API through Google's client library, every call retried by our policy and failing with a SyncError. */
@@ -75,11 +78,14 @@ export function directoryClient(s: ClientSettings): DirectoryClient {
       },
     });
   }
+  // Google's quota refusal (403 userRateLimitExceeded) says nothing of when to come back: staying under the quota beats finding it.
+  const pacer = new Pacer(s.queriesPerMinute);
   const api = admin({ version: 'directory_v1', auth: jwt, rootUrl: s.rootUrl, retry: false, retryConfig: { retry: 0 }, timeout: s.timeoutMs });
   return {
     api,
     call: <T>(request: () => Promise<{ data: T }>) =>
       withRetry(s.retry, async () => {
+        await pacer.take();
         try {
           return (await request()).data;
         } catch (e) {

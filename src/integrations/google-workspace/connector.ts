@@ -25,7 +25,11 @@ export interface GoogleWorkspaceConnection {
   retry?: RetryPolicy;
   /** Per request; default 30 s. */
   timeoutMs?: number;
+  /** The Directory API quota to pace calls under; default Google's, 2,400 queries per minute per user. */
+  queriesPerMinute?: number;
 }
+
+export const GOOGLE_DEFAULT_QUERIES_PER_MINUTE = 2400;
 
 /** Google Workspace through the Admin SDK Directory API and Google's client library (@googleapis/admin, google-auth-library). */
 export function googleWorkspaceConnector(c: GoogleWorkspaceConnection): CloudConnector {
@@ -38,6 +42,7 @@ export function googleWorkspaceConnector(c: GoogleWorkspaceConnection): CloudCon
       rootUrl: c.rootUrl,
       tokenUrl: c.tokenUrl,
       timeoutMs: c.timeoutMs ?? 30_000,
+      queriesPerMinute: c.queriesPerMinute ?? GOOGLE_DEFAULT_QUERIES_PER_MINUTE,
       retry: c.retry ?? DEFAULT_RETRY,
     }));
   const customer = c.customer || 'my_customer';
