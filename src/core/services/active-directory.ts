@@ -163,7 +163,8 @@ const DEFAULT_MAPS: Record<DirectorySchema, Readonly<Record<string, string>>> = 
 };
 export const attributeSources = (settings: AdDomainSettings): Record<string, string> => ({ ...DEFAULT_MAPS[settings.schema], ...settings.attributeMap });
 
-const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i;
+/** A DNS domain name. */
+export const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i;
 const DN = /^[^=,]+=[^,]+(,[^=,]+=[^,]+)*$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;

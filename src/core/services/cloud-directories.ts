@@ -4,7 +4,7 @@ import { newId, type AgentId, type DirectoryId } from '../ids.js';
 import { changesBetween, REDACTED } from '../journal.js';
 import type { AttributeChange, Directory, DirectorySyncRun, DirectorySyncState } from '../model.js';
 import type { ListQuery, ListResult } from '../query.js';
-import { adSettings, checkSyncRules, CLOUD_CONFIGURATIONS, DEFAULT_AD_SETTINGS, emptyState, type AdDomainSettings } from './active-directory.js';
+import { adSettings, checkSyncRules, CLOUD_CONFIGURATIONS, DEFAULT_AD_SETTINGS, DOMAIN, emptyState, type AdDomainSettings } from './active-directory.js';
 import type { DirectoryService } from './directories.js';
 import { journal, type Deps } from './deps.js';
 import type { DirectoryExportService, ExportPlan } from './directory-export.js';
@@ -61,7 +61,6 @@ const COMMON_DEFAULTS: CloudCommonSettings = { pollSeconds: 60, reconcileMinutes
 const { schema: _schema, ...engineDefaults } = DEFAULT_AD_SETTINGS;
 const SYNC_DEFAULTS = { ...engineDefaults, configuration: 'roster_authoritative', deprovision: 'suspend' } as const;
 
-const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const credentialField = (type: CloudDirectoryType) => (type === 'g_suite' ? 'serviceAccountKey' : 'clientSecret');
