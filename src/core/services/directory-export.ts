@@ -111,7 +111,15 @@ export class DirectoryExportService {
     if (!exportsTo(settings)) return { ops: [], more: false };
     const view = await this.viewOf(directory).current(orgId, directoryId);
     if (!view) return { ops: [], more: false };
-    const [userLinkList, groupLinkList] = await Promise.all([repos.identityLinks.listByDirectory(orgId, directoryId, 'user'), repos.identityLinks.listByDirectory(orgId, directoryId, 'user_group')]);
+    const [allUserLinks, groupLinkList, removals] = await Promise.all([
+      repos.identityLinks.listByDirectory(orgId, directoryId, 'user'),
+      repos.identityLinks.listByDirectory(orgId, directoryId, 'user_group'),
+      repos.directorySync.listRemovals(orgId, directoryId),
+    ]);
+    // Users whose account left the directory wait out their grace period: nothing is written for
+    // them (not even as group members), and their account is not created again.
+    const pendingRemoval = new Set(removals.filter((r) => r.kind === 'user').map((r) => r.localId));
+    const userLinkList = allUserLinks.filter((l) => !pendingRemoval.has(l.localId));
     const userLinks = new Map(userLinkList.map((l) => [l.localId, l]));
     const groupLinks = new Map(groupLinkList.map((l) => [l.localId, l]));
 
@@ -134,6 +142,7 @@ export class DirectoryExportService {
       else updates.push({ op: 'update_user', localId: link.localId, name, externalId: link.externalId, changes: {}, disabled: true, reason: 'deleted in Roster', deletedInRoster: true });
     }
     for (const user of users.values()) {
+      if (pendingRemoval.has(user.id)) continue;
       const op = this.userOp(settings, user, userLinks.get(user.id), view.users.has(user.id));
       if (op) (op.op === 'create_user' ? creates : updates).push(op);
     }

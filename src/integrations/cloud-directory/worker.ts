@@ -213,8 +213,8 @@ export class CloudDirectoryWorker {
         const run = await this.core.directoryExport.record(this.actor(directory), outcomes);
         result.exports.push(run);
         if (stop) throw stop.reason;
-        // Only failures left: they wait for the next turn (after a backoff) rather than spin.
-        if (outcomes.every((o) => !o.ok && !o.gone)) throw new Error(run.error ?? 'every write to the directory failed');
+        // A round that changed nothing (only failures): they wait for the next turn, after a backoff, rather than spin.
+        if (!Object.keys(run.counts).some((action) => action !== 'failed')) throw new Error(run.error ?? 'every write to the directory failed');
       }
     }
     // A read whose removals were held has said so in the state already; otherwise the turn's outcome replaces the last error.

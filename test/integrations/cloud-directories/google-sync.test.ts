@@ -143,6 +143,11 @@ describeEachStore('Google Workspace sync (official client against the Directory 
     await s.core.cloudDirectories.update(s.ctx, 'g_suite', s.directoryId, { deleteThreshold: { count: 10, percent: 0 } });
     await s.turn({ full: true });
     for (let i = 0; i < 6; i++) expect((await s.user(`temp${i}`))?.state).toBe('SUSPENDED');
+    // Their accounts are gone: nothing is written for them while they wait out the grace period.
+    const writes = google.writes;
+    const { exports } = await s.turn();
+    expect(exports).toEqual([]);
+    expect(google.writes).toBe(writes);
   });
 
   it('reports an account re-created with the same email and a new id as a conflict, never merged', async () => {
