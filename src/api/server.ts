@@ -4,7 +4,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchemaCompiler, type FastifyServerOptions } from 'fastify';
 import type { DirectoryCore } from '../core/directory.js';
-import { authenticate } from './context.js';
+import cookie from '@fastify/cookie';
+import { authenticate, requirePortalRequest } from './context.js';
+import { adminSessionRoutes, adminSignInRoutes } from './routes/admin-session.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { rejectNulCharacters } from './input-guard.js';
 import { administratorRoutes } from './routes/administrators.js';
@@ -131,10 +133,16 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
 
   await app.register(healthRoutes);
   await app.register(agentProtocolRoutes, { prefix: '/api/agent/v1' });
+  await app.register(async (portal) => {
+    portal.addHook('onRequest', async (request) => requirePortalRequest(request));
+    await portal.register(adminSignInRoutes, { prefix: '/api' });
+  });
   await app.register(async (api) => {
+    await api.register(cookie);
     api.addHook('onRequest', authenticate);
     api.addHook('preValidation', rejectNulCharacters);
     if (options.saml) samlApplicationHooks(api, options.saml, options.publicUrl);
+    await api.register(adminSessionRoutes, { prefix: '/api' });
     await api.register(systemUserRoutes, { prefix: '/api' });
     await api.register(administratorRoutes, { prefix: '/api' });
     await api.register(applicationRoutes, { prefix: '/api' });

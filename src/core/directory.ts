@@ -1,3 +1,4 @@
+import { AdminSignInService } from './services/admin-sign-in.js';
 import type { ApplicationId, DirectoryId, RadiusServerId } from './ids.js';
 import type { Application, Directory, RadiusServer } from './model.js';
 import type { Store } from './ports.js';
@@ -90,6 +91,7 @@ export class DirectoryCore {
   readonly cloudDirectories: CloudDirectoryService;
   /** Users signing in (single sign-on, the user portal) and their sessions. */
   readonly signIn: SignInService;
+  readonly adminSignIn: AdminSignInService;
   /** Outbound SCIM provisioning of applications: settings, records, and what the worker needs. */
   readonly provisioning: ProvisioningService;
   /** OpenID Connect clients of applications, their users' claims, and the provider's keys. */
@@ -130,6 +132,7 @@ export class DirectoryCore {
     this.activeDirectory = new ActiveDirectoryService(deps, this.directories);
     this.directorySync = new DirectorySyncService(deps, this.users, this.groups);
     this.signIn = new SignInService(deps, this.authentication, this.credentials, this.recoveryCodes, this.applicationViews, this.mfa, this.webauthn, options.sessions ?? DEFAULT_SESSION_POLICY);
+    this.adminSignIn = new AdminSignInService(deps, options.sessions ?? DEFAULT_SESSION_POLICY);
     this.radiusView = new DirectoryViewService(deps, 'radius_server', (repos, orgId, id) => repos.radiusServers.findById(orgId, id as RadiusServerId));
     this.ldapView = new DirectoryViewService(deps, 'ldap_server', directoryOfType('ldap_server'));
     this.agentTasks = new AgentTaskService(deps);

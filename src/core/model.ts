@@ -523,6 +523,21 @@ export interface UserSession {
   revokedAt: string | null;
 }
 
+/** An administrator's admin-portal session, kept as the digest of its token. */
+export interface AdminSession {
+  id: string;
+  adminId: AdminId;
+  created: string;
+  lastSeen: string;
+  idleExpires: string;
+  expires: string;
+  /** The second factor the sign-in passed ('' for none, 'totp'). */
+  mfa: string;
+  ip: string;
+  userAgent: string;
+  revokedAt: string | null;
+}
+
 /** A directory agent (`roster agent`): registered with a one-time connect key, then known by its own credential. */
 export interface DirectoryAgent {
   id: AgentId;

@@ -1,5 +1,6 @@
 import type { AdminId, AgentId, ApiKeyId, ApplicationId, DirectoryId, GroupId, OrgId, RadiusServerId, ScimTokenId, SyncRunId, UserId } from './ids.js';
 import type {
+  AdminSession,
   Administrator,
   ApiKey,
   Application,
@@ -148,6 +149,32 @@ export interface AdminRepository {
   list(orgId: OrgId, query: ListQuery): Promise<ListResult<Administrator>>;
   linkOrg(adminId: AdminId, orgId: OrgId): Promise<void>;
   setPasswordHash(id: AdminId, hash: string): Promise<void>;
+}
+
+/** What the admin portal's sign-in keeps of an administrator besides the password. */
+export interface AdminSignInState {
+  /** The authenticator-app secret, sealed; null when none is set up. */
+  totpSecret: string | null;
+  /** When the secret was confirmed; null while it waits for a first code. */
+  totpConfirmed: string | null;
+  totpLastStep: number;
+  failedLogins: number;
+  lockedUntil: string | null;
+}
+
+export interface AdminSessionRepository {
+  insert(session: AdminSession): Promise<void>;
+  findById(id: string): Promise<AdminSession | undefined>;
+  touch(id: string, lastSeen: string, idleExpires: string): Promise<void>;
+  /** Revokes one session; false when it was already revoked or unknown. */
+  revoke(id: string, at: string): Promise<boolean>;
+  /** Revokes every live session of an administrator; the number revoked. */
+  revokeAdmin(adminId: AdminId, at: string): Promise<number>;
+  stateOf(adminId: AdminId): Promise<AdminSignInState | undefined>;
+  setFailures(adminId: AdminId, failedLogins: number, lockedUntil: string | null): Promise<void>;
+  setTotp(adminId: AdminId, sealedSecret: string | null, confirmed: string | null, lastStep: number): Promise<void>;
+  /** Records that a code of `step` was used; false when a code of that step or a later one already was. */
+  useTotpStep(adminId: AdminId, step: number): Promise<boolean>;
 }
 
 export interface ApiKeyWithAdmin {
@@ -598,6 +625,7 @@ export interface Repositories {
   reach: ReachRepository;
   admins: AdminRepository;
   apiKeys: ApiKeyRepository;
+  adminSessions: AdminSessionRepository;
   applications: ApplicationRepository;
   directories: DirectoryRepository;
   radiusServers: RadiusServerRepository;

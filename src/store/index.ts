@@ -20,6 +20,7 @@ import { appendJournal, journalRepository, pendingRows, type PendingJournalRow }
 import { organizationRepository } from './repositories/organizations.js';
 import { provisioningRepository } from './repositories/provisioning.js';
 import { sessionRepository } from './repositories/sessions.js';
+import { adminSessionRepository } from './repositories/admin-sessions.js';
 import { recoveryCodeRepository } from './repositories/recovery-codes.js';
 import { webauthnCredentialRepository } from './repositories/webauthn-credentials.js';
 import { scimTokenRepository } from './repositories/scim-tokens.js';
@@ -38,6 +39,7 @@ function repositories(db: Kysely<Database>, postgres: boolean): Repositories {
     reach: reachRepository(db),
     admins: administratorRepository(db, postgres),
     apiKeys: apiKeyRepository(db),
+    adminSessions: adminSessionRepository(db),
     applications: applicationRepository(db, postgres),
     directories: directoryRepository(db, postgres),
     radiusServers: radiusServerRepository(db, postgres),

@@ -14,10 +14,11 @@ import * as samlReplay from './migrations/012-saml-replay.js';
 import * as oidcKeySchedule from './migrations/013-oidc-key-schedule.js';
 import * as directorySync from './migrations/014-directory-sync.js';
 import * as directoryExport from './migrations/015-directory-export.js';
+import * as adminSessions from './migrations/016-admin-sessions.js';
 import { isPostgres } from './dialect.js';
 
 /** Every migration, in order. Names never change once released. */
-const MIGRATIONS = { '001-initial': initial, '002-journal-details': journalDetails, '003-radius': radius, '004-scim': scim, '005-provisioning': provisioning, '006-identity-links': identityLinks, '007-sessions': sessions, '008-oidc': oidc, '009-recovery-codes': recoveryCodes, '010-mfa-policy': mfaPolicy, '011-webauthn': webauthn, '012-saml-replay': samlReplay, '013-oidc-key-schedule': oidcKeySchedule, '014-directory-sync': directorySync, '015-directory-export': directoryExport };
+const MIGRATIONS = { '001-initial': initial, '002-journal-details': journalDetails, '003-radius': radius, '004-scim': scim, '005-provisioning': provisioning, '006-identity-links': identityLinks, '007-sessions': sessions, '008-oidc': oidc, '009-recovery-codes': recoveryCodes, '010-mfa-policy': mfaPolicy, '011-webauthn': webauthn, '012-saml-replay': samlReplay, '013-oidc-key-schedule': oidcKeySchedule, '014-directory-sync': directorySync, '015-directory-export': directoryExport, '016-admin-sessions': adminSessions };
 
 export interface MigrationReport {
   applied: string[];

@@ -195,7 +195,7 @@ export const ADMIN_COLUMNS = [
   'created', 'updated',
 ] as const;
 
-export type AdminRow = Omit<Selectable<AdministratorsTable>, 'password_hash'> & { password_set: number };
+export type AdminRow = Omit<Selectable<AdministratorsTable>, 'password_hash' | 'totp_secret' | 'totp_confirmed' | 'totp_last_step' | 'failed_logins' | 'locked_until'> & { password_set: number };
 
 export const adminFromRow = (r: AdminRow, orgIds: OrgId[]): Administrator => ({
   id: r.id as AdminId,

@@ -112,6 +112,28 @@ export interface AdministratorsTable {
   password_hash: string | null;
   created: string;
   updated: string;
+  /** The administrator's authenticator-app secret, sealed; null when none is set up. */
+  totp_secret: string | null;
+  /** When the secret was confirmed with a first code; null while pending. */
+  totp_confirmed: string | null;
+  /** The last 30-second step a code was accepted for: a code answers once. */
+  totp_last_step: Generated<number>;
+  failed_logins: Generated<number>;
+  locked_until: string | null;
+}
+
+export interface AdminSessionsTable {
+  /** SHA-256 of the session token, hex. */
+  id: string;
+  admin_id: string;
+  created: string;
+  last_seen: string;
+  idle_expires: string;
+  expires: string;
+  mfa: string;
+  ip: string;
+  user_agent: string;
+  revoked_at: string | null;
 }
 
 export interface AdminOrgsTable {
@@ -456,6 +478,7 @@ export interface Database {
   associations: AssociationsTable;
   administrators: AdministratorsTable;
   admin_orgs: AdminOrgsTable;
+  admin_sessions: AdminSessionsTable;
   api_keys: ApiKeysTable;
   scim_tokens: ScimTokensTable;
   applications: ApplicationsTable;

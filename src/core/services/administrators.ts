@@ -130,6 +130,8 @@ export class AdministratorService {
       }
       await tx.admins.update(after);
       if (hash) await tx.admins.setPasswordHash(after.id, hash);
+      // A suspension or a new password ends the administrator's portal sessions.
+      if (hash || (after.suspended && !before.suspended)) await tx.adminSessions.revokeAdmin(after.id, after.updated);
       await assertAnAdministratorRemains(tx, before, after);
       const changes = changesBetween(before, after, ['updated', 'orgIds']);
       if (hash) changes.password = secretChange();

@@ -43,7 +43,7 @@ const totpEntry = (userId: UserId, operation: 'mfa_enroll' | 'mfa_reset', before
  * The 30-second step `code` belongs to, if it is the code of the current step or of one step
  * either side (RFC 6238 §5.2 allows for that much clock drift).
  */
-async function stepOf(secret: string, code: string, now: Date): Promise<number | undefined> {
+export async function totpStepOf(secret: string, code: string, now: Date): Promise<number | undefined> {
   const token = code.trim();
   if (!CODE.test(token)) return undefined;
   const result = await verify({ secret, token, epoch: Math.floor(now.getTime() / 1000), epochTolerance: PERIOD });
@@ -111,7 +111,7 @@ export class CredentialService {
       const found = await tx.credentials.findTotp(ctx.orgId, user.id);
       if (!found) throw notFound('TOTP_NOT_ENROLLED', 'The user has no TOTP enrollment; enroll first');
       if (found.enrollment.confirmed) throw conflict('TOTP_ALREADY_CONFIRMED', 'The TOTP enrollment is already confirmed; reset it to enroll again');
-      const step = await stepOf(this.openTotp(ctx.orgId, user.id, found.sealedSecret), code, this.deps.clock());
+      const step = await totpStepOf(this.openTotp(ctx.orgId, user.id, found.sealedSecret), code, this.deps.clock());
       if (step === undefined) {
         throw invalid('INVALID_TOTP', 'The code is not the current code of this enrollment', [{ field: 'code', reason: 'INVALID_TOTP', message: 'is not the current code' }]);
       }
@@ -159,7 +159,7 @@ export class CredentialService {
     const found = await repos.credentials.findTotp(orgId, userId);
     if (!found?.enrollment.confirmed) return 'not_enrolled';
     const now = this.deps.clock();
-    const step = await stepOf(this.openTotp(orgId, userId, found.sealedSecret), code, now);
+    const step = await totpStepOf(this.openTotp(orgId, userId, found.sealedSecret), code, now);
     if (step === undefined) return 'invalid';
     if (step <= found.enrollment.lastUsedStep) return 'replayed';
     return (await repos.credentials.useTotpStep(orgId, userId, step, now.toISOString())) ? 'ok' : 'replayed';
