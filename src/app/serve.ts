@@ -7,6 +7,8 @@ import { canonicalScimUrl, registerScim } from '../scim/routes.js';
 import { registerSaml } from '../sso/saml-routes.js';
 import { SamlApplications } from '../sso/saml-apps.js';
 import { registerSignIn } from '../sso/sign-in.js';
+import { registerPortals } from './portals.js';
+import { selfServiceRoutes } from '../sso/self-service.js';
 import { registerOidc } from '../sso/oidc/index.js';
 import { ProvisioningWorker } from '../integrations/scim-app/worker.js';
 import { CloudDirectoryWorker } from '../integrations/cloud-directory/worker.js';
@@ -72,14 +74,16 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
     saml: new SamlApplications(runtime.core),
     logger: {
       level: config.logLevel,
-      redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', '*.password'], censor: '[REDACTED]' },
+      redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', 'req.headers.cookie', '*.password'], censor: '[REDACTED]' },
     },
   });
   provisioningLog = app.log;
   await registerSignIn(app, runtime.core, http.publicUrl ? { publicUrl: http.publicUrl } : {});
+  await app.register(selfServiceRoutes, http.publicUrl ? { publicUrl: http.publicUrl } : {});
   await registerSaml(app, runtime.core, http.publicUrl ? { publicUrl: http.publicUrl } : {});
   const oidc = await registerOidc(app, runtime.core, { proxy: http.trustProxy });
   await registerScim(app, runtime.core, config.scimTestToken ? { testToken: config.scimTestToken } : {});
+  await registerPortals(app, runtime.core);
   const ldap = new LdapServer(
     runtime.core,
     { ...config.ldap, ...(https ? { tls: https } : {}), maxQueued: 64, version: rosterVersion() },
