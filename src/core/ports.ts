@@ -175,6 +175,8 @@ export interface AdminSessionRepository {
   setTotp(adminId: AdminId, sealedSecret: string | null, confirmed: string | null, lastStep: number): Promise<void>;
   /** Records that a code of `step` was used; false when a code of that step or a later one already was. */
   useTotpStep(adminId: AdminId, step: number): Promise<boolean>;
+  /** Deletes sessions that ended before `before`; the number deleted. */
+  prune(before: string): Promise<number>;
 }
 
 export interface ApiKeyWithAdmin {

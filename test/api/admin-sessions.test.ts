@@ -110,4 +110,13 @@ describeEachStore('API: admin portal sessions', (kind) => {
     expect(expectOk(await t.call('DELETE', '/api/session/totp', withCookie(session)))).toEqual({ enabled: false });
     expect(expectOk(await signIn(email, password)).status).toBe('signed_in');
   });
+
+  it('forgets sessions once they have ended', async () => {
+    const { email, password } = await newAdmin();
+    const session = cookieOf(await signIn(email, password), 'roster_admin')!;
+    expect(await t.call('DELETE', '/api/session', withCookie(`roster_admin=${session.value}`))).toMatchObject({ statusCode: 204 });
+    const later = new Date(Date.now() + 60_000).toISOString();
+    expect(await t.core.store.read.adminSessions.prune(later)).toBeGreaterThanOrEqual(1);
+    expect(await t.core.store.read.adminSessions.prune(later)).toBe(0);
+  });
 });

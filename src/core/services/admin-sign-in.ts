@@ -179,6 +179,11 @@ export class AdminSignInService {
     return true;
   }
 
+  /** Forgets sessions that ended more than a day ago. */
+  prune(): Promise<number> {
+    return this.deps.store.read.adminSessions.prune(new Date(this.deps.clock().getTime() - 86_400_000).toISOString());
+  }
+
   /** Whether the calling administrator has an authenticator app set up. */
   async totpStatus(ctx: Context): Promise<{ enabled: boolean; required: boolean }> {
     const admin = await this.self(ctx);

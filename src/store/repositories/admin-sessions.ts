@@ -79,6 +79,13 @@ export function adminSessionRepository(db: Kysely<Database>): AdminSessionReposi
     async setTotp(adminId, sealedSecret, confirmed, lastStep) {
       await db.updateTable('administrators').set({ totp_secret: sealedSecret, totp_confirmed: confirmed, totp_last_step: lastStep }).where('id', '=', adminId).execute();
     },
+    async prune(before) {
+      const result = await db
+        .deleteFrom('admin_sessions')
+        .where((eb) => eb.or([eb('expires', '<', before), eb('idle_expires', '<', before), eb('revoked_at', '<', before)]))
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
     async useTotpStep(adminId, step) {
       const result = await db.updateTable('administrators').set({ totp_last_step: step }).where('id', '=', adminId).where('totp_last_step', '<', step).executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
