@@ -183,6 +183,8 @@ export interface Administrator {
   enableMultiFactor: boolean;
   suspended: boolean;
   passwordSet: boolean;
+  /** Whether the administrator has confirmed an authenticator app for the admin portal (as read from the store). */
+  totpEnrolled?: boolean;
   created: string;
   updated: string;
   orgIds: OrgId[];

@@ -195,7 +195,7 @@ export const ADMIN_COLUMNS = [
   'created', 'updated',
 ] as const;
 
-export type AdminRow = Omit<Selectable<AdministratorsTable>, 'password_hash' | 'totp_secret' | 'totp_confirmed' | 'totp_last_step' | 'failed_logins' | 'locked_until'> & { password_set: number };
+export type AdminRow = Omit<Selectable<AdministratorsTable>, 'password_hash' | 'totp_secret' | 'totp_confirmed' | 'totp_last_step' | 'failed_logins' | 'locked_until'> & { password_set: number; totp_enrolled?: number };
 
 export const adminFromRow = (r: AdminRow, orgIds: OrgId[]): Administrator => ({
   id: r.id as AdminId,
@@ -206,6 +206,7 @@ export const adminFromRow = (r: AdminRow, orgIds: OrgId[]): Administrator => ({
   enableMultiFactor: r.enable_multi_factor === 1,
   suspended: r.suspended === 1,
   passwordSet: Number(r.password_set) === 1,
+  ...(r.totp_enrolled !== undefined ? { totpEnrolled: Number(r.totp_enrolled) === 1 } : {}),
   created: r.created,
   updated: r.updated,
   orgIds,

@@ -101,14 +101,26 @@ describeEachStore('API: admin portal sessions', (kind) => {
   });
 
   it('lets an administrator set up and remove their own authenticator app', async () => {
-    const { email, password } = await newAdmin();
+    const { admin, email, password } = await newAdmin();
     const session = `roster_admin=${cookieOf(await signIn(email, password), 'roster_admin')!.value}`;
     const started = expectOk(await t.call('POST', '/api/session/totp', withCookie(session)), 201);
     expectError(await t.call('POST', '/api/session/totp/confirm', { ...withCookie(session), body: { code: '000000' } }), 400, 'INVALID_TOTP');
     expect(expectOk(await t.call('POST', '/api/session/totp/confirm', { ...withCookie(session), body: { code: await generate({ secret: started.secret }) } }))).toEqual({ enabled: true });
     expect(expectOk(await signIn(email, password)).status).toBe('mfa_required');
+    expect(expectOk(await t.call('GET', `/api/users/${admin.id}`)).totpEnrolled).toBe(true);
     expect(expectOk(await t.call('DELETE', '/api/session/totp', withCookie(session)))).toEqual({ enabled: false });
+    expect(expectOk(await t.call('GET', `/api/users/${admin.id}`)).totpEnrolled).toBe(false);
     expect(expectOk(await signIn(email, password)).status).toBe('signed_in');
+  });
+
+  it('does not let an administrator without admins:write lift the multi-factor requirement on themselves', async () => {
+    const { admin, email, password } = await newAdmin({ roleName: 'Read Only', enableMultiFactor: true });
+    const step = expectOk(await signIn(email, password));
+    const pending = step.status === 'enrollment_required' ? step : undefined;
+    expect(pending).toBeDefined();
+    const issued = await t.core.apiKeys.issue(operatorContext(t.orgId as OrgId), admin.id, { name: 'self', readOnly: false });
+    expectError(await t.call('PUT', `/api/users/${admin.id}`, { key: issued.secret, body: { enableMultiFactor: false } }), 403);
+    expect(expectOk(await t.call('GET', `/api/users/${admin.id}`)).enableMultiFactor).toBe(true);
   });
 
   it('forgets sessions once they have ended', async () => {

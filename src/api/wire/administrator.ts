@@ -65,7 +65,7 @@ export const toAdministrator = (a: Administrator, orgId: string) => ({
   role: a.roleName,
   roleName: a.roleName,
   enableMultiFactor: a.enableMultiFactor,
-  totpEnrolled: false,
+  totpEnrolled: a.totpEnrolled === true,
   suspended: a.suspended,
   organization: orgId,
   organizations: a.orgIds,

@@ -99,7 +99,8 @@ export class AdministratorService {
 
   async update(ctx: Context, id: string, input: AdministratorInput): Promise<Administrator> {
     const self = ctx.actor.type === 'admin' && ctx.actor.id === id;
-    const privileged = input.roleName !== undefined || input.suspended !== undefined || input.password !== undefined;
+    // Multi-factor is a requirement set on an administrator, not a preference they may turn off themselves.
+    const privileged = input.roleName !== undefined || input.suspended !== undefined || input.password !== undefined || input.enableMultiFactor !== undefined;
     if (!self || privileged) requirePermission(ctx, 'admins:write');
     else if (ctx.readOnlyKey) throw forbidden('API_KEY_READ_ONLY', 'This API key is read-only; it cannot make changes');
     const errors = checkInput(input, false);

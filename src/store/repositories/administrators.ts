@@ -17,6 +17,7 @@ export const ADMIN_COLUMN_MAP: ColumnMap = {
 };
 
 const PASSWORD_SET = sql<number>`case when password_hash is null then 0 else 1 end`.as('password_set');
+const TOTP_ENROLLED = sql<number>`case when totp_confirmed is null then 0 else 1 end`.as('totp_enrolled');
 
 export function administratorRepository(db: Kysely<Database>, postgres: boolean): AdminRepository {
   const orgsOf = async (ids: string[]): Promise<Map<string, OrgId[]>> => {
@@ -30,7 +31,7 @@ export function administratorRepository(db: Kysely<Database>, postgres: boolean)
     const orgs = await orgsOf(rows.map((r) => r.id));
     return rows.map((r) => adminFromRow(r, orgs.get(r.id) ?? []));
   };
-  const select = () => db.selectFrom('administrators').select([...ADMIN_COLUMNS, PASSWORD_SET]);
+  const select = () => db.selectFrom('administrators').select([...ADMIN_COLUMNS, PASSWORD_SET, TOTP_ENROLLED]);
 
   return {
     async insert(admin, passwordHash) {
@@ -54,7 +55,7 @@ export function administratorRepository(db: Kysely<Database>, postgres: boolean)
     async findByEmail(email) {
       const row = await db
         .selectFrom('administrators')
-        .select([...ADMIN_COLUMNS, PASSWORD_SET, 'password_hash'])
+        .select([...ADMIN_COLUMNS, PASSWORD_SET, TOTP_ENROLLED, 'password_hash'])
         .where('email_key', '=', foldCase(email))
         .executeTakeFirst();
       if (!row) return undefined;
