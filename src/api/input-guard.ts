@@ -6,6 +6,8 @@ const MAX_DEPTH = 16;
 
 function hasNul(value: unknown, depth = 0): boolean {
   if (typeof value === 'string') return value.includes('\u0000');
+  // A raw body (a CSV file): one scan of its bytes, not an entry per byte.
+  if (Buffer.isBuffer(value)) return value.includes(0);
   if (value === null || typeof value !== 'object' || depth >= MAX_DEPTH) return false;
   return Object.entries(value).some(([key, v]) => key.includes('\u0000') || hasNul(v, depth + 1));
 }

@@ -28,6 +28,7 @@ import type { ProvisioningWorker } from '../integrations/scim-app/worker.js';
 import { radiusServerRoutes } from './routes/radiusservers.js';
 import { systemUserRoutes } from './routes/systemusers.js';
 import { userGroupRoutes } from './routes/usergroups.js';
+import { userImportRoutes } from './routes/user-import.js';
 import { ErrorSchema, GraphConnectionSchema, GraphObjectWithPathsSchema } from './wire/common.js';
 import { SystemUserSchema } from './wire/systemuser.js';
 
@@ -154,6 +155,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     await api.register(activeDirectoryRoutes, { prefix: '/api/v2' });
     await api.register(cloudDirectoryRoutes, { prefix: '/api/v2' });
     await api.register(extensionRoutes, { prefix: '/api/v2' });
+    await api.register(userImportRoutes, { prefix: '/api/v2' });
     await api.register(credentialRoutes, { prefix: '/api/v2' });
     await api.register(scimSourceRoutes, { prefix: '/api/v2' });
     await api.register(provisioningRoutes, { prefix: '/api/v2' });

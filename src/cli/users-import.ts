@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import type { Context } from '../core/context.js';
 import type { DirectoryCore } from '../core/directory.js';
-import { CsvFileError, readUsersCsv } from './csv-users.js';
+import { CsvFileError, readUsersCsv } from '../core/csv-users.js';
 import { say } from './output.js';
 
 export interface ImportCommandOptions {

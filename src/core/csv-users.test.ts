@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ImportRow } from '../core/services/user-import.js';
+import type { ImportRow } from './services/user-import.js';
 import { CsvFileError, mapHeader, readUsersCsv } from './csv-users.js';
 
 async function rows(content: string): Promise<ImportRow[]> {

@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse';
-import type { ImportRow } from '../core/services/user-import.js';
-import type { UserInput } from '../core/user-input.js';
-import type { Address, PhoneNumber } from '../core/model.js';
+import type { ImportRow } from './services/user-import.js';
+import type { UserInput } from './user-input.js';
+import type { Address, PhoneNumber } from './model.js';
 
 type Target =
   | { kind: 'text'; field: keyof UserInput }
