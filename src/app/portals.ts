@@ -62,8 +62,9 @@ export async function registerPortals(app: FastifyInstance, core: DirectoryCore,
     app.get('/portal/*', { schema: { hide: true } }, missing);
     return;
   }
-  const adminHtml = readFileSync(adminFile, 'utf8');
-  const portalHtml = readFileSync(portalFile, 'utf8');
+  // Read per request (they are small): a rebuild's new asset names take effect without a restart.
+  const adminHtml = () => readFileSync(adminFile, 'utf8');
+  const portalHtml = () => readFileSync(portalFile, 'utf8');
 
   await app.register(async (assets) => {
     assets.addHook('onSend', async (_request, reply) => {
@@ -73,14 +74,14 @@ export async function registerPortals(app: FastifyInstance, core: DirectoryCore,
   });
 
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.code(302).redirect('/admin/'));
-  const admin = async (_request: FastifyRequest, reply: FastifyReply) => sendPage(reply, adminHtml);
+  const admin = async (_request: FastifyRequest, reply: FastifyReply) => sendPage(reply, adminHtml());
   app.get('/admin', { schema: { hide: true } }, admin);
   app.get('/admin/*', { schema: { hide: true } }, admin);
 
   await app.register(async (portal) => {
     await portal.register(cookie);
     const page = async (request: FastifyRequest<{ Querystring: { org?: string } }>, reply: FastifyReply) => {
-      if (await signedIn(core, request)) return sendPage(reply, portalHtml);
+      if (await signedIn(core, request)) return sendPage(reply, portalHtml());
       let orgId: string | undefined = request.query.org;
       if (orgId === undefined) {
         const all = await core.store.read.orgs.listAll({ sort: [], page: { limit: 2, skip: 0 } });

@@ -39,7 +39,8 @@ function firstRunBanner(first: FirstRun, url: string): string {
     `  Password       ${first.password}`,
     `  API key        ${first.apiKey}`,
     '',
-    'Try it:',
+    `Sign in to the admin portal at ${url}/admin/ with this email and password.`,
+    'Or try the API:',
     `  curl -H "x-api-key: ${first.apiKey}" ${url}/api/systemusers`,
     `API documentation: ${url}/docs`,
     '',
@@ -122,6 +123,7 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
       out.write(`RADIUS service on ${radiusConfig.host} UDP ${ports.join(' and ')}\n`);
       if (!radiusTls) app.log.warn('RADIUS has no EAP certificate: PEAP and EAP-TTLS are off; set ROSTER_TLS_CERT and ROSTER_TLS_KEY (or ROSTER_RADIUS_TLS_CERT and ROSTER_RADIUS_TLS_KEY)');
     }
+    out.write(`Admin portal on ${url}/admin/ and user portal on ${url}/portal/\n`);
     if (!https && config.ldap.port !== null) {
       app.log.warn('LDAP has no TLS certificate: LDAPS and StartTLS are off, and binds are refused unless the LDAP service allows plain binds; set ROSTER_TLS_CERT and ROSTER_TLS_KEY');
     }
@@ -130,8 +132,11 @@ export async function serve(config: Config, out: NodeJS.WritableStream = process
     }
     provisioning?.start();
     cloud?.start();
-    // Ended sign-in sessions are forgotten a day later.
-    const pruneSessions = setInterval(() => void runtime.core.signIn.prune().catch((e: unknown) => app.log.warn({ err: e }, 'pruning sign-in sessions failed')), 3_600_000);
+    // Ended sign-in and admin sessions are forgotten a day later.
+    const pruneSessions = setInterval(() => {
+      void runtime.core.signIn.prune().catch((e: unknown) => app.log.warn({ err: e }, 'pruning sign-in sessions failed'));
+      void runtime.core.adminSignIn.prune().catch((e: unknown) => app.log.warn({ err: e }, 'pruning admin sessions failed'));
+    }, 3_600_000);
     pruneSessions.unref();
     // Expired OIDC codes, tokens and sessions likewise.
     const pruneOidc = setInterval(() => void runtime.core.oidc.prune().catch((e: unknown) => app.log.warn({ err: e }, 'pruning OpenID Connect state failed')), 3_600_000);

@@ -19,18 +19,17 @@ export function skipChromium(): boolean {
 }
 
 /**
- * Headless Chromium that trusts the test server's certificate: its public key is pinned with
- * --ignore-certificate-errors-spki-list, so pages count as a secure context with no certificate
- * error (WebAuthn refuses pages with certificate errors).
+ * Headless Chromium that trusts the test server's certificate, when there is one: its public key
+ * is pinned with --ignore-certificate-errors-spki-list, so pages count as a secure context with no
+ * certificate error (WebAuthn refuses pages with certificate errors).
  */
-export function launchChromium(serverCert: Buffer): Promise<Browser> {
-  const spki = new X509Certificate(serverCert).publicKey.export({ type: 'spki', format: 'der' });
-  const pin = createHash('sha256').update(spki).digest('base64');
+export function launchChromium(serverCert?: Buffer): Promise<Browser> {
+  const pin = serverCert ? createHash('sha256').update(new X509Certificate(serverCert).publicKey.export({ type: 'spki', format: 'der' })).digest('base64') : undefined;
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: [
-      `--ignore-certificate-errors-spki-list=${pin}`,
+      ...(pin ? [`--ignore-certificate-errors-spki-list=${pin}`] : []),
       // Loopback only: every other name fails to resolve, and nothing phones home.
       '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1',
       '--no-sandbox',

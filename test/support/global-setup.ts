@@ -5,4 +5,6 @@ import { join } from 'node:path';
 export default function setup(): void {
   const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
   execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  // The portals (web/), which `roster serve` serves from dist/web.
+  execFileSync(join(root, 'node_modules', '.bin', 'vite'), ['build', '--config', 'web/vite.config.ts'], { cwd: root, stdio: 'inherit' });
 }
