@@ -15,18 +15,19 @@ const ORG_KEY = 'roster.admin.org';
  */
 function FocusOnNavigate() {
   const location = useLocation();
-  const first = useRef(true);
+  // The page focus was last placed for (at first, the page loaded): it is not moved twice.
+  const last = useRef(location.pathname);
   useEffect(() => {
-    if (first.current) {
-      first.current = false;
-      return;
-    }
+    if (last.current === location.pathname) return;
     // The new page renders its heading once its data arrives: try until then.
     let tries = 0;
     const timer = setInterval(() => {
       const heading = document.getElementById('page-title');
+      if (heading) {
+        last.current = location.pathname;
+        heading.focus();
+      }
       if (heading || ++tries > 40) clearInterval(timer);
-      heading?.focus();
     }, 50);
     return () => clearInterval(timer);
   }, [location.pathname]);

@@ -50,13 +50,14 @@ async function signOut(orgId: string) {
 /** As the admin portal's: focus goes to the new page's heading after an in-app navigation. */
 function FocusOnNavigate() {
   const location = useLocation();
-  const first = useRef(true);
+  // The page focus was last placed for (at first, the page loaded): it is not moved twice.
+  const last = useRef(location.pathname);
   useEffect(() => {
-    if (first.current) {
-      first.current = false;
-      return;
-    }
-    document.getElementById('page-title')?.focus();
+    if (last.current === location.pathname) return;
+    const heading = document.getElementById('page-title');
+    if (!heading) return;
+    last.current = location.pathname;
+    heading.focus();
   }, [location.pathname]);
   return null;
 }

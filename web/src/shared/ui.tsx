@@ -422,20 +422,25 @@ export function Progress({ label, value, max }: { label: string; value?: number;
   );
 }
 
+/** Copies `value` to the clipboard (nothing happens where the browser refuses) and says so: `copied`, for `resetMs` if given. */
+export function useCopy(value: string, resetMs?: number) {
+  const [copied, setCopied] = useState(false);
+  const copy = async () => {
+    await navigator.clipboard?.writeText(value).catch(() => undefined);
+    setCopied(true);
+    if (resetMs !== undefined) setTimeout(() => setCopied(false), resetMs);
+  };
+  return { copied, copy };
+}
+
 /** A secret shown once (a connect key, a new API key, recovery codes), with a copy button. */
 export function SecretBox({ label, value }: { label: string; value: string }) {
-  const [copied, setCopied] = useState(false);
+  const { copied, copy } = useCopy(value);
   return (
     <div className="secret-box">
       <p className="secret-label">{label}</p>
       <code className="secret-value">{value}</code>
-      <Button
-        variant="ghost"
-        onClick={async () => {
-          await navigator.clipboard?.writeText(value).catch(() => undefined);
-          setCopied(true);
-        }}
-      >
+      <Button variant="ghost" onClick={copy}>
         {copied ? 'Copied' : 'Copy'}
       </Button>
     </div>

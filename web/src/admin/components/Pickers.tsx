@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, qs } from '../../shared/api';
-import { Button, ErrorAlert, Field, useAsync, useDebounced } from '../../shared/ui';
+import { Button, ErrorAlert, Field, useAction, useAsync, useDebounced } from '../../shared/ui';
 import { userLabel, type SystemUser, type UserGroup } from '../lookups';
 
 /**
@@ -10,8 +10,6 @@ import { userLabel, type SystemUser, type UserGroup } from '../lookups';
 export function UserPicker({ label = 'Find a user', action, onPick, exclude = [] }: { label?: string; action: string; onPick: (user: SystemUser) => Promise<void>; exclude?: string[] }) {
   const [term, setTerm] = useState('');
   const [chosen, setChosen] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const debounced = useDebounced(term.trim());
   const found = useAsync(
     (signal) =>
@@ -26,21 +24,15 @@ export function UserPicker({ label = 'Find a user', action, onPick, exclude = []
     [debounced, exclude.join(',')],
   );
   const options = found.data ?? [];
-  const submit = async (e: FormEvent) => {
+  const { run: pick, busy, error } = useAction(async (user: SystemUser) => {
+    await onPick(user);
+    setTerm('');
+    setChosen('');
+  });
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     const user = options.find((u) => u._id === chosen) ?? (options.length === 1 ? options[0] : undefined);
-    if (!user) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      await onPick(user);
-      setTerm('');
-      setChosen('');
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    if (user) void pick(user);
   };
   return (
     <form className="toolbar" onSubmit={submit}>
@@ -71,28 +63,20 @@ export function UserPicker({ label = 'Find a user', action, onPick, exclude = []
 export function GroupPicker({ label = 'Find a group', action, onPick, exclude = [] }: { label?: string; action: string; onPick: (group: UserGroup) => Promise<void>; exclude?: string[] }) {
   const [term, setTerm] = useState('');
   const [chosen, setChosen] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const debounced = useDebounced(term.trim());
   const found = useAsync(
     (signal) => api.get<UserGroup[]>(`/api/v2/usergroups${qs({ filter: debounced ? `name:search:${debounced}` : undefined, limit: 20, sort: 'name' })}`, { signal }).then((gs) => gs.filter((g) => !exclude.includes(g.id))),
     [debounced, exclude.join(',')],
   );
   const options = found.data ?? [];
-  const submit = async (e: FormEvent) => {
+  const { run: pick, busy, error } = useAction(async (group: UserGroup) => {
+    await onPick(group);
+    setChosen('');
+  });
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     const group = options.find((g) => g.id === chosen);
-    if (!group) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      await onPick(group);
-      setChosen('');
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    if (group) void pick(group);
   };
   return (
     <form className="toolbar" onSubmit={submit}>

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { api, qs } from '../../shared/api';
 import { Badge, Button, ConfirmDialog, DataTable, Loaded, Pager, TabPanel, Tabs, useAsync } from '../../shared/ui';
@@ -27,6 +27,22 @@ function reachOf(object: GraphObject): Reach {
     reach.through.push({ associated: groups[0]!.id, memberOf: groups[groups.length - 1]!.id });
   }
   return reach;
+}
+
+/** The ways an object reaches the resource, one a line: "Directly", then each path through groups. */
+function ReachList({ reach, through }: { reach: Reach; through: (path: Reach['through'][number]) => ReactNode }) {
+  return (
+    <ul className="plain-list">
+      {reach.direct && (
+        <li>
+          <Badge kind="info">Directly</Badge>
+        </li>
+      )}
+      {reach.through.map((t, i) => (
+        <li key={i}>{through(t)}</li>
+      ))}
+    </ul>
+  );
 }
 
 interface Removal {
@@ -99,24 +115,17 @@ export function ResourceAccess({ path, name }: { path: string; name: string }) {
                     { header: 'Username', cell: (o) => data.names.get(o.id)?.username ?? '' },
                     {
                       header: 'Connected',
-                      cell: (o) => {
-                        const reach = reachOf(o);
-                        return (
-                          <ul className="plain-list">
-                            {reach.direct && (
-                              <li>
-                                <Badge kind="info">Directly</Badge>
-                              </li>
-                            )}
-                            {reach.through.map((t, i) => (
-                              <li key={i}>
-                                Through group <Link to={`/admin/groups/${t.memberOf}`}>{groupName(data.groups, t.memberOf)}</Link>
-                                {t.associated !== t.memberOf && <> (in {groupName(data.groups, t.associated)})</>}
-                              </li>
-                            ))}
-                          </ul>
-                        );
-                      },
+                      cell: (o) => (
+                        <ReachList
+                          reach={reachOf(o)}
+                          through={(t) => (
+                            <>
+                              Through group <Link to={`/admin/groups/${t.memberOf}`}>{groupName(data.groups, t.memberOf)}</Link>
+                              {t.associated !== t.memberOf && <> (in {groupName(data.groups, t.associated)})</>}
+                            </>
+                          )}
+                        />
+                      ),
                     },
                     ...(canEdit
                       ? [
@@ -154,21 +163,7 @@ export function ResourceAccess({ path, name }: { path: string; name: string }) {
                     { header: 'Group', cell: (o) => <Link to={`/admin/groups/${o.id}`}>{groupName(data.groups, o.id)}</Link> },
                     {
                       header: 'Connected',
-                      cell: (o) => {
-                        const reach = reachOf(o);
-                        return (
-                          <ul className="plain-list">
-                            {reach.direct && (
-                              <li>
-                                <Badge kind="info">Directly</Badge>
-                              </li>
-                            )}
-                            {reach.through.map((t, i) => (
-                              <li key={i}>Nested in {groupName(data.groups, t.associated)}</li>
-                            ))}
-                          </ul>
-                        );
-                      },
+                      cell: (o) => <ReachList reach={reachOf(o)} through={(t) => <>Nested in {groupName(data.groups, t.associated)}</>} />,
                     },
                     ...(canEdit
                       ? [

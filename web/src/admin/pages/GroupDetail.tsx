@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from 'react';
-import { Link, useNavigate, useParams } from 'react-router';
+import { Link, useParams } from 'react-router';
 import { api, qs } from '../../shared/api';
-import { Alert, Badge, Button, ConfirmDialog, DataTable, ErrorAlert, Loaded, PageHeader, Pager, SelectField, TabPanel, Tabs, TextField, useAsync } from '../../shared/ui';
+import { Alert, Badge, Button, ConfirmDialog, DataTable, ErrorAlert, Loaded, PageHeader, Pager, SelectField, TabPanel, Tabs, TextField, useAction, useAsync } from '../../shared/ui';
+import { DeleteDialog, useSubmit } from '../components/forms';
 import { GroupPicker, UserPicker } from '../components/Pickers';
 import { groupsByIds, userLabel, usersByIds, type GraphConnection, type GraphObject, type UserGroup } from '../lookups';
 import { useSession } from '../session';
@@ -12,7 +13,6 @@ const PAGE = 50;
 export function GroupDetail() {
   const { id = '' } = useParams();
   const session = useSession();
-  const navigate = useNavigate();
   const [tab, setTab] = useState('members');
   const [deleting, setDeleting] = useState(false);
   const group = useAsync((signal) => api.get<UserGroup>(`/api/v2/usergroups/${id}`, { signal }), [id]);
@@ -71,9 +71,9 @@ export function GroupDetail() {
             </TabPanel>
           )}
           {deleting && (
-            <ConfirmDialog open title={`Delete ${g.name}?`} confirmLabel="Delete group" onClose={() => setDeleting(false)} onConfirm={() => api.delete(`/api/v2/usergroups/${g.id}`).then(() => navigate('/admin/groups'))}>
+            <DeleteDialog title={`Delete ${g.name}?`} confirmLabel="Delete group" path={`/api/v2/usergroups/${g.id}`} then="/admin/groups" onClose={() => setDeleting(false)}>
               <p>Its members lose what the group grants them, unless something else grants it. The users themselves are not deleted.</p>
-            </ConfirmDialog>
+            </DeleteDialog>
           )}
         </>
       )}
@@ -84,19 +84,12 @@ export function GroupDetail() {
 function GroupForm({ group, canWrite, onSaved }: { group: UserGroup; canWrite: boolean; onSaved: (g: UserGroup) => void }) {
   const [name, setName] = useState(group.name);
   const [description, setDescription] = useState(group.description ?? '');
-  const [error, setError] = useState<unknown>();
   const [saved, setSaved] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(undefined);
+  const { submit, error } = useSubmit(async () => {
     setSaved(false);
-    try {
-      onSaved(await api.patch<UserGroup>(`/api/v2/usergroups/${group.id}`, { name: name.trim(), description }));
-      setSaved(true);
-    } catch (err) {
-      setError(err);
-    }
-  };
+    onSaved(await api.patch<UserGroup>(`/api/v2/usergroups/${group.id}`, { name: name.trim(), description }));
+    setSaved(true);
+  });
   return (
     <form className="card" onSubmit={submit}>
       <ErrorAlert error={error} />
@@ -322,22 +315,14 @@ function GroupAccess({ groupId, canWrite }: { groupId: string; canWrite: boolean
 
 function ConnectResource({ resources, onConnect }: { resources: Resource[]; onConnect: (r: Resource) => Promise<void> }) {
   const [chosen, setChosen] = useState('');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
+  const { run: connect, busy, error } = useAction(async (r: Resource) => {
+    await onConnect(r);
+    setChosen('');
+  });
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     const r = resources.find((x) => `${x.type}:${x.id}` === chosen);
-    if (!r) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      await onConnect(r);
-      setChosen('');
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    if (r) void connect(r);
   };
   return (
     <form className="toolbar" onSubmit={submit}>

@@ -1,7 +1,9 @@
-import { useEffect, useState, type FormEvent } from 'react';
-import { Link, useNavigate, useSearchParams } from 'react-router';
+import { useState } from 'react';
+import { Link, useNavigate } from 'react-router';
 import { api, qs } from '../../shared/api';
-import { Button, DataTable, Dialog, ErrorAlert, Field, Loaded, PageHeader, Pager, TextField, useAsync, useDebounced } from '../../shared/ui';
+import { Button, DataTable, Dialog, ErrorAlert, Loaded, PageHeader, Pager, TextField, useAsync } from '../../shared/ui';
+import { useSubmit } from '../components/forms';
+import { SearchField, useListParams } from '../components/list-state';
 import type { UserGroup } from '../lookups';
 import { useSession } from '../session';
 
@@ -11,21 +13,8 @@ const PAGE = 50;
 export function Groups() {
   const session = useSession();
   const navigate = useNavigate();
-  const [params, setParams] = useSearchParams();
-  const term = params.get('q') ?? '';
-  const skip = Number(params.get('skip') ?? 0) || 0;
-  const [typed, setTyped] = useState(term);
-  const debounced = useDebounced(typed.trim(), 300);
+  const { term, skip, typed, setTyped, setSkip } = useListParams();
   const [creating, setCreating] = useState(false);
-  useEffect(() => {
-    if (debounced === term) return;
-    const next = new URLSearchParams(params);
-    if (debounced) next.set('q', debounced);
-    else next.delete('q');
-    next.delete('skip');
-    setParams(next, { replace: true });
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [debounced]);
   const groups = useAsync((signal) => api.page<UserGroup>(`/api/v2/usergroups${qs({ limit: PAGE, skip, sort: 'name', filter: term ? `name:search:${term}` : undefined })}`, { signal }), [term, skip]);
   return (
     <>
@@ -41,7 +30,7 @@ export function Groups() {
         }
       />
       <div className="toolbar" role="search">
-        <Field label="Search groups">{(p) => <input className="input" type="search" value={typed} onChange={(e) => setTyped(e.target.value)} {...p} />}</Field>
+        <SearchField label="Search groups" value={typed} onChange={setTyped} />
       </div>
       <Loaded state={groups} label="Loading groups…">
         {(data) => (
@@ -57,17 +46,7 @@ export function Groups() {
                 { header: 'Description', cell: (g) => g.description || <span className="muted">—</span> },
               ]}
             />
-            <Pager
-              skip={skip}
-              limit={PAGE}
-              total={data.total}
-              onChange={(s) => {
-                const next = new URLSearchParams(params);
-                next.set('skip', String(s));
-                setParams(next, { replace: true });
-              }}
-              label="Group pages"
-            />
+            <Pager skip={skip} limit={PAGE} total={data.total} onChange={setSkip} label="Group pages" />
           </>
         )}
       </Loaded>
@@ -79,20 +58,9 @@ export function Groups() {
 function CreateGroup({ onClose, onCreated }: { onClose: () => void; onCreated: (g: UserGroup) => void }) {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      onCreated(await api.post<UserGroup>('/api/v2/usergroups', { name: name.trim(), ...(description ? { description } : {}) }));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { submit, busy, error } = useSubmit(async () => {
+    onCreated(await api.post<UserGroup>('/api/v2/usergroups', { name: name.trim(), ...(description ? { description } : {}) }));
+  });
   return (
     <Dialog open title="New user group" onClose={onClose}>
       <form onSubmit={submit}>

@@ -1,7 +1,8 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, qs } from '../../shared/api';
 import { Alert, Badge, Button, Checkbox, ConfirmDialog, DataTable, Dialog, ErrorAlert, Loaded, PageHeader, Properties, TabPanel, Tabs, TextField, Time, useAsync } from '../../shared/ui';
+import { SaveActions, useSubmit } from '../components/forms';
 import { GroupPicker } from '../components/Pickers';
 import { groupsByIds, userLabel, type GraphObject, type SystemUser } from '../lookups';
 import { useSession } from '../session';
@@ -135,23 +136,12 @@ const EDITABLE: { key: string; label: string; type?: string }[] = [
 function UserForm({ user, canWrite, onSaved }: { user: SystemUser; canWrite: boolean; onSaved: (u: SystemUser) => void }) {
   const [values, setValues] = useState<Record<string, string>>(() => Object.fromEntries(EDITABLE.map((f) => [f.key, String(user[f.key] ?? '')])));
   const [ldapBinding, setLdapBinding] = useState(user.ldap_binding_user === true);
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { submit, busy, error } = useSubmit(async () => {
+    const changed = Object.fromEntries(EDITABLE.filter((f) => values[f.key] !== String(user[f.key] ?? '')).map((f) => [f.key, values[f.key]]));
+    if (ldapBinding !== (user.ldap_binding_user === true)) changed.ldap_binding_user = ldapBinding as never;
+    onSaved(Object.keys(changed).length > 0 ? await api.put<SystemUser>(`/api/systemusers/${user._id}`, changed) : user);
+  });
   const details = (error as { details?: { field?: string; message: string }[] } | undefined)?.details ?? [];
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const changed = Object.fromEntries(EDITABLE.filter((f) => values[f.key] !== String(user[f.key] ?? '')).map((f) => [f.key, values[f.key]]));
-      if (ldapBinding !== (user.ldap_binding_user === true)) changed.ldap_binding_user = ldapBinding as never;
-      onSaved(Object.keys(changed).length > 0 ? await api.put<SystemUser>(`/api/systemusers/${user._id}`, changed) : user);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
     <form onSubmit={submit} className="card" noValidate>
       {user.externally_managed && <Alert kind="info">This user comes from {user.external_source_type || 'a connected directory'}; attributes that directory owns are overwritten by its next sync.</Alert>}
@@ -177,13 +167,7 @@ function UserForm({ user, canWrite, onSaved }: { user: SystemUser; canWrite: boo
           ['Password expires', <Time key="p" iso={user.password_expiration_date} />],
         ]}
       />
-      {canWrite && (
-        <div className="form-actions">
-          <Button type="submit" variant="primary" busy={busy}>
-            Save changes
-          </Button>
-        </div>
-      )}
+      {canWrite && <SaveActions busy={busy} label="Save changes" />}
     </form>
   );
 }
@@ -191,22 +175,11 @@ function UserForm({ user, canWrite, onSaved }: { user: SystemUser; canWrite: boo
 function ResetPassword({ user, onClose, onDone }: { user: SystemUser; onClose: () => void; onDone: () => void }) {
   const [password, setPassword] = useState('');
   const [expire, setExpire] = useState(true);
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await api.put(`/api/systemusers/${user._id}`, { password });
-      if (expire) await api.post(`/api/systemusers/${user._id}/expire`);
-      onDone();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { submit, busy, error } = useSubmit(async () => {
+    await api.put(`/api/systemusers/${user._id}`, { password });
+    if (expire) await api.post(`/api/systemusers/${user._id}/expire`);
+    onDone();
+  });
   return (
     <Dialog open title={`Reset ${userLabel(user, user._id)}'s password`} onClose={onClose}>
       <form onSubmit={submit}>

@@ -1,7 +1,9 @@
-import { useEffect, useState, type FormEvent } from 'react';
-import { Link, useNavigate, useSearchParams } from 'react-router';
+import { useState } from 'react';
+import { Link, useNavigate } from 'react-router';
 import { api, qs } from '../../shared/api';
-import { Badge, Button, Checkbox, DataTable, Dialog, ErrorAlert, Field, Loaded, PageHeader, Pager, SelectField, TextField, Time, useAsync, useDebounced } from '../../shared/ui';
+import { Badge, Button, Checkbox, DataTable, Dialog, ErrorAlert, Loaded, PageHeader, Pager, SelectField, TextField, Time, useAsync } from '../../shared/ui';
+import { useSubmit } from '../components/forms';
+import { SearchField, useListParams } from '../components/list-state';
 import { userLabel, type SystemUser } from '../lookups';
 import { useSession } from '../session';
 import { ImportUsers } from './ImportUsers';
@@ -37,28 +39,11 @@ export function UserState({ user }: { user: SystemUser }) {
 export function Users() {
   const session = useSession();
   const navigate = useNavigate();
-  const [params, setParams] = useSearchParams();
-  const term = params.get('q') ?? '';
+  const { params, term, skip, typed, setTyped, set, setSkip } = useListParams();
   const state = params.get('state') ?? '';
   const sort = params.get('sort') ?? 'username';
-  const skip = Number(params.get('skip') ?? 0) || 0;
-  const [typed, setTyped] = useState(term);
-  const debounced = useDebounced(typed.trim(), 300);
   const [creating, setCreating] = useState(false);
   const [importing, setImporting] = useState(false);
-
-  const set = (changes: Record<string, string | number>) => {
-    const next = new URLSearchParams(params);
-    for (const [k, v] of Object.entries(changes)) {
-      if (v === '' || v === 0) next.delete(k);
-      else next.set(k, String(v));
-    }
-    setParams(next, { replace: true });
-  };
-  useEffect(() => {
-    if (debounced !== term) set({ q: debounced, skip: 0 });
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [debounced]);
 
   const users = useAsync(
     (signal) =>
@@ -93,7 +78,7 @@ export function Users() {
         }
       />
       <div className="toolbar" role="search">
-        <Field label="Search users">{(p) => <input className="input" type="search" value={typed} onChange={(e) => setTyped(e.target.value)} placeholder="Name, username or email" {...p} />}</Field>
+        <SearchField label="Search users" value={typed} onChange={setTyped} placeholder="Name, username or email" />
         <SelectField label="State" value={state} options={STATES} onChange={(e) => set({ state: e.target.value, skip: 0 })} />
         <SelectField label="Sort by" value={sort} options={SORTS} onChange={(e) => set({ sort: e.target.value, skip: 0 })} />
       </div>
@@ -116,7 +101,7 @@ export function Users() {
                 { header: 'Created', cell: (u) => <Time iso={u.created} /> },
               ]}
             />
-            <Pager skip={skip} limit={PAGE} total={data.totalCount} onChange={(s) => set({ skip: s })} label="User pages" />
+            <Pager skip={skip} limit={PAGE} total={data.totalCount} onChange={setSkip} label="User pages" />
           </>
         )}
       </Loaded>
@@ -128,27 +113,16 @@ export function Users() {
 
 function CreateUser({ onClose, onCreated }: { onClose: () => void; onCreated: (u: SystemUser) => void }) {
   const [form, setForm] = useState({ username: '', email: '', firstname: '', lastname: '', password: '', activated: true });
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
   const fieldError = (name: string) => {
     const details = (error as { details?: { field?: string; message: string }[] } | undefined)?.details ?? [];
     const d = details.filter((x) => x.field === name);
     return d.length > 0 ? d.map((x) => x.message).join('; ') : undefined;
   };
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const body: Record<string, unknown> = { username: form.username.trim(), email: form.email.trim(), firstname: form.firstname, lastname: form.lastname, state: form.activated ? 'ACTIVATED' : 'STAGED' };
-      if (form.password) body.password = form.password;
-      onCreated(await api.post<SystemUser>('/api/systemusers', body));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { submit, busy, error } = useSubmit(async () => {
+    const body: Record<string, unknown> = { username: form.username.trim(), email: form.email.trim(), firstname: form.firstname, lastname: form.lastname, state: form.activated ? 'ACTIVATED' : 'STAGED' };
+    if (form.password) body.password = form.password;
+    onCreated(await api.post<SystemUser>('/api/systemusers', body));
+  });
   const bind = (name: keyof typeof form) => ({ value: String(form[name]), onChange: (e: { target: { value: string } }) => setForm({ ...form, [name]: e.target.value }) });
   return (
     <Dialog open title="New user" onClose={onClose}>

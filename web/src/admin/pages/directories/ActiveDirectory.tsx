@@ -1,14 +1,15 @@
-import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
-import { Link, useNavigate, useParams } from 'react-router';
+import { useState, type ReactNode } from 'react';
+import { Link, useParams } from 'react-router';
 import { api } from '../../../shared/api';
-import { Alert, Badge, Button, ConfirmDialog, DataTable, Dialog, ErrorAlert, Loaded, PageHeader, Properties, SecretBox, SelectField, TabPanel, Tabs, TextField, Time, useAsync } from '../../../shared/ui';
+import { Alert, Badge, Button, ConfirmDialog, DataTable, Dialog, ErrorAlert, Loaded, PageHeader, Properties, SecretBox, SelectField, TabPanel, Tabs, TextField, Time, useAction, useAsync } from '../../../shared/ui';
+import { DeleteDialog } from '../../components/forms';
 import { ResourceAccess } from '../../components/ResourceAccess';
 import { UserPicker } from '../../components/Pickers';
 import { userLabel, type SystemUser } from '../../lookups';
 import { useSession } from '../../session';
-import { CopyBlock, domainDn, fieldErrors, Section, usePolling, useTab } from './common';
+import { CopyBlock, domainDn, Section } from './common';
 import { AD_CONFIGURATIONS } from './create';
-import { Choices, Conflicts, ExportDryRun, HeldRemovals, ImportDryRun, MAPPABLE, RulesFields, rulesDraft, rulesPatch, RunHistory, SyncBanner, syncFacts, type RulesDraft, type SyncRules, type SyncStateBase } from './sync';
+import { Choices, MAPPABLE, rulesDraft, RulesFields, rulesPatch, SettingsForm, SyncActions, SyncBanner, syncFacts, SyncTabPanels, useDirectorySync, useSettingsForm, type RulesDraft, type SyncRules, type SyncStateBase } from './sync';
 
 export interface Agent {
   id: string;
@@ -74,32 +75,13 @@ const STALE_MS = 3 * 60 * 1000;
 /** /admin/directories/active-directory/:id — an AD (or other LDAP) domain: agents, sync, plans, safety, settings, access. */
 export function ActiveDirectory() {
   const { id = '' } = useParams();
-  const navigate = useNavigate();
   const session = useSession();
   const canWrite = session.can('directories:write');
   const base = `/api/v2/activedirectories/${id}`;
   const domain = useAsync((signal) => api.get<Domain>(base, { signal }), [base]);
-  const state = useAsync((signal) => api.get<AdSyncState>(`${base}/sync`, { signal }), [base]);
-  const busy = state.data?.lastRun?.status === 'running' || state.data?.fullImportWanted === true || state.data?.dryRunWanted === true;
-  usePolling(state.reload, state.data !== undefined, busy ? 3000 : 15000);
-  const [tab, setTab] = useTab('overview');
+  const sync = useDirectorySync<AdSyncState>(base);
+  const { state, tab, setTab, syncError } = sync;
   const [disconnecting, setDisconnecting] = useState(false);
-  const [syncError, setSyncError] = useState<unknown>();
-  const [runsKey, setRunsKey] = useState(0);
-  const refresh = () => {
-    state.reload();
-    setRunsKey((k) => k + 1);
-  };
-
-  const syncNow = async () => {
-    setSyncError(undefined);
-    try {
-      await api.post(`${base}/sync/full`);
-      refresh();
-    } catch (e) {
-      setSyncError(e);
-    }
-  };
 
   return (
     <>
@@ -107,18 +89,7 @@ export function ActiveDirectory() {
         title={domain.data?.domain ?? 'Active Directory'}
         back={<Link to="/admin/directories">← Directories</Link>}
         description={domain.data ? (domain.data.schema === 'ldap' ? 'LDAP directory (OpenLDAP, 389-ds, FreeIPA) · imported only' : `Active Directory domain · ${configurationLabel(domain.data.configuration)}`) : undefined}
-        actions={
-          canWrite && domain.data ? (
-            <>
-              <Button onClick={syncNow} disabled={state.data?.fullImportWanted}>
-                {state.data?.fullImportWanted ? 'Full import requested' : 'Full import now'}
-              </Button>
-              <Button variant="danger" onClick={() => setDisconnecting(true)}>
-                Disconnect
-              </Button>
-            </>
-          ) : undefined
-        }
+        actions={canWrite && domain.data ? <SyncActions sync={sync} label="Full import now" requestedLabel="Full import requested" onDisconnect={() => setDisconnecting(true)} /> : undefined}
       />
       <ErrorAlert error={syncError} />
       <Loaded state={domain}>
@@ -150,26 +121,7 @@ export function ActiveDirectory() {
                 <Agents domain={d} state={state.data} canWrite={canWrite} onChanged={state.reload} />
               </TabPanel>
             )}
-            {tab === 'runs' && (
-              <TabPanel id="runs">
-                <RunHistory base={base} worker="agent" refreshKey={`${runsKey}:${state.data?.lastRun?.id ?? ''}:${state.data?.lastRun?.status ?? ''}`} />
-              </TabPanel>
-            )}
-            {tab === 'dry-run' && (
-              <TabPanel id="dry-run">
-                <ImportDryRun base={base} worker="agent" canWrite={canWrite} requested={state.data?.dryRunWanted ?? false} onRequested={refresh} note={noAgentNote(state.data)} />
-                <ExportDryRun base={base} worker="agent" canWrite={canWrite} exportsTo={d.configuration !== 'ad_authoritative'} onRequested={refresh} />
-              </TabPanel>
-            )}
-            {tab === 'safety' && (
-              <TabPanel id="safety">
-                <HeldRemovals base={base} worker="agent" threshold={d.deleteThreshold} canWrite={canWrite} withExport={false} onChanged={() => {
-                  domain.reload();
-                  refresh();
-                }} />
-                <Conflicts base={base} directoryId={d.id} directoryName={d.schema === 'ldap' ? 'the directory' : 'AD'} />
-              </TabPanel>
-            )}
+            <SyncTabPanels sync={sync} base={base} worker="agent" canWrite={canWrite} dir={d} directoryName={d.schema === 'ldap' ? 'the directory' : 'AD'} exportsTo={d.configuration !== 'ad_authoritative'} withExport={false} note={noAgentNote(state.data)} onRulesChanged={domain.reload} />
             {tab === 'settings' && (
               <TabPanel id="settings">
                 <DomainSettings domain={d} canWrite={canWrite} onSaved={(next) => {
@@ -194,18 +146,9 @@ export function ActiveDirectory() {
           </>
         )}
       </Loaded>
-      <ConfirmDialog
-        open={disconnecting}
-        title={`Disconnect ${domain.data?.domain ?? 'the domain'}`}
-        confirmLabel="Disconnect"
-        onClose={() => setDisconnecting(false)}
-        onConfirm={async () => {
-          await api.delete(base);
-          navigate('/admin/directories');
-        }}
-      >
+      <DeleteDialog open={disconnecting} title={`Disconnect ${domain.data?.domain ?? 'the domain'}`} confirmLabel="Disconnect" path={base} then="/admin/directories" onClose={() => setDisconnecting(false)}>
         <p>Its agents stop working at once and the sync stops. The users and groups it imported stay in Roster, unlinked; nothing changes in AD.</p>
-      </ConfirmDialog>
+      </DeleteDialog>
     </>
   );
 }
@@ -268,21 +211,11 @@ function Agents({ domain, state, canWrite, onChanged }: { domain: Domain; state:
   const base = `/api/v2/activedirectories/${domain.id}`;
   const agents = useAsync((signal) => api.get<Agent[]>(`${base}/agents`, { signal }), [base, state?.agents.map((a) => `${a.id}:${a.state}:${a.contactAt ?? ''}`).join(',')]);
   const [created, setCreated] = useState<Agent>();
-  const [adding, setAdding] = useState(false);
-  const [addError, setAddError] = useState<unknown>();
   const [removing, setRemoving] = useState<Agent>();
-  const add = async () => {
-    setAdding(true);
-    setAddError(undefined);
-    try {
-      setCreated(await api.post<Agent>(`${base}/agents`, {}));
-      onChanged();
-    } catch (e) {
-      setAddError(e);
-    } finally {
-      setAdding(false);
-    }
-  };
+  const { run: add, busy: adding, error: addError } = useAction(async () => {
+    setCreated(await api.post<Agent>(`${base}/agents`, {}));
+    onChanged();
+  });
   return (
     <Section
       title="Agents"
@@ -404,114 +337,62 @@ function NewAgentDialog({ domain, agent, onClose }: { domain: Domain; agent: Age
 type SettingsDraft = RulesDraft & { configuration: string; importScopeGroupDn: string; usersOu: string; groupsOu: string };
 
 function DomainSettings({ domain, canWrite, onSaved }: { domain: Domain; canWrite: boolean; onSaved: (d: Domain) => void }) {
-  const initial = (): SettingsDraft => ({ ...rulesDraft(domain), configuration: domain.configuration, importScopeGroupDn: domain.importScopeGroupDn ?? '', usersOu: domain.usersOu ?? '', groupsOu: domain.groupsOu ?? '' });
-  const [draft, setDraft] = useState(initial);
-  useEffect(() => setDraft(initial()), [domain]); // eslint-disable-line react-hooks/exhaustive-deps
-  const [local, setLocal] = useState<Record<string, string>>({});
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const [saved, setSaved] = useState(false);
-  const [confirming, setConfirming] = useState<Record<string, unknown>>();
-  const fields = { ...fieldErrors(error), ...local };
-  const set = (patch: Partial<SettingsDraft>) => setDraft((d) => ({ ...d, ...patch }));
-
-  const build = () => {
-    const { patch, errors } = rulesPatch(draft, domain);
-    if (draft.configuration !== domain.configuration) patch.configuration = draft.configuration;
-    for (const key of ['importScopeGroupDn', 'usersOu', 'groupsOu'] as const) {
-      const v = draft[key].trim();
-      if (v !== (domain[key] ?? '')) patch[key] = v === '' ? null : v;
-    }
-    return { patch, errors };
-  };
-  const save = async (patch: Record<string, unknown>) => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      onSaved(await api.patch<Domain>(`/api/v2/activedirectories/${domain.id}`, patch));
-      setSaved(true);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    setSaved(false);
-    const { patch, errors } = build();
-    setLocal(errors);
-    if (Object.keys(errors).length > 0) return;
-    if (Object.keys(patch).length === 0) {
-      setSaved(true);
-      return;
-    }
-    if (patch.configuration !== undefined) setConfirming(patch);
-    else void save(patch);
-  };
+  const form = useSettingsForm({
+    dir: domain,
+    path: `/api/v2/activedirectories/${domain.id}`,
+    draftOf: (d): SettingsDraft => ({ ...rulesDraft(d), configuration: d.configuration, importScopeGroupDn: d.importScopeGroupDn ?? '', usersOu: d.usersOu ?? '', groupsOu: d.groupsOu ?? '' }),
+    patchOf: (draft) => {
+      const { patch, errors } = rulesPatch(draft, domain);
+      if (draft.configuration !== domain.configuration) patch.configuration = draft.configuration;
+      for (const key of ['importScopeGroupDn', 'usersOu', 'groupsOu'] as const) {
+        const v = draft[key].trim();
+        if (v !== (domain[key] ?? '')) patch[key] = v === '' ? null : v;
+      }
+      return { patch, errors };
+    },
+    needsConfirm: (patch) => patch.configuration !== undefined,
+    onSaved,
+  });
+  const { draft, set, fields, confirming, confirm, cancelConfirm } = form;
   const writes = draft.configuration !== 'ad_authoritative';
   return (
     <Section title="Settings">
-      <form onSubmit={submit} noValidate>
-        <fieldset className="plain-fieldset" disabled={!canWrite}>
-          <ErrorAlert error={error} />
-          {saved && <Alert kind="success">Settings saved.</Alert>}
-          <Choices legend="Configuration: where users, groups and passwords are managed" name="configuration" value={draft.configuration} onChange={(configuration) => set({ configuration })} choices={AD_CONFIGURATIONS.map((c) => ({ ...c }))} disabled={domain.schema === 'ldap'} />
-          {domain.schema === 'ldap' && <p className="muted small">An LDAP directory (OpenLDAP, 389-ds, FreeIPA) is imported only.</p>}
-          {fields.configuration && <p className="field-error">{fields.configuration}</p>}
-          <TextField
-            label="Import scope group (DN)"
-            value={draft.importScopeGroupDn}
-            onChange={(e) => set({ importScopeGroupDn: e.target.value })}
-            placeholder={`CN=Roster Users,OU=Groups,${domainDn(domain.domain)}`}
-            hint="Members of this group, nested groups included, are imported. Privileged accounts (Domain Admins and the like) never are. A new scope makes the next import read everything."
-            error={fields.importScopeGroupDn}
-          />
-          {(writes || draft.usersOu || draft.groupsOu) && (
-            <div className="grid-2">
-              <TextField label="OU for users Roster creates" value={draft.usersOu} onChange={(e) => set({ usersOu: e.target.value })} placeholder={`OU=Staff,${domainDn(domain.domain)}`} hint="Without it Roster only updates accounts already linked." error={fields.usersOu} />
-              <TextField label="OU for groups Roster creates" value={draft.groupsOu} onChange={(e) => set({ groupsOu: e.target.value })} placeholder={`OU=Groups,${domainDn(domain.domain)}`} error={fields.groupsOu} />
-            </div>
-          )}
-          <RulesFields
-            draft={draft}
-            onChange={(next) => setDraft((d) => ({ ...d, ...next }))}
-            configuration={draft.configuration}
-            defaults={domain.schema === 'ldap' ? LDAP_DEFAULT_MAP : AD_DEFAULT_MAP}
-            authorityAttributes={[...MAPPABLE, 'suspended', 'membership']}
-            errors={fields}
-            directoryWord={domain.schema === 'ldap' ? 'LDAP' : 'AD'}
-          />
-          {canWrite && (
-            <div className="form-actions">
-              <Button type="submit" variant="primary" busy={busy}>
-                Save settings
-              </Button>
-              <Button
-                onClick={() => {
-                  setDraft(initial());
-                  setLocal({});
-                  setError(undefined);
-                }}
-              >
-                Discard changes
-              </Button>
-            </div>
-          )}
-        </fieldset>
-      </form>
+      <SettingsForm form={form} canWrite={canWrite}>
+        <Choices legend="Configuration: where users, groups and passwords are managed" name="configuration" value={draft.configuration} onChange={(configuration) => set({ configuration })} choices={AD_CONFIGURATIONS.map((c) => ({ ...c }))} disabled={domain.schema === 'ldap'} />
+        {domain.schema === 'ldap' && <p className="muted small">An LDAP directory (OpenLDAP, 389-ds, FreeIPA) is imported only.</p>}
+        {fields.configuration && <p className="field-error">{fields.configuration}</p>}
+        <TextField
+          label="Import scope group (DN)"
+          value={draft.importScopeGroupDn}
+          onChange={(e) => set({ importScopeGroupDn: e.target.value })}
+          placeholder={`CN=Roster Users,OU=Groups,${domainDn(domain.domain)}`}
+          hint="Members of this group, nested groups included, are imported. Privileged accounts (Domain Admins and the like) never are. A new scope makes the next import read everything."
+          error={fields.importScopeGroupDn}
+        />
+        {(writes || draft.usersOu || draft.groupsOu) && (
+          <div className="grid-2">
+            <TextField label="OU for users Roster creates" value={draft.usersOu} onChange={(e) => set({ usersOu: e.target.value })} placeholder={`OU=Staff,${domainDn(domain.domain)}`} hint="Without it Roster only updates accounts already linked." error={fields.usersOu} />
+            <TextField label="OU for groups Roster creates" value={draft.groupsOu} onChange={(e) => set({ groupsOu: e.target.value })} placeholder={`OU=Groups,${domainDn(domain.domain)}`} error={fields.groupsOu} />
+          </div>
+        )}
+        <RulesFields
+          draft={draft}
+          onChange={set}
+          configuration={draft.configuration}
+          defaults={domain.schema === 'ldap' ? LDAP_DEFAULT_MAP : AD_DEFAULT_MAP}
+          authorityAttributes={[...MAPPABLE, 'suspended', 'membership']}
+          errors={fields}
+          directoryWord={domain.schema === 'ldap' ? 'LDAP' : 'AD'}
+        />
+      </SettingsForm>
       {confirming && (
         <ConfirmDialog
           open
           danger={false}
           title={`Switch to ${configurationLabel(String(confirming.configuration))}`}
           confirmLabel="Switch"
-          onClose={() => setConfirming(undefined)}
-          onConfirm={async () => {
-            const patch = confirming;
-            setConfirming(undefined);
-            await save(patch);
-          }}
+          onClose={cancelConfirm}
+          onConfirm={confirm}
         >
           <p>{AD_CONFIGURATIONS.find((c) => c.value === confirming.configuration)?.description}</p>
           <p>The next import reads the whole scope. {confirming.configuration !== 'ad_authoritative' && 'Roster starts writing to AD: check the Export dry run first.'}</p>

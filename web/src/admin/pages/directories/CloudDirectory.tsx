@@ -1,13 +1,14 @@
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
-import { Link, useNavigate, useParams } from 'react-router';
+import { Link, useParams } from 'react-router';
 import { api, messageOf, qs } from '../../../shared/api';
-import { Alert, Badge, Button, Checkbox, ConfirmDialog, DataTable, ErrorAlert, Loaded, PageHeader, Progress, Properties, SelectField, TabPanel, Tabs, TextField, useAsync, useDebounced } from '../../../shared/ui';
+import { Alert, Badge, Button, Checkbox, ConfirmDialog, DataTable, ErrorAlert, Loaded, PageHeader, Progress, Properties, SelectField, TabPanel, Tabs, TextField, useAction, useAsync, useDebounced } from '../../../shared/ui';
+import { DeleteDialog, useSubmit } from '../../components/forms';
 import { ResourceAccess } from '../../components/ResourceAccess';
 import type { SystemUser } from '../../lookups';
 import { useSession } from '../../session';
-import { fieldErrors, Section, usePolling, useTab, wholeNumber } from './common';
+import { fieldErrors, Section, wholeNumber } from './common';
 import { CLOUD_CONFIGURATIONS, KeyFileField } from './create';
-import { Choices, Conflicts, ExportDryRun, HeldRemovals, ImportDryRun, RulesFields, rulesDraft, rulesPatch, RunHistory, SyncBanner, syncFacts, TextArea, type RulesDraft, type SyncRules, type SyncStateBase } from './sync';
+import { Choices, rulesDraft, RulesFields, rulesPatch, SettingsForm, SyncActions, SyncBanner, syncFacts, SyncTabPanels, TextArea, useDirectorySync, useSettingsForm, type RulesDraft, type SyncRules, type SyncStateBase } from './sync';
 
 export type CloudKind = 'g_suite' | 'office_365';
 
@@ -114,31 +115,13 @@ const configurationLabel = (c: string) => CLOUD_CONFIGURATIONS.find((x) => x.val
 export function CloudDirectory({ kind }: { kind: CloudKind }) {
   const { id = '' } = useParams();
   const k = KINDS[kind];
-  const navigate = useNavigate();
   const session = useSession();
   const canWrite = session.can('directories:write');
   const base = `/api/v2/${k.path}/${id}`;
   const directory = useAsync((signal) => api.get<CloudDirectoryWire>(base, { signal }), [base]);
-  const state = useAsync((signal) => api.get<CloudSyncState>(`${base}/sync`, { signal }), [base]);
-  const busy = state.data?.lastRun?.status === 'running' || state.data?.fullImportWanted === true || state.data?.dryRunWanted === true;
-  usePolling(state.reload, state.data !== undefined, busy ? 3000 : 15000);
-  const [tab, setTab] = useTab('overview');
+  const sync = useDirectorySync<CloudSyncState>(base);
+  const { state, tab, setTab, refresh, syncError } = sync;
   const [disconnecting, setDisconnecting] = useState(false);
-  const [syncError, setSyncError] = useState<unknown>();
-  const [runsKey, setRunsKey] = useState(0);
-  const refresh = () => {
-    state.reload();
-    setRunsKey((n) => n + 1);
-  };
-  const reconcile = async () => {
-    setSyncError(undefined);
-    try {
-      await api.post(`${base}/sync/full`);
-      refresh();
-    } catch (e) {
-      setSyncError(e);
-    }
-  };
   const d = directory.data;
   return (
     <>
@@ -146,18 +129,7 @@ export function CloudDirectory({ kind }: { kind: CloudKind }) {
         title={d?.name ?? k.label}
         back={<Link to="/admin/directories">← Directories</Link>}
         description={d ? `${k.label} · ${d.domain} · ${configurationLabel(d.configuration)}` : undefined}
-        actions={
-          canWrite && d ? (
-            <>
-              <Button onClick={reconcile} disabled={state.data?.fullImportWanted}>
-                {state.data?.fullImportWanted ? 'Sync requested' : 'Sync now'}
-              </Button>
-              <Button variant="danger" onClick={() => setDisconnecting(true)}>
-                Disconnect
-              </Button>
-            </>
-          ) : undefined
-        }
+        actions={canWrite && d ? <SyncActions sync={sync} label="Sync now" requestedLabel="Sync requested" onDisconnect={() => setDisconnecting(true)} /> : undefined}
       />
       <ErrorAlert error={syncError} />
       <Loaded state={directory}>
@@ -186,40 +158,18 @@ export function CloudDirectory({ kind }: { kind: CloudKind }) {
                 <Overview kind={kind} dir={dir} state={state.data} />
               </TabPanel>
             )}
-            {tab === 'runs' && (
-              <TabPanel id="runs">
-                <RunHistory base={base} worker="worker" refreshKey={`${runsKey}:${state.data?.lastRun?.id ?? ''}:${state.data?.lastRun?.status ?? ''}`} />
-              </TabPanel>
-            )}
-            {tab === 'dry-run' && (
-              <TabPanel id="dry-run">
-                <ImportDryRun
-                  base={base}
-                  worker="worker"
-                  canWrite={canWrite}
-                  requested={state.data?.dryRunWanted ?? false}
-                  onRequested={refresh}
-                  note={dir.configuration === 'roster_authoritative' ? <Alert kind="info">In Roster authoritative, an import only links existing accounts to Roster users of the same username; it creates nothing in Roster.</Alert> : undefined}
-                />
-                <ExportDryRun base={base} worker="worker" canWrite={canWrite} exportsTo={dir.configuration !== 'directory_authoritative'} onRequested={refresh} />
-              </TabPanel>
-            )}
-            {tab === 'safety' && (
-              <TabPanel id="safety">
-                <HeldRemovals
-                  base={base}
-                  worker="worker"
-                  threshold={dir.deleteThreshold}
-                  canWrite={canWrite}
-                  withExport
-                  onChanged={() => {
-                    directory.reload();
-                    refresh();
-                  }}
-                />
-                <Conflicts base={base} directoryId={dir.id} directoryName={k.label} />
-              </TabPanel>
-            )}
+            <SyncTabPanels
+              sync={sync}
+              base={base}
+              worker="worker"
+              canWrite={canWrite}
+              dir={dir}
+              directoryName={k.label}
+              exportsTo={dir.configuration !== 'directory_authoritative'}
+              withExport
+              note={dir.configuration === 'roster_authoritative' ? <Alert kind="info">In Roster authoritative, an import only links existing accounts to Roster users of the same username; it creates nothing in Roster.</Alert> : undefined}
+              onRulesChanged={directory.reload}
+            />
             {tab === 'import' && (
               <TabPanel id="import">
                 <ImportUsers kind={kind} dir={dir} canWrite={canWrite && session.can('users:write')} onImported={refresh} />
@@ -255,18 +205,9 @@ export function CloudDirectory({ kind }: { kind: CloudKind }) {
           </>
         )}
       </Loaded>
-      <ConfirmDialog
-        open={disconnecting}
-        title={`Disconnect ${d?.name ?? k.label}`}
-        confirmLabel="Disconnect"
-        onClose={() => setDisconnecting(false)}
-        onConfirm={async () => {
-          await api.delete(base);
-          navigate('/admin/directories');
-        }}
-      >
+      <DeleteDialog open={disconnecting} title={`Disconnect ${d?.name ?? k.label}`} confirmLabel="Disconnect" path={base} then="/admin/directories" onClose={() => setDisconnecting(false)}>
         <p>The sync stops and the credential is forgotten. Nothing changes in {k.label}; its users and groups stay in Roster, unlinked.</p>
-      </ConfirmDialog>
+      </DeleteDialog>
     </>
   );
 }
@@ -533,26 +474,18 @@ function TranslationRules({ kind, base, canWrite, onChanged }: { kind: CloudKind
   const available = k.rules.filter((r) => !rules.data?.some((x) => x.builtIn === r.builtIn));
   const [builtIn, setBuiltIn] = useState('');
   const [direction, setDirection] = useState<string>('export');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const [removing, setRemoving] = useState<Rule>();
   const label = (b: string) => k.rules.find((r) => r.builtIn === b)?.label ?? b;
-  const add = async (e: FormEvent) => {
+  const { run: addRule, busy, error } = useAction(async (chosen: string) => {
+    await api.post(`${base}/translationrules`, { builtIn: chosen, direction });
+    setBuiltIn('');
+    rules.reload();
+    onChanged();
+  });
+  const add = (e: FormEvent) => {
     e.preventDefault();
     const chosen = builtIn || available[0]?.builtIn;
-    if (!chosen) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      await api.post(`${base}/translationrules`, { builtIn: chosen, direction });
-      setBuiltIn('');
-      rules.reload();
-      onChanged();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    if (chosen) void addRule(chosen);
   };
   return (
     <Section
@@ -636,25 +569,14 @@ function TranslationRules({ kind, base, canWrite, onChanged }: { kind: CloudKind
 function Credential({ kind, dir, canWrite, onSaved }: { kind: CloudKind; dir: CloudDirectoryWire; canWrite: boolean; onSaved: (d: CloudDirectoryWire) => void }) {
   const [value, setValue] = useState('');
   const [open, setOpen] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const [saved, setSaved] = useState(false);
   const field = kind === 'g_suite' ? 'serviceAccountKey' : 'clientSecret';
-  const save = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      onSaved(await api.patch<CloudDirectoryWire>(`/api/v2/${KINDS[kind].path}/${dir.id}`, { [field]: value }));
-      setValue('');
-      setOpen(false);
-      setSaved(true);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { submit: save, busy, error, clearError } = useSubmit(async () => {
+    onSaved(await api.patch<CloudDirectoryWire>(`/api/v2/${KINDS[kind].path}/${dir.id}`, { [field]: value }));
+    setValue('');
+    setOpen(false);
+    setSaved(true);
+  });
   const fields = fieldErrors(error);
   return (
     <Section title="Credential" description="Sealed at rest and never shown again, here or in the API.">
@@ -686,7 +608,7 @@ function Credential({ kind, dir, canWrite, onSaved }: { kind: CloudKind; dir: Cl
               onClick={() => {
                 setOpen(false);
                 setValue('');
-                setError(undefined);
+                clearError();
               }}
             >
               Cancel
@@ -804,175 +726,129 @@ function patchOf(kind: CloudKind, draft: Draft, dir: CloudDirectoryWire): { patc
 
 function CloudSettings({ kind, dir, canWrite, onSaved }: { kind: CloudKind; dir: CloudDirectoryWire; canWrite: boolean; onSaved: (d: CloudDirectoryWire) => void }) {
   const k = KINDS[kind];
-  const [draft, setDraft] = useState(() => draftOf(dir));
-  useEffect(() => setDraft(draftOf(dir)), [dir]);
-  const [local, setLocal] = useState<Record<string, string>>({});
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const [saved, setSaved] = useState(false);
-  const [confirming, setConfirming] = useState<Record<string, unknown>>();
-  const fields = { ...fieldErrors(error), ...local };
-  const set = (patch: Partial<Draft>) => setDraft((d) => ({ ...d, ...patch }));
+  const form = useSettingsForm({
+    dir,
+    path: `/api/v2/${k.path}/${dir.id}`,
+    draftOf,
+    patchOf: (draft) => patchOf(kind, draft, dir),
+    needsConfirm: (patch) => patch.configuration !== undefined || patch.deprovision === 'delete',
+    onSaved,
+  });
+  const { draft, set, fields, confirming, confirm, cancelConfirm } = form;
   const bind = (key: keyof Draft & string) => ({ value: String(draft[key] ?? ''), onChange: (e: { target: { value: string } }) => set({ [key]: e.target.value } as Partial<Draft>), error: fields[key] });
 
-  const save = async (patch: Record<string, unknown>) => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      onSaved(await api.patch<CloudDirectoryWire>(`/api/v2/${k.path}/${dir.id}`, patch));
-      setSaved(true);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    setSaved(false);
-    const { patch, errors } = patchOf(kind, draft, dir);
-    setLocal(errors);
-    if (Object.keys(errors).length > 0) return;
-    if (Object.keys(patch).length === 0) return setSaved(true);
-    if (patch.configuration !== undefined || patch.deprovision === 'delete') setConfirming(patch);
-    else void save(patch);
-  };
   const attributes = [...new Set([...Object.keys(k.defaults).filter((a) => a !== 'suspended' && a !== 'membership' && a !== 'password'), ...draft.attributeMap.map((r) => r.attribute).filter(Boolean), 'suspended', 'membership'])];
   return (
     <Section title="Settings">
-      <form onSubmit={submit} noValidate>
-        <fieldset className="plain-fieldset" disabled={!canWrite}>
-          <ErrorAlert error={error} />
-          {saved && <Alert kind="success">Settings saved.</Alert>}
-          <TextField label="Name" {...bind('name')} />
-          <Choices legend="Configuration: where users and groups are managed" name="configuration" value={draft.configuration} onChange={(configuration) => set({ configuration })} choices={CLOUD_CONFIGURATIONS.map((c) => ({ ...c }))} />
-          {fields.configuration && <p className="field-error">{fields.configuration}</p>}
-          {kind === 'g_suite' ? (
-            <>
+      <SettingsForm form={form} canWrite={canWrite}>
+        <TextField label="Name" {...bind('name')} />
+        <Choices legend="Configuration: where users and groups are managed" name="configuration" value={draft.configuration} onChange={(configuration) => set({ configuration })} choices={CLOUD_CONFIGURATIONS.map((c) => ({ ...c }))} />
+        {fields.configuration && <p className="field-error">{fields.configuration}</p>}
+        {kind === 'g_suite' ? (
+          <>
+            <div className="grid-2">
+              <TextField label="Administrator email" type="email" {...bind('adminEmail')} hint="The super administrator the service account acts as." />
+              <TextField label="Customer ID" {...bind('customer')} hint="my_customer, or an ID such as C01abcde2." />
+            </div>
+            <fieldset className="fieldset">
+              <legend>Import scope</legend>
               <div className="grid-2">
-                <TextField label="Administrator email" type="email" {...bind('adminEmail')} hint="The super administrator the service account acts as." />
-                <TextField label="Customer ID" {...bind('customer')} hint="my_customer, or an ID such as C01abcde2." />
+                <TextField label="Organizational unit" {...bind('orgUnitPath')} placeholder="/Staff" hint="With the units under it; empty for the whole domain." error={fields['scope.orgUnitPath']} />
+                <TextField label="Or the members of a group" type="email" {...bind('groupEmail')} placeholder="staff@example.com" error={fields['scope.groupEmail']} />
               </div>
-              <fieldset className="fieldset">
-                <legend>Import scope</legend>
-                <div className="grid-2">
-                  <TextField label="Organizational unit" {...bind('orgUnitPath')} placeholder="/Staff" hint="With the units under it; empty for the whole domain." error={fields['scope.orgUnitPath']} />
-                  <TextField label="Or the members of a group" type="email" {...bind('groupEmail')} placeholder="staff@example.com" error={fields['scope.groupEmail']} />
+              <Checkbox label="Import groups" checked={draft.importGroups} onChange={(e) => set({ importGroups: e.target.checked })} />
+            </fieldset>
+            <div className="grid-2">
+              <TextField label="Organizational unit for new users" {...bind('usersOu')} placeholder="/" />
+              <TextField label="Admin SDK quota (queries a minute)" inputMode="numeric" {...bind('queriesPerMinute')} hint="Roster paces its calls to stay under it." />
+            </div>
+          </>
+        ) : (
+          <>
+            <div className="grid-2">
+              <TextField label="Tenant ID" {...bind('tenantId')} />
+              <TextField label="Application (client) ID" {...bind('clientId')} />
+              <TextField label="Usage location" {...bind('usageLocation')} placeholder="US" hint="Two-letter country code for new users." />
+              <SelectField
+                label="Groups Roster creates"
+                value={draft.groupType}
+                onChange={(e) => set({ groupType: e.target.value as Draft['groupType'] })}
+                options={[
+                  { value: 'security', label: 'Security groups' },
+                  { value: 'microsoft365', label: 'Microsoft 365 groups' },
+                ]}
+                error={fields.groupType}
+              />
+            </div>
+            <TextField label="Import scope group ID" {...bind('groupId')} hint="Only the (transitive) members of this group; empty for every user." error={fields['scope.groupId'] ?? fields.scope} />
+            <fieldset className="fieldset">
+              <legend>Sign-in domains</legend>
+              <p className="muted small">New users’ sign-in names use the verified domain mapped from their email’s domain, else {dir.domain}.</p>
+              {draft.domainMap.map((row, i) => (
+                <div key={i} className="map-row">
+                  <TextField label={`Email domain ${i + 1}`} value={row.from} onChange={(e) => set({ domainMap: draft.domainMap.map((r, j) => (j === i ? { ...r, from: e.target.value } : r)) })} />
+                  <TextField label={`Verified domain ${i + 1}`} value={row.to} onChange={(e) => set({ domainMap: draft.domainMap.map((r, j) => (j === i ? { ...r, to: e.target.value } : r)) })} />
+                  <Button variant="ghost" aria-label={`Remove domain mapping ${i + 1}`} onClick={() => set({ domainMap: draft.domainMap.filter((_, j) => j !== i) })}>
+                    Remove
+                  </Button>
                 </div>
-                <Checkbox label="Import groups" checked={draft.importGroups} onChange={(e) => set({ importGroups: e.target.checked })} />
-              </fieldset>
-              <div className="grid-2">
-                <TextField label="Organizational unit for new users" {...bind('usersOu')} placeholder="/" />
-                <TextField label="Admin SDK quota (queries a minute)" inputMode="numeric" {...bind('queriesPerMinute')} hint="Roster paces its calls to stay under it." />
-              </div>
-            </>
+              ))}
+              {fields.domainMap && <p className="field-error">{fields.domainMap}</p>}
+              <Button onClick={() => set({ domainMap: [...draft.domainMap, { from: '', to: '' }] })}>Add a domain mapping</Button>
+            </fieldset>
+          </>
+        )}
+        <SelectField
+          label="When a user leaves (no longer connected, or deleted in Roster)"
+          value={draft.deprovision}
+          onChange={(e) => set({ deprovision: e.target.value as Draft['deprovision'] })}
+          options={[
+            { value: 'suspend', label: 'Suspend the account' },
+            { value: 'delete', label: 'Delete the account' },
+          ]}
+          error={fields.deprovision}
+        />
+        <div className="grid-3">
+          <TextField label="Read every (seconds)" inputMode="numeric" {...bind('pollSeconds')} hint={kind === 'office_365' ? 'Changes, through delta queries.' : 'Google is read in full.'} />
+          <TextField label="Read everything every (minutes)" inputMode="numeric" {...bind('reconcileMinutes')} />
+          <TextField label="Writes in flight" inputMode="numeric" {...bind('exportConcurrency')} />
+        </div>
+        <RulesFields
+          draft={draft}
+          onChange={set}
+          configuration={draft.configuration}
+          defaults={k.defaults}
+          authorityAttributes={attributes}
+          passwordAuthority
+          errors={fields}
+          directoryWord={k.label}
+        />
+        <details className="advanced">
+          <summary>Advanced: endpoints{kind === 'office_365' ? ' and certificates' : ''}</summary>
+          {kind === 'g_suite' ? (
+            <div className="grid-2">
+              <TextField label="API root URL" {...bind('rootUrl')} placeholder="https://admin.googleapis.com/" error={fields['endpoints.rootUrl']} />
+              <TextField label="OAuth token URL" {...bind('tokenUrl')} placeholder="https://oauth2.googleapis.com/token" error={fields['endpoints.tokenUrl']} />
+            </div>
           ) : (
             <>
               <div className="grid-2">
-                <TextField label="Tenant ID" {...bind('tenantId')} />
-                <TextField label="Application (client) ID" {...bind('clientId')} />
-                <TextField label="Usage location" {...bind('usageLocation')} placeholder="US" hint="Two-letter country code for new users." />
-                <SelectField
-                  label="Groups Roster creates"
-                  value={draft.groupType}
-                  onChange={(e) => set({ groupType: e.target.value as Draft['groupType'] })}
-                  options={[
-                    { value: 'security', label: 'Security groups' },
-                    { value: 'microsoft365', label: 'Microsoft 365 groups' },
-                  ]}
-                  error={fields.groupType}
-                />
+                <TextField label="Authority host" {...bind('authorityHost')} placeholder="https://login.microsoftonline.com" hint="National clouds only." error={fields['endpoints.authorityHost']} />
+                <TextField label="Graph base URL" {...bind('graphBaseUrl')} placeholder="https://graph.microsoft.com" error={fields['endpoints.graphBaseUrl']} />
               </div>
-              <TextField label="Import scope group ID" {...bind('groupId')} hint="Only the (transitive) members of this group; empty for every user." error={fields['scope.groupId'] ?? fields.scope} />
-              <fieldset className="fieldset">
-                <legend>Sign-in domains</legend>
-                <p className="muted small">New users’ sign-in names use the verified domain mapped from their email’s domain, else {dir.domain}.</p>
-                {draft.domainMap.map((row, i) => (
-                  <div key={i} className="map-row">
-                    <TextField label={`Email domain ${i + 1}`} value={row.from} onChange={(e) => set({ domainMap: draft.domainMap.map((r, j) => (j === i ? { ...r, from: e.target.value } : r)) })} />
-                    <TextField label={`Verified domain ${i + 1}`} value={row.to} onChange={(e) => set({ domainMap: draft.domainMap.map((r, j) => (j === i ? { ...r, to: e.target.value } : r)) })} />
-                    <Button variant="ghost" aria-label={`Remove domain mapping ${i + 1}`} onClick={() => set({ domainMap: draft.domainMap.filter((_, j) => j !== i) })}>
-                      Remove
-                    </Button>
-                  </div>
-                ))}
-                {fields.domainMap && <p className="field-error">{fields.domainMap}</p>}
-                <Button onClick={() => set({ domainMap: [...draft.domainMap, { from: '', to: '' }] })}>Add a domain mapping</Button>
-              </fieldset>
+              <TextArea label="Extra CA certificates (PEM)" value={draft.caCertificates} onChange={(e) => set({ caCertificates: e.target.value })} hint="A TLS-inspecting proxy's CA." error={fields.caCertificates} rows={4} />
             </>
           )}
-          <SelectField
-            label="When a user leaves (no longer connected, or deleted in Roster)"
-            value={draft.deprovision}
-            onChange={(e) => set({ deprovision: e.target.value as Draft['deprovision'] })}
-            options={[
-              { value: 'suspend', label: 'Suspend the account' },
-              { value: 'delete', label: 'Delete the account' },
-            ]}
-            error={fields.deprovision}
-          />
-          <div className="grid-3">
-            <TextField label="Read every (seconds)" inputMode="numeric" {...bind('pollSeconds')} hint={kind === 'office_365' ? 'Changes, through delta queries.' : 'Google is read in full.'} />
-            <TextField label="Read everything every (minutes)" inputMode="numeric" {...bind('reconcileMinutes')} />
-            <TextField label="Writes in flight" inputMode="numeric" {...bind('exportConcurrency')} />
-          </div>
-          <RulesFields
-            draft={draft}
-            onChange={(next) => setDraft((d) => ({ ...d, ...next }))}
-            configuration={draft.configuration}
-            defaults={k.defaults}
-            authorityAttributes={attributes}
-            passwordAuthority
-            errors={fields}
-            directoryWord={k.label}
-          />
-          <details className="advanced">
-            <summary>Advanced: endpoints{kind === 'office_365' ? ' and certificates' : ''}</summary>
-            {kind === 'g_suite' ? (
-              <div className="grid-2">
-                <TextField label="API root URL" {...bind('rootUrl')} placeholder="https://admin.googleapis.com/" error={fields['endpoints.rootUrl']} />
-                <TextField label="OAuth token URL" {...bind('tokenUrl')} placeholder="https://oauth2.googleapis.com/token" error={fields['endpoints.tokenUrl']} />
-              </div>
-            ) : (
-              <>
-                <div className="grid-2">
-                  <TextField label="Authority host" {...bind('authorityHost')} placeholder="https://login.microsoftonline.com" hint="National clouds only." error={fields['endpoints.authorityHost']} />
-                  <TextField label="Graph base URL" {...bind('graphBaseUrl')} placeholder="https://graph.microsoft.com" error={fields['endpoints.graphBaseUrl']} />
-                </div>
-                <TextArea label="Extra CA certificates (PEM)" value={draft.caCertificates} onChange={(e) => set({ caCertificates: e.target.value })} hint="A TLS-inspecting proxy's CA." error={fields.caCertificates} rows={4} />
-              </>
-            )}
-          </details>
-          {canWrite && (
-            <div className="form-actions">
-              <Button type="submit" variant="primary" busy={busy}>
-                Save settings
-              </Button>
-              <Button
-                onClick={() => {
-                  setDraft(draftOf(dir));
-                  setLocal({});
-                  setError(undefined);
-                }}
-              >
-                Discard changes
-              </Button>
-            </div>
-          )}
-        </fieldset>
-      </form>
+        </details>
+      </SettingsForm>
       {confirming && (
         <ConfirmDialog
           open
           danger={confirming.deprovision === 'delete'}
           title="Save these settings?"
           confirmLabel="Save"
-          onClose={() => setConfirming(undefined)}
-          onConfirm={async () => {
-            const patch = confirming;
-            setConfirming(undefined);
-            await save(patch);
-          }}
+          onClose={cancelConfirm}
+          onConfirm={confirm}
         >
           {confirming.configuration !== undefined && (
             <p>

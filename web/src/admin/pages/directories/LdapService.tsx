@@ -1,12 +1,13 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, qs } from '../../../shared/api';
-import { Alert, Button, Checkbox, ConfirmDialog, DataTable, ErrorAlert, Loaded, PageHeader, Pager, Properties, SelectField, TabPanel, Tabs, TextField, useAsync } from '../../../shared/ui';
+import { Alert, Button, Checkbox, ConfirmDialog, DataTable, Loaded, PageHeader, Pager, Properties, SelectField, TabPanel, Tabs, TextField, useAction, useAsync } from '../../../shared/ui';
 import { ResourceAccess } from '../../components/ResourceAccess';
 import { UserPicker } from '../../components/Pickers';
 import { userLabel, type SystemUser } from '../../lookups';
 import { useSession } from '../../session';
 import { CopyBlock, fieldErrors, Section, useTab } from './common';
+import { SettingsForm } from './sync';
 
 interface LdapServer {
   id: string;
@@ -195,6 +196,12 @@ function BindingUsers() {
   );
 }
 
+/** What becomes of users whose binds are refused (locked, or their password expired). */
+const REFUSED_USERS = [
+  { value: 'disable', label: 'Stay in searches (binds are refused)' },
+  { value: 'remove', label: 'Disappear from searches' },
+];
+
 function LdapSettings({ server, onSaved }: { server: LdapServer; onSaved: (s: LdapServer) => void }) {
   const session = useSession();
   const canWrite = session.can('directories:write');
@@ -210,13 +217,15 @@ function LdapSettings({ server, onSaved }: { server: LdapServer; onSaved: (s: Ld
   const [f, setF] = useState(initial);
   useEffect(() => setF(initial()), [server]); // eslint-disable-line react-hooks/exhaustive-deps
   const set = (patch: Partial<ReturnType<typeof initial>>) => setF((v) => ({ ...v, ...patch }));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const [saved, setSaved] = useState(false);
   const [local, setLocal] = useState<Record<string, string>>({});
+  const { run: save, busy, error } = useAction(async (body: Partial<LdapServer>) => {
+    onSaved(await api.patch<LdapServer>(`/api/v2/ldapservers/${server.id}`, body));
+    setSaved(true);
+  });
   const fields = { ...fieldErrors(error), ...local };
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     const errors: Record<string, string> = {};
     const rate = (text: string, key: string) => {
@@ -237,76 +246,50 @@ function LdapSettings({ server, onSaved }: { server: LdapServer; onSaved: (s: Ld
     setLocal(errors);
     setSaved(false);
     if (Object.keys(errors).length > 0) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      onSaved(await api.patch<LdapServer>(`/api/v2/ldapservers/${server.id}`, body));
-      setSaved(true);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    void save(body);
   };
 
   return (
     <Section title="Settings">
-      <form onSubmit={submit} noValidate>
-        <fieldset className="plain-fieldset" disabled={!canWrite}>
-          <ErrorAlert error={error} />
-          {saved && <Alert kind="success">Settings saved.</Alert>}
-          <TextField label="Name" value={f.name} onChange={(e) => set({ name: e.target.value })} error={fields.name} />
-          <SelectField
-            label="Locked users"
-            value={f.userLockoutAction}
-            onChange={(e) => set({ userLockoutAction: e.target.value as 'disable' | 'remove' })}
-            options={[
-              { value: 'disable', label: 'Stay in searches (binds are refused)' },
-              { value: 'remove', label: 'Disappear from searches' },
-            ]}
-            error={fields.userLockoutAction}
-          />
-          <SelectField
-            label="Users whose password expired"
-            value={f.userPasswordExpirationAction}
-            onChange={(e) => set({ userPasswordExpirationAction: e.target.value as 'disable' | 'remove' })}
-            options={[
-              { value: 'disable', label: 'Stay in searches (binds are refused)' },
-              { value: 'remove', label: 'Disappear from searches' },
-            ]}
-            error={fields.userPasswordExpirationAction}
-          />
-          <SelectField
-            label="What other users read after binding"
-            value={f.userSearchAccess}
-            onChange={(e) => set({ userSearchAccess: e.target.value as 'none' | 'self' | 'all' })}
-            options={[
-              { value: 'self', label: 'Their own entry' },
-              { value: 'all', label: 'The whole organization' },
-              { value: 'none', label: 'Nothing' },
-            ]}
-            hint="Binding users always read the whole organization."
-            error={fields.userSearchAccess}
-          />
-          <Checkbox
-            label="Allow binds without TLS"
-            checked={f.allowPlainBind}
-            onChange={(e) => set({ allowPlainBind: e.target.checked })}
-            hint="Passwords then cross the network in the clear. Leave off unless a client cannot use LDAPS or StartTLS."
-          />
-          <div className="grid-2">
-            <TextField label="Successful binds journaled (%)" inputMode="decimal" value={f.bindRate} onChange={(e) => set({ bindRate: e.target.value })} hint="Failed binds are always journaled." error={fields.bindEventSampleRate} />
-            <TextField label="Searches journaled (%)" inputMode="decimal" value={f.searchRate} onChange={(e) => set({ searchRate: e.target.value })} error={fields.searchEventSampleRate} />
-          </div>
-          {canWrite && (
-            <div className="form-actions">
-              <Button type="submit" variant="primary" busy={busy}>
-                Save settings
-              </Button>
-            </div>
-          )}
-        </fieldset>
-      </form>
+      <SettingsForm form={{ submit, error, saved, busy }} canWrite={canWrite}>
+        <TextField label="Name" value={f.name} onChange={(e) => set({ name: e.target.value })} error={fields.name} />
+        <SelectField
+          label="Locked users"
+          value={f.userLockoutAction}
+          onChange={(e) => set({ userLockoutAction: e.target.value as 'disable' | 'remove' })}
+          options={REFUSED_USERS}
+          error={fields.userLockoutAction}
+        />
+        <SelectField
+          label="Users whose password expired"
+          value={f.userPasswordExpirationAction}
+          onChange={(e) => set({ userPasswordExpirationAction: e.target.value as 'disable' | 'remove' })}
+          options={REFUSED_USERS}
+          error={fields.userPasswordExpirationAction}
+        />
+        <SelectField
+          label="What other users read after binding"
+          value={f.userSearchAccess}
+          onChange={(e) => set({ userSearchAccess: e.target.value as 'none' | 'self' | 'all' })}
+          options={[
+            { value: 'self', label: 'Their own entry' },
+            { value: 'all', label: 'The whole organization' },
+            { value: 'none', label: 'Nothing' },
+          ]}
+          hint="Binding users always read the whole organization."
+          error={fields.userSearchAccess}
+        />
+        <Checkbox
+          label="Allow binds without TLS"
+          checked={f.allowPlainBind}
+          onChange={(e) => set({ allowPlainBind: e.target.checked })}
+          hint="Passwords then cross the network in the clear. Leave off unless a client cannot use LDAPS or StartTLS."
+        />
+        <div className="grid-2">
+          <TextField label="Successful binds journaled (%)" inputMode="decimal" value={f.bindRate} onChange={(e) => set({ bindRate: e.target.value })} hint="Failed binds are always journaled." error={fields.bindEventSampleRate} />
+          <TextField label="Searches journaled (%)" inputMode="decimal" value={f.searchRate} onChange={(e) => set({ searchRate: e.target.value })} error={fields.searchEventSampleRate} />
+        </div>
+      </SettingsForm>
     </Section>
   );
 }

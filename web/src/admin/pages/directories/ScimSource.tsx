@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from 'react';
-import { Link, useNavigate, useParams } from 'react-router';
+import { Link, useParams } from 'react-router';
 import { api } from '../../../shared/api';
-import { Alert, Badge, Button, Checkbox, ConfirmDialog, DataTable, Dialog, ErrorAlert, Loaded, PageHeader, Properties, SecretBox, TextField, Time, useAsync } from '../../../shared/ui';
+import { Alert, Badge, Button, Checkbox, ConfirmDialog, DataTable, Dialog, ErrorAlert, Loaded, PageHeader, Properties, SecretBox, TextField, Time, useAction, useAsync } from '../../../shared/ui';
+import { DeleteDialog, endOfDay, FormDialog } from '../../components/forms';
 import { useSession } from '../../session';
 import { CopyBlock, fieldErrors, Section } from './common';
 import { scimBaseUrl } from './create';
@@ -30,7 +31,6 @@ const tokenState = (t: ScimToken): 'active' | 'revoked' | 'expired' => (t.revoke
 /** /admin/directories/scim/:id — a SCIM source: where it pushes, its bearer tokens (issue, rotate, revoke), deleting it. */
 export function ScimSource() {
   const { id = '' } = useParams();
-  const navigate = useNavigate();
   const session = useSession();
   const canWrite = session.can('directories:write');
   const base = `/api/v2/scimsources/${id}`;
@@ -187,18 +187,9 @@ export function ScimSource() {
           <p>The token stops working at once: a source still using it gets 401 until it is given another token.</p>
         </ConfirmDialog>
       )}
-      <ConfirmDialog
-        open={deleting}
-        title={`Delete ${name}`}
-        confirmLabel="Delete source"
-        onClose={() => setDeleting(false)}
-        onConfirm={async () => {
-          await api.delete(base);
-          navigate('/admin/directories');
-        }}
-      >
+      <DeleteDialog open={deleting} title={`Delete ${name}`} confirmLabel="Delete source" path={base} then="/admin/directories" onClose={() => setDeleting(false)}>
         <p>All its tokens are revoked and it can no longer push. The users and groups it created stay in Roster; their links to this source go.</p>
-      </ConfirmDialog>
+      </DeleteDialog>
     </>
   );
 }
@@ -207,61 +198,40 @@ function IssueTokenDialog({ base, rotate, onClose, onIssued }: { base: string; r
   const [name, setName] = useState(rotate ? rotate.name : '');
   const [expires, setExpires] = useState('');
   const [revokeOld, setRevokeOld] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const [local, setLocal] = useState<string>();
+  const { run: issue, busy, error } = useAction(async (expiresAt: string | null) => {
+    const token = await api.post<IssuedToken>(`${base}/tokens`, { name: name.trim(), expiresAt });
+    if (rotate && revokeOld) {
+      try {
+        await api.delete(`${base}/tokens/${rotate.id}`);
+        onIssued({ token, revoked: rotate });
+      } catch (revokeError) {
+        onIssued({ token, revokeError });
+      }
+    } else onIssued({ token });
+  });
   const fields = fieldErrors(error);
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     setLocal(undefined);
     let expiresAt: string | null = null;
     if (expires) {
-      const date = new Date(`${expires}T23:59:59`);
-      if (Number.isNaN(date.getTime()) || date.getTime() <= Date.now()) {
+      const end = endOfDay(expires);
+      if (!end) {
         setLocal('Choose a date in the future, or none.');
         return;
       }
-      expiresAt = date.toISOString();
+      expiresAt = end;
     }
-    setBusy(true);
-    setError(undefined);
-    try {
-      const token = await api.post<IssuedToken>(`${base}/tokens`, { name: name.trim(), expiresAt });
-      if (rotate && revokeOld) {
-        try {
-          await api.delete(`${base}/tokens/${rotate.id}`);
-          onIssued({ token, revoked: rotate });
-        } catch (revokeError) {
-          onIssued({ token, revokeError });
-        }
-      } else onIssued({ token });
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    void issue(expiresAt);
   };
   return (
-    <Dialog
-      open
-      title={rotate ? `Rotate ${rotate.name || rotate.prefix}` : 'Issue a bearer token'}
-      onClose={onClose}
-      footer={
-        <>
-          <Button onClick={onClose}>Cancel</Button>
-          <Button type="submit" form="issue-token" variant="primary" busy={busy}>
-            Issue token
-          </Button>
-        </>
-      }
-    >
-      <form id="issue-token" onSubmit={submit} noValidate>
-        {rotate && <p>A new token is issued. The old one keeps working until you revoke it, so the source can be switched over without a gap.</p>}
-        <ErrorAlert error={error} />
-        <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} placeholder="provisioning" hint="To recognise the token later." error={fields.name} autoFocus />
-        <TextField label="Expires on" type="date" value={expires} onChange={(e) => setExpires(e.target.value)} hint="At the end of that day, your time. Leave empty for a token that does not expire." error={local ?? fields.expiresAt} />
-        {rotate && <Checkbox label="Revoke the old token at once" checked={revokeOld} onChange={(e) => setRevokeOld(e.target.checked)} hint="Only if the source is not using it any more: it gets 401 until it has the new token." />}
-      </form>
-    </Dialog>
+    <FormDialog title={rotate ? `Rotate ${rotate.name || rotate.prefix}` : 'Issue a bearer token'} formId="issue-token" submitLabel="Issue token" busy={busy} onClose={onClose} onSubmit={submit}>
+      {rotate && <p>A new token is issued. The old one keeps working until you revoke it, so the source can be switched over without a gap.</p>}
+      <ErrorAlert error={error} />
+      <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} placeholder="provisioning" hint="To recognise the token later." error={fields.name} autoFocus />
+      <TextField label="Expires on" type="date" value={expires} onChange={(e) => setExpires(e.target.value)} hint="At the end of that day, your time. Leave empty for a token that does not expire." error={local ?? fields.expiresAt} />
+      {rotate && <Checkbox label="Revoke the old token at once" checked={revokeOld} onChange={(e) => setRevokeOld(e.target.checked)} hint="Only if the source is not using it any more: it gets 401 until it has the new token." />}
+    </FormDialog>
   );
 }

@@ -1,7 +1,7 @@
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 import { useSearchParams } from 'react-router';
 import { ApiError } from '../../../shared/api';
-import { Button } from '../../../shared/ui';
+import { Button, useCopy } from '../../../shared/ui';
 
 /** A directory as GET /api/v2/directories lists it. */
 export interface DirectorySummary {
@@ -78,19 +78,12 @@ export function useTab(initial: string): [string, (tab: string) => void] {
 
 /** Text with a copy button: commands and URLs an administrator pastes elsewhere. */
 export function CopyBlock({ label, value, multiline = false }: { label: string; value: string; multiline?: boolean }) {
-  const [copied, setCopied] = useState(false);
+  const { copied, copy } = useCopy(value);
   return (
     <div className="copy-block">
       <div className="copy-block-head">
         <span className="copy-block-label">{label}</span>
-        <Button
-          variant="ghost"
-          aria-label={`Copy ${label.toLowerCase()}`}
-          onClick={async () => {
-            await navigator.clipboard?.writeText(value).catch(() => undefined);
-            setCopied(true);
-          }}
-        >
+        <Button variant="ghost" aria-label={`Copy ${label.toLowerCase()}`} onClick={copy}>
           {copied ? 'Copied' : 'Copy'}
         </Button>
       </div>

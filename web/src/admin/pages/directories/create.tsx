@@ -1,7 +1,8 @@
-import { useId, useState, type FormEvent, type ReactNode } from 'react';
+import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { api } from '../../../shared/api';
 import { Alert, Button, Checkbox, Dialog, ErrorAlert, Field, SecretBox, SelectField, TextField } from '../../../shared/ui';
+import { FormDialog, useSubmit } from '../../components/forms';
 import { CopyBlock, fieldErrors, type DirectorySummary } from './common';
 import { Choices, TextArea } from './sync';
 
@@ -57,52 +58,10 @@ export function AddDirectoryDialog({ kind, onClose }: { kind: AddKind; onClose: 
   }
 }
 
-/** A dialog whose body is a form: the footer's submit button is tied to it by id. */
-function FormDialog({ title, submitLabel, busy, onClose, onSubmit, children }: { title: string; submitLabel: string; busy: boolean; onClose: () => void; onSubmit: () => void; children: ReactNode }) {
-  const formId = useId();
-  return (
-    <Dialog
-      open
-      title={title}
-      onClose={onClose}
-      footer={
-        <>
-          <Button onClick={onClose}>Cancel</Button>
-          <Button type="submit" form={formId} variant="primary" busy={busy}>
-            {submitLabel}
-          </Button>
-        </>
-      }
-    >
-      <form
-        id={formId}
-        noValidate
-        onSubmit={(e: FormEvent) => {
-          e.preventDefault();
-          onSubmit();
-        }}
-      >
-        {children}
-      </form>
-    </Dialog>
-  );
-}
-
-function useSubmit<T>(run: () => Promise<T>, done: (result: T) => void) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const submit = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      done(await run());
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { busy, error, submit, fields: fieldErrors(error) };
+/** useSubmit for a call that makes something, then `done` with what it made; with the API's errors by field. */
+function useCreate<T>(run: () => Promise<T>, done: (result: T) => void) {
+  const form = useSubmit(async () => done(await run()));
+  return { ...form, fields: fieldErrors(form.error) };
 }
 
 function AddActiveDirectory({ onClose }: { onClose: () => void }) {
@@ -111,7 +70,7 @@ function AddActiveDirectory({ onClose }: { onClose: () => void }) {
   const [domain, setDomain] = useState('');
   const [scope, setScope] = useState('');
   const [configuration, setConfiguration] = useState<string>('ad_authoritative');
-  const { busy, error, submit, fields } = useSubmit(
+  const { busy, error, submit, fields } = useCreate(
     () =>
       api.post<{ id: string }>('/api/v2/activedirectories', {
         domain: domain.trim(),
@@ -156,7 +115,7 @@ function AddGoogleWorkspace({ onClose }: { onClose: () => void }) {
   const navigate = useNavigate();
   const [f, setF] = useState({ name: '', domain: '', adminEmail: '', key: '', configuration: 'roster_authoritative', usersOu: '', orgUnitPath: '', groupEmail: '', importGroups: true });
   const set = (patch: Partial<typeof f>) => setF((v) => ({ ...v, ...patch }));
-  const { busy, error, submit, fields } = useSubmit(
+  const { busy, error, submit, fields } = useCreate(
     () =>
       api.post<{ id: string }>('/api/v2/gsuites', {
         ...(f.name.trim() ? { name: f.name.trim() } : {}),
@@ -221,7 +180,7 @@ function AddMicrosoft365({ onClose }: { onClose: () => void }) {
   const navigate = useNavigate();
   const [f, setF] = useState({ name: '', domain: '', tenantId: '', clientId: '', clientSecret: '', configuration: 'roster_authoritative', usageLocation: '', groupType: 'security', groupId: '' });
   const set = (patch: Partial<typeof f>) => setF((v) => ({ ...v, ...patch }));
-  const { busy, error, submit, fields } = useSubmit(
+  const { busy, error, submit, fields } = useCreate(
     () =>
       api.post<{ id: string }>('/api/v2/office365s', {
         ...(f.name.trim() ? { name: f.name.trim() } : {}),
@@ -276,7 +235,7 @@ export const scimBaseUrl = () => `${window.location.origin}/scim/v2`;
 function AddScimSource({ onClose }: { onClose: () => void }) {
   const [name, setName] = useState('');
   const [created, setCreated] = useState<{ source: DirectorySummary; token?: IssuedToken; tokenError?: unknown }>();
-  const { busy, error, submit, fields } = useSubmit(
+  const { busy, error, submit, fields } = useCreate(
     async () => {
       const source = await api.post<DirectorySummary>('/api/v2/scimsources', { name: name.trim() });
       try {

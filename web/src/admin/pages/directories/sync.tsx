@@ -1,10 +1,11 @@
-import { useEffect, useMemo, useState, type ReactNode, type TextareaHTMLAttributes } from 'react';
+import { useEffect, useMemo, useState, type FormEvent, type ReactNode, type TextareaHTMLAttributes } from 'react';
 import { Link } from 'react-router';
 import { api, qs } from '../../../shared/api';
-import { Alert, Badge, Button, Checkbox, ConfirmDialog, DataTable, ErrorAlert, Field, Loaded, Pager, Progress, Properties, SelectField, TextField, Time, useAsync } from '../../../shared/ui';
+import { Alert, Badge, Button, Checkbox, ConfirmDialog, DataTable, ErrorAlert, Field, Loaded, Pager, Progress, Properties, SelectField, TabPanel, TextField, Time, useAction, useAsync } from '../../../shared/ui';
+import { SaveActions } from '../../components/forms';
 import { groupsByIds, userLabel, usersByIds } from '../../lookups';
 import { useSession } from '../../session';
-import { Section, usePolling, wholeNumber } from './common';
+import { fieldErrors, Section, usePolling, useTab, wholeNumber } from './common';
 
 // ---------------------------------------------------------------------------------------------
 // Wire shapes shared by Active Directory, Google Workspace and Microsoft 365.
@@ -333,6 +334,115 @@ export function ExportOpsTable({ ops, caption }: { ops: ExportOp[]; caption: str
 // ---------------------------------------------------------------------------------------------
 // The sync's state at the top of a detail page.
 
+/**
+ * The sync of a directory's detail page (`base`, as /api/v2/activedirectories/{id}): its state
+ * (GET …/sync), read again every 3 s while a run, a full import or a plan is under way and every
+ * 15 s otherwise; the page's tab (?tab=, "overview" first); `refresh`, which reads the state and the
+ * run history again; and `syncNow`, which asks for a full import (its error in `syncError`).
+ * `runsKey` changes whenever the run history should be read again.
+ */
+export function useDirectorySync<S extends SyncStateBase>(base: string) {
+  const state = useAsync((signal) => api.get<S>(`${base}/sync`, { signal }), [base]);
+  const busy = state.data?.lastRun?.status === 'running' || state.data?.fullImportWanted === true || state.data?.dryRunWanted === true;
+  usePolling(state.reload, state.data !== undefined, busy ? 3000 : 15000);
+  const [tab, setTab] = useTab('overview');
+  const [refreshes, setRefreshes] = useState(0);
+  const refresh = () => {
+    state.reload();
+    setRefreshes((n) => n + 1);
+  };
+  const full = useAction(async () => {
+    await api.post(`${base}/sync/full`);
+    refresh();
+  });
+  return {
+    state,
+    tab,
+    setTab,
+    refresh,
+    syncNow: full.run,
+    syncError: full.error,
+    runsKey: `${refreshes}:${state.data?.lastRun?.id ?? ''}:${state.data?.lastRun?.status ?? ''}`,
+  };
+}
+
+/** A directory page's actions: ask for a full import now (`label`; `requestedLabel` once asked), and disconnect. */
+export function SyncActions<S extends SyncStateBase>({ sync, label, requestedLabel, onDisconnect }: { sync: ReturnType<typeof useDirectorySync<S>>; label: string; requestedLabel: string; onDisconnect: () => void }) {
+  const requested = sync.state.data?.fullImportWanted;
+  return (
+    <>
+      <Button onClick={sync.syncNow} disabled={requested}>
+        {requested ? requestedLabel : label}
+      </Button>
+      <Button variant="danger" onClick={onDisconnect}>
+        Disconnect
+      </Button>
+    </>
+  );
+}
+
+/**
+ * The sync's tabs of a directory page, whichever of them is `sync.tab`: Sync runs, Dry run (the
+ * import's, with `note`, and the export's) and Held & conflicts. `onRulesChanged` reads the
+ * directory again once held removals were let through.
+ */
+export function SyncTabPanels<S extends SyncStateBase>({
+  sync,
+  base,
+  worker,
+  canWrite,
+  dir,
+  directoryName,
+  exportsTo,
+  withExport,
+  note,
+  onRulesChanged,
+}: {
+  sync: ReturnType<typeof useDirectorySync<S>>;
+  base: string;
+  worker: Worker;
+  canWrite: boolean;
+  dir: SyncRules & { id: string };
+  directoryName: string;
+  exportsTo: boolean;
+  withExport: boolean;
+  note?: ReactNode;
+  onRulesChanged: () => void;
+}) {
+  const { tab, state, refresh } = sync;
+  return (
+    <>
+      {tab === 'runs' && (
+        <TabPanel id="runs">
+          <RunHistory base={base} worker={worker} refreshKey={sync.runsKey} />
+        </TabPanel>
+      )}
+      {tab === 'dry-run' && (
+        <TabPanel id="dry-run">
+          <ImportDryRun base={base} worker={worker} canWrite={canWrite} requested={state.data?.dryRunWanted ?? false} onRequested={refresh} note={note} />
+          <ExportDryRun base={base} worker={worker} canWrite={canWrite} exportsTo={exportsTo} onRequested={refresh} />
+        </TabPanel>
+      )}
+      {tab === 'safety' && (
+        <TabPanel id="safety">
+          <HeldRemovals
+            base={base}
+            worker={worker}
+            threshold={dir.deleteThreshold}
+            canWrite={canWrite}
+            withExport={withExport}
+            onChanged={() => {
+              onRulesChanged();
+              refresh();
+            }}
+          />
+          <Conflicts base={base} directoryId={dir.id} directoryName={directoryName} />
+        </TabPanel>
+      )}
+    </>
+  );
+}
+
 /** The last error, and what is under way (a run, a requested import or plan), for the page's top. */
 export function SyncBanner({ state, worker }: { state: SyncStateBase; worker: Worker }) {
   const run = state.lastRun;
@@ -504,8 +614,6 @@ export function ImportDryRun({ base, worker, canWrite, requested, note, onReques
   const latest = runs.data?.items.find((r) => r.dryRun && r.kind !== 'export');
   /** The newest dry run's id when the administrator asked for a new one ('' when there was none). */
   const [before, setBefore] = useState<string | null>(null);
-  const [askError, setAskError] = useState<unknown>();
-  const [asking, setAsking] = useState(false);
   const [applying, setApplying] = useState(false);
   const [applied, setApplied] = useState(false);
   const fresh = before === null || (latest !== undefined && latest.id !== before);
@@ -515,20 +623,12 @@ export function ImportDryRun({ base, worker, canWrite, requested, note, onReques
     if (before !== null && latest && latest.id !== before && latest.status !== 'running') setBefore(null);
   }, [before, latest]);
 
-  const ask = async () => {
-    setAsking(true);
-    setAskError(undefined);
+  const { run: ask, busy: asking, error: askError } = useAction(async () => {
     setApplied(false);
-    try {
-      await api.post(`${base}/sync/plan`);
-      setBefore(latest?.id ?? '');
-      onRequested();
-    } catch (e) {
-      setAskError(e);
-    } finally {
-      setAsking(false);
-    }
-  };
+    await api.post(`${base}/sync/plan`);
+    setBefore(latest?.id ?? '');
+    onRequested();
+  });
 
   return (
     <Section
@@ -567,23 +667,39 @@ export function ImportDryRun({ base, worker, canWrite, requested, note, onReques
           ) : null
         }
       </Loaded>
-      <ConfirmDialog
+      <ApplyDialog
         open={applying}
-        danger={false}
+        base={base}
         title="Apply the import"
         confirmLabel="Run the import"
         onClose={() => setApplying(false)}
-        onConfirm={async () => {
-          await api.post(`${base}/sync/full`);
+        onApplied={() => {
           setApplied(true);
           onRequested();
         }}
       >
-        <p>
-          Roster reads the whole scope again at {workerName(worker)} and applies what it finds. The directory may have changed since the plan was made; removals beyond the delete threshold are still held back.
-        </p>
-      </ConfirmDialog>
+        Roster reads the whole scope again at {workerName(worker)} and applies what it finds. The directory may have changed since the plan was made; removals beyond the delete threshold are still held back.
+      </ApplyDialog>
     </Section>
+  );
+}
+
+/** Asks before applying a dry run: a full sync (POST …/sync/full), which reads the directory again and applies what it finds. */
+function ApplyDialog({ open, base, title, confirmLabel, onClose, onApplied, children }: { open: boolean; base: string; title: string; confirmLabel: string; onClose: () => void; onApplied: () => void; children: ReactNode }) {
+  return (
+    <ConfirmDialog
+      open={open}
+      danger={false}
+      title={title}
+      confirmLabel={confirmLabel}
+      onClose={onClose}
+      onConfirm={async () => {
+        await api.post(`${base}/sync/full`);
+        onApplied();
+      }}
+    >
+      <p>{children}</p>
+    </ConfirmDialog>
   );
 }
 
@@ -624,22 +740,19 @@ export function ExportDryRun({ base, worker, canWrite, exportsTo, onRequested }:
           </>
         )}
       </Loaded>
-      <ConfirmDialog
+      <ApplyDialog
         open={applying}
-        danger={false}
+        base={base}
         title="Apply the export"
         confirmLabel="Sync now"
         onClose={() => setApplying(false)}
-        onConfirm={async () => {
-          await api.post(`${base}/sync/full`);
+        onApplied={() => {
           setApplied(true);
           onRequested();
         }}
       >
-        <p>
-          Roster asks for a full sync at {workerName(worker)}: the directory is read again and these operations are written (Roster also writes them on its own as changes happen). Deprovisioning beyond the delete threshold stays held back.
-        </p>
-      </ConfirmDialog>
+        Roster asks for a full sync at {workerName(worker)}: the directory is read again and these operations are written (Roster also writes them on its own as changes happen). Deprovisioning beyond the delete threshold stays held back.
+      </ApplyDialog>
     </Section>
   );
 }
@@ -939,6 +1052,87 @@ export function rulesPatch(draft: RulesDraft, s: SyncRules): { patch: Record<str
   if (draft.thresholdPercent.trim() === '' || !Number.isFinite(percent) || percent < 0 || percent > 100) errors['deleteThreshold.percent'] = 'Enter a percentage from 0 to 100.';
   if (count !== undefined && !errors['deleteThreshold.percent'] && (count !== s.deleteThreshold.count || percent !== s.deleteThreshold.percent)) patch.deleteThreshold = { count, percent };
   return { patch, errors };
+}
+
+/**
+ * A directory's settings form: the draft (`draftOf` the directory, made again whenever the directory
+ * changes), the errors found here and the API's by field, and the save (PATCH `path`). `submit`
+ * turns the draft into a patch (`patchOf`); a patch that `needsConfirm` waits in `confirming` until
+ * the administrator confirms it (`confirm`) or not (`cancelConfirm`).
+ */
+export function useSettingsForm<W, D extends RulesDraft>({
+  dir,
+  path,
+  draftOf,
+  patchOf,
+  needsConfirm,
+  onSaved,
+}: {
+  dir: W;
+  path: string;
+  draftOf: (dir: W) => D;
+  patchOf: (draft: D) => { patch: Record<string, unknown>; errors: Record<string, string> };
+  needsConfirm: (patch: Record<string, unknown>) => boolean;
+  onSaved: (dir: W) => void;
+}) {
+  const [draft, setDraft] = useState(() => draftOf(dir));
+  useEffect(() => setDraft(draftOf(dir)), [dir]); // eslint-disable-line react-hooks/exhaustive-deps
+  const [local, setLocal] = useState<Record<string, string>>({});
+  const [saved, setSaved] = useState(false);
+  const [confirming, setConfirming] = useState<Record<string, unknown>>();
+  const save = useAction(async (patch: Record<string, unknown>) => {
+    onSaved(await api.patch<W>(path, patch));
+    setSaved(true);
+  });
+  const set = (patch: Partial<D>) => setDraft((d) => ({ ...d, ...patch }));
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setSaved(false);
+    const { patch, errors } = patchOf(draft);
+    setLocal(errors);
+    if (Object.keys(errors).length > 0) return;
+    if (Object.keys(patch).length === 0) {
+      setSaved(true);
+      return;
+    }
+    if (needsConfirm(patch)) setConfirming(patch);
+    else void save.run(patch);
+  };
+  return {
+    draft,
+    set,
+    fields: { ...fieldErrors(save.error), ...local },
+    error: save.error,
+    busy: save.busy,
+    saved,
+    submit,
+    discard: () => {
+      setDraft(draftOf(dir));
+      setLocal({});
+      save.clearError();
+    },
+    confirming,
+    confirm: async () => {
+      const patch = confirming!;
+      setConfirming(undefined);
+      await save.run(patch);
+    },
+    cancelConfirm: () => setConfirming(undefined),
+  };
+}
+
+/** A directory's settings form: the save's error and "Settings saved.", the fields, then Save settings (and Discard changes, with `discard`). */
+export function SettingsForm({ form, canWrite, children }: { form: { submit: (e: FormEvent) => void; error: unknown; saved: boolean; busy: boolean; discard?: () => void }; canWrite: boolean; children: ReactNode }) {
+  return (
+    <form onSubmit={form.submit} noValidate>
+      <fieldset className="plain-fieldset" disabled={!canWrite}>
+        <ErrorAlert error={form.error} />
+        {form.saved && <Alert kind="success">Settings saved.</Alert>}
+        {children}
+        {canWrite && <SaveActions busy={form.busy} label="Save settings">{form.discard && <Button onClick={form.discard}>Discard changes</Button>}</SaveActions>}
+      </fieldset>
+    </form>
+  );
 }
 
 /** Attribute map, authority table, removal policy and delete threshold: the rules part of a settings form. */

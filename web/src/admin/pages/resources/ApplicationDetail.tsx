@@ -1,12 +1,13 @@
-import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
-import { Link, useNavigate, useParams } from 'react-router';
+import { useState, type ReactNode } from 'react';
+import { Link, useParams } from 'react-router';
 import { api } from '../../../shared/api';
-import { Alert, Badge, Button, Checkbox, ConfirmDialog, ErrorAlert, Loaded, PageHeader, Properties, TabPanel, Tabs, TextField, Time, useAsync } from '../../../shared/ui';
+import { Alert, Badge, Button, Checkbox, ErrorAlert, Loaded, PageHeader, Properties, TabPanel, Tabs, TextField, Time, useAsync } from '../../../shared/ui';
+import { DeleteDialog, SaveActions, useSaveForm } from '../../components/forms';
 import { ResourceAccess } from '../../components/ResourceAccess';
 import { useSession } from '../../session';
 import { ApplicationProvisioning } from './ApplicationProvisioning';
 import { ApplicationSso } from './ApplicationSso';
-import { CopyButton, fieldError, useTab } from './common';
+import { CopyableId, fieldError, useTab } from './common';
 import { appLabel, SSO_LABELS, ssoTypeOf, type Application } from './types';
 
 const TABS = ['general', 'sso', 'provisioning', 'access'];
@@ -14,7 +15,6 @@ const TABS = ['general', 'sso', 'provisioning', 'access'];
 /** One application: its settings, single sign-on, SCIM provisioning, and who may use it. */
 export function ApplicationDetail() {
   const { id = '' } = useParams();
-  const navigate = useNavigate();
   const session = useSession();
   const canWrite = session.can('applications:write');
   const [tab, setTab] = useTab(TABS, 'general');
@@ -74,20 +74,11 @@ export function ApplicationDetail() {
               <ResourceAccess path={`/api/v2/applications/${a._id}`} name={appLabel(a)} />
             </TabPanel>
           )}
-          <ConfirmDialog
-            open={deleting}
-            title={`Delete ${appLabel(a)}?`}
-            confirmLabel="Delete application"
-            onClose={() => setDeleting(false)}
-            onConfirm={async () => {
-              await api.delete(`/api/applications/${a._id}`);
-              navigate('/admin/applications', { replace: true });
-            }}
-          >
+          <DeleteDialog open={deleting} title={`Delete ${appLabel(a)}?`} confirmLabel="Delete application" path={`/api/applications/${a._id}`} then="/admin/applications" replace onClose={() => setDeleting(false)}>
             <p>
               Users can no longer sign in to {appLabel(a)} with Roster, its connections to users and groups are removed, and Roster stops provisioning it. This cannot be undone.
             </p>
-          </ConfirmDialog>
+          </DeleteDialog>
         </>
       )}
     </Loaded>
@@ -100,25 +91,10 @@ function GeneralSettings({ app, canWrite, onSaved }: { app: Application; canWrit
   const [ssoUrl, setSsoUrl] = useState(app.ssoUrl ?? '');
   const [learnMore, setLearnMore] = useState(app.learnMore ?? '');
   const [active, setActive] = useState(app.active !== false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const [saved, setSaved] = useState(false);
 
-  useEffect(() => setSaved(false), [displayLabel, name, ssoUrl, learnMore, active]);
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      onSaved(await api.put<Application>(`/api/applications/${app._id}`, { displayLabel: displayLabel.trim(), name: name.trim(), ssoUrl: ssoUrl.trim(), learnMore: learnMore.trim(), active }));
-      setSaved(true);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { submit, busy, error, saved } = useSaveForm(async () => {
+    onSaved(await api.put<Application>(`/api/applications/${app._id}`, { displayLabel: displayLabel.trim(), name: name.trim(), ssoUrl: ssoUrl.trim(), learnMore: learnMore.trim(), active }));
+  }, [displayLabel, name, ssoUrl, learnMore, active]);
 
   return (
     <div className="grid-2">
@@ -134,24 +110,13 @@ function GeneralSettings({ app, canWrite, onSaved }: { app: Application; canWrit
           <TextField label="Help link" type="url" hint="Optional: where users learn more about the application." value={learnMore} onChange={(e) => setLearnMore(e.target.value)} error={fieldError(error, 'learnMore')} />
           <Checkbox label="Active" hint="An inactive application refuses every sign-in." checked={active} onChange={(e) => setActive(e.target.checked)} />
         </fieldset>
-        {canWrite && (
-          <div className="form-actions">
-            <Button type="submit" variant="primary" busy={busy}>
-              Save
-            </Button>
-          </div>
-        )}
+        {canWrite && <SaveActions busy={busy} />}
       </form>
       <section className="card" aria-labelledby="app-facts">
         <h2 id="app-facts">About</h2>
         <Properties
           items={[
-            [
-              'Application id',
-              <span className="rs-inline" key="id">
-                <code>{app._id}</code> <CopyButton value={app._id} what="application id" />
-              </span>,
-            ],
+            ['Application id', <CopyableId key="id" id={app._id} what="application id" />],
             ['Single sign-on', SSO_LABELS[ssoTypeOf(app)]],
             ['Created', <Time key="c" iso={app.created} />],
             ...(app.sso?.idpCertExpirationAt ? ([['Signing certificate expires', <Time key="x" iso={app.sso.idpCertExpirationAt} />]] as [ReactNode, ReactNode][]) : []),

@@ -1,7 +1,8 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState } from 'react';
 import { Link } from 'react-router';
 import { api, qs } from '../../../shared/api';
-import { Alert, Badge, Button, Checkbox, DataTable, ErrorAlert, Loaded, Pager, Properties, SelectField, Spinner, TextField, Time, useAsync } from '../../../shared/ui';
+import { Alert, Badge, Button, Checkbox, DataTable, ErrorAlert, Loaded, Pager, Properties, SelectField, Spinner, TextField, Time, useAction, useAsync } from '../../../shared/ui';
+import { SaveActions, useSubmit } from '../../components/forms';
 import { groupsByIds, type GraphObject, type UserGroup } from '../../lookups';
 import { fieldError } from './common';
 import { appLabel, type Application, type Provisioning, type ProvisionedObject, type ProvisioningPlan, type ProvisioningRun } from './types';
@@ -171,8 +172,6 @@ function ProvisioningSettings({ app, target, canWrite, onSaved }: { app: Applica
   const [matchBy, setMatchBy] = useState(target.matchBy);
   const [concurrency, setConcurrency] = useState(String(target.concurrency));
   const [reconcileMinutes, setReconcileMinutes] = useState(String(target.reconcileMinutes));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const [saved, setSaved] = useState(false);
 
   /** The groups a role mapping can name: those connected to the application (directly or nested). */
@@ -182,10 +181,7 @@ function ProvisioningSettings({ app, target, canWrite, onSaved }: { app: Applica
     return { ids: groups.map((g) => g.id), names };
   }, [app._id]);
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
+  const { submit, busy, error } = useSubmit(async () => {
     setSaved(false);
     const body: Record<string, unknown> = {
       enabled,
@@ -202,17 +198,11 @@ function ProvisioningSettings({ app, target, canWrite, onSaved }: { app: Applica
     };
     if (removeToken) body.token = null;
     else if (token) body.token = token;
-    try {
-      onSaved(await api.put<Provisioning>(`/api/v2/applications/${app._id}/provisioning`, body));
-      setToken('');
-      setRemoveToken(false);
-      setSaved(true);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    onSaved(await api.put<Provisioning>(`/api/v2/applications/${app._id}/provisioning`, body));
+    setToken('');
+    setRemoveToken(false);
+    setSaved(true);
+  });
 
   const groupOptions = (current: string) => {
     const names = connected.data?.names ?? new Map<string, UserGroup>();
@@ -275,13 +265,7 @@ function ProvisioningSettings({ app, target, canWrite, onSaved }: { app: Applica
           <TextField label="Reconcile every (minutes)" type="number" min={0} max={10080} hint="Reads the application's accounts back and repairs what drifted; 0: never." value={reconcileMinutes} onChange={(e) => setReconcileMinutes(e.target.value)} error={fieldError(error, 'reconcileMinutes')} />
         </details>
       </fieldset>
-      {canWrite && (
-        <div className="form-actions">
-          <Button type="submit" variant="primary" busy={busy}>
-            Save
-          </Button>
-        </div>
-      )}
+      {canWrite && <SaveActions busy={busy} />}
     </form>
   );
 }
@@ -289,19 +273,7 @@ function ProvisioningSettings({ app, target, canWrite, onSaved }: { app: Applica
 /** The dry run: what the next run would send, computed without calling the application. */
 function Preview({ app }: { app: Application }) {
   const [plan, setPlan] = useState<ProvisioningPlan>();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const load = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      setPlan(await api.get<ProvisioningPlan>(`/api/v2/applications/${app._id}/provisioning/plan${qs({ limit: 200 })}`));
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { run: load, busy, error } = useAction(async () => setPlan(await api.get<ProvisioningPlan>(`/api/v2/applications/${app._id}/provisioning/plan${qs({ limit: 200 })}`)));
   const total = plan ? Object.values(plan.summary).reduce((n, byAction) => n + Object.values(byAction).reduce((a, b) => a + b, 0), 0) : 0;
   return (
     <section className="card" aria-labelledby="prov-preview">

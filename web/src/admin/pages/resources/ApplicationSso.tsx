@@ -1,6 +1,7 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState } from 'react';
 import { api, ApiError } from '../../../shared/api';
-import { Alert, Badge, Button, Checkbox, ConfirmDialog, Dialog, ErrorAlert, Field, Loaded, SecretBox, SelectField, TextField, Time, useAsync } from '../../../shared/ui';
+import { Alert, Badge, Button, Checkbox, ConfirmDialog, Dialog, ErrorAlert, Field, Loaded, SecretBox, SelectField, TextField, Time, useAction, useAsync } from '../../../shared/ui';
+import { SaveActions, useSaveForm, useSubmit } from '../../components/forms';
 import { CopyButton, CopyField, downloadText, fieldError, lines } from './common';
 import { appLabel, OIDC_AUTH_METHODS, OIDC_GRANT_TYPES, ssoTypeOf, type Application, type OidcClient, type SamlInfo } from './types';
 
@@ -21,19 +22,7 @@ export function ApplicationSso(props: Props) {
 }
 
 function NoSso({ app, canWrite, onChanged, onSaml }: Props & { onSaml: () => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const useOidc = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      onChanged(await api.put<Application>(`/api/applications/${app._id}`, { sso: { ...app.sso, type: 'oidc' } }));
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { run: useOidc, busy, error } = useAction(async () => onChanged(await api.put<Application>(`/api/applications/${app._id}`, { sso: { ...app.sso, type: 'oidc' } })));
   return (
     <section className="card">
       <h2>No single sign-on</h2>
@@ -248,14 +237,9 @@ function SamlSettings({ app, canWrite, onChanged, setup = false, onCancel }: Pro
   const [allowSha1, setAllowSha1] = useState(bool(valueOf(config, 'allowSha1Signatures'), false));
   const [encrypt, setEncrypt] = useState(bool(valueOf(config, 'encryptAssertion'), false));
   const [encryptionCert, setEncryptionCert] = useState(arr(valueOf(config, 'spEncryptionCertificate')).map(str).join('\n'));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const [saved, setSaved] = useState(false);
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
+  const { submit, busy, error } = useSubmit(async () => {
     setSaved(false);
     const next: Json = { ...config };
     const set = (key: string, value: unknown) => {
@@ -276,17 +260,11 @@ function SamlSettings({ app, canWrite, onChanged, setup = false, onCancel }: Pro
     set('allowSha1Signatures', allowSha1);
     set('encryptAssertion', encrypt);
     set('spEncryptionCertificate', certificatesOf(encryptionCert)[0]);
-    try {
-      const body: Json = { config: next };
-      if (setup) body.sso = { ...app.sso, type: 'saml' };
-      onChanged(await api.put<Application>(`/api/applications/${app._id}`, body));
-      setSaved(true);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    const body: Json = { config: next };
+    if (setup) body.sso = { ...app.sso, type: 'saml' };
+    onChanged(await api.put<Application>(`/api/applications/${app._id}`, body));
+    setSaved(true);
+  });
 
   const rowsEditor = (kind: 'attributes' | 'constants') => {
     const rows = kind === 'attributes' ? attributes : constants;
@@ -383,12 +361,9 @@ function SamlSettings({ app, canWrite, onChanged, setup = false, onCancel }: Pro
         )}
       </fieldset>
       {canWrite && (
-        <div className="form-actions">
-          <Button type="submit" variant="primary" busy={busy}>
-            {setup ? 'Turn on SAML' : 'Save'}
-          </Button>
+        <SaveActions busy={busy} label={setup ? 'Turn on SAML' : 'Save'}>
           {onCancel && <Button onClick={onCancel}>Cancel</Button>}
-        </div>
+        </SaveActions>
       )}
     </form>
   );
@@ -482,24 +457,10 @@ function OidcSettings({ app, client, canWrite, onSaved }: { app: Application; cl
   const [logoutUris, setLogoutUris] = useState((client?.postLogoutRedirectUris ?? []).join('\n'));
   const [grants, setGrants] = useState<string[]>(client?.grantTypes ?? ['authorization_code', 'refresh_token']);
   const [method, setMethod] = useState(client?.tokenEndpointAuthMethod ?? 'client_secret_basic');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const [saved, setSaved] = useState(false);
-  useEffect(() => setSaved(false), [redirectUris, logoutUris, grants, method]);
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      onSaved(await api.put<OidcClient>(`/api/v2/applications/${app._id}/oidc`, { redirectUris: lines(redirectUris), postLogoutRedirectUris: lines(logoutUris), grantTypes: grants, tokenEndpointAuthMethod: method }));
-      setSaved(true);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { submit, busy, error, saved } = useSaveForm(async () => {
+    onSaved(await api.put<OidcClient>(`/api/v2/applications/${app._id}/oidc`, { redirectUris: lines(redirectUris), postLogoutRedirectUris: lines(logoutUris), grantTypes: grants, tokenEndpointAuthMethod: method }));
+  }, [redirectUris, logoutUris, grants, method]);
 
   return (
     <form className="card" onSubmit={submit} noValidate aria-labelledby="oidc-client">
@@ -529,13 +490,7 @@ function OidcSettings({ app, client, canWrite, onSaved }: { app: Application; cl
           ))}
         </fieldset>
       </fieldset>
-      {canWrite && (
-        <div className="form-actions">
-          <Button type="submit" variant="primary" busy={busy}>
-            {client ? 'Save' : 'Create client'}
-          </Button>
-        </div>
-      )}
+      {canWrite && <SaveActions busy={busy} label={client ? 'Save' : 'Create client'} />}
     </form>
   );
 }

@@ -1,7 +1,9 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { api } from '../../../shared/api';
-import { Alert, Badge, Button, Dialog, ErrorAlert, Field, Loaded, PageHeader, Pager, SecretBox, SelectField, TextField, Time, DataTable, useDebounced } from '../../../shared/ui';
+import { Alert, Badge, Button, Dialog, ErrorAlert, Field, Loaded, PageHeader, Pager, SecretBox, SelectField, TextField, Time, DataTable } from '../../../shared/ui';
+import { FormDialog, useSubmit } from '../../components/forms';
+import { SearchField, useListSearch } from '../../components/list-state';
 import { useSession } from '../../session';
 import { contains, EmptyState, fieldError, lines, useV1List } from './common';
 import { appLabel, OIDC_AUTH_METHODS, SSO_LABELS, ssoTypeOf, type Application, type OidcClient, type SsoType } from './types';
@@ -12,10 +14,8 @@ const PAGE = 20;
 export function Applications() {
   const session = useSession();
   const canWrite = session.can('applications:write');
-  const [search, setSearch] = useState('');
-  const [skip, setSkip] = useState(0);
+  const { search, setSearch, term, skip, setSkip } = useListSearch();
   const [creating, setCreating] = useState(false);
-  const term = useDebounced(search);
   const list = useV1List<Application>('/api/applications', {
     search: term,
     skip,
@@ -39,20 +39,7 @@ export function Applications() {
         }
       />
       <form className="toolbar rs-toolbar" role="search" onSubmit={(e) => e.preventDefault()}>
-        <Field label="Search applications" hint="Name or label">
-          {(p) => (
-            <input
-              className="input"
-              type="search"
-              value={search}
-              onChange={(e) => {
-                setSearch(e.target.value);
-                setSkip(0);
-              }}
-              {...p}
-            />
-          )}
-        </Field>
+        <SearchField label="Search applications" hint="Name or label" value={search} onChange={setSearch} />
       </form>
       <Loaded state={list}>
         {(data) =>
@@ -117,42 +104,30 @@ function NewApplicationDialog({ onClose }: { onClose: () => void }) {
   const [authMethod, setAuthMethod] = useState('client_secret_basic');
   const [created, setCreated] = useState<Application>();
   const [secret, setSecret] = useState<OidcClient>();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      let app = created;
-      if (!app) {
-        const body: Record<string, unknown> = { name: name.trim(), displayLabel: name.trim() };
-        if (type === 'saml') {
-          body.sso = { type: 'saml' };
-          body.config = { spEntityId: { value: spEntityId.trim() }, acsUrl: { value: acsUrl.trim() } };
-        } else if (type === 'oidc') body.sso = { type: 'oidc' };
-        app = await api.post<Application>('/api/applications', body);
-        setCreated(app);
-      }
-      if (type === 'oidc') {
-        const client = await api.put<OidcClient>(`/api/v2/applications/${app._id}/oidc`, {
-          redirectUris: lines(redirectUris),
-          tokenEndpointAuthMethod: authMethod,
-          grantTypes: ['authorization_code', 'refresh_token'],
-        });
-        if (client.clientSecret) {
-          setSecret(client);
-          return;
-        }
-      }
-      navigate(`/admin/applications/${app._id}${type === 'none' ? '' : '?tab=sso'}`);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
+  const { submit, busy, error } = useSubmit(async () => {
+    let app = created;
+    if (!app) {
+      const body: Record<string, unknown> = { name: name.trim(), displayLabel: name.trim() };
+      if (type === 'saml') {
+        body.sso = { type: 'saml' };
+        body.config = { spEntityId: { value: spEntityId.trim() }, acsUrl: { value: acsUrl.trim() } };
+      } else if (type === 'oidc') body.sso = { type: 'oidc' };
+      app = await api.post<Application>('/api/applications', body);
+      setCreated(app);
     }
-  };
+    if (type === 'oidc') {
+      const client = await api.put<OidcClient>(`/api/v2/applications/${app._id}/oidc`, {
+        redirectUris: lines(redirectUris),
+        tokenEndpointAuthMethod: authMethod,
+        grantTypes: ['authorization_code', 'refresh_token'],
+      });
+      if (client.clientSecret) {
+        setSecret(client);
+        return;
+      }
+    }
+    navigate(`/admin/applications/${app._id}${type === 'none' ? '' : '?tab=sso'}`);
+  });
 
   if (secret && created) {
     return (
@@ -174,51 +149,37 @@ function NewApplicationDialog({ onClose }: { onClose: () => void }) {
   }
 
   return (
-    <Dialog
-      open
-      title="New application"
-      onClose={onClose}
-      footer={
+    <FormDialog title="New application" formId="new-application" submitLabel={created ? 'Save client settings' : 'Create application'} busy={busy} onClose={onClose} onSubmit={submit}>
+      {created && <Alert kind="info">The application was created; its OpenID Connect client still needs valid settings.</Alert>}
+      <ErrorAlert error={error} />
+      <TextField label="Name" hint="What users see in their portal." required value={name} disabled={!!created} onChange={(e) => setName(e.target.value)} error={fieldError(error, 'name')} autoFocus />
+      <fieldset className="choices" disabled={!!created}>
+        <legend>How users sign in</legend>
+        {(['saml', 'oidc', 'none'] as SsoType[]).map((t) => (
+          <label key={t} className="choice">
+            <input type="radio" name="sso-type" value={t} checked={type === t} onChange={() => setType(t)} />
+            <span>
+              {t === 'saml' && 'SAML 2.0: the application is a SAML service provider'}
+              {t === 'oidc' && 'OpenID Connect: the application is an OAuth 2.0 / OpenID Connect client'}
+              {t === 'none' && 'No single sign-on (SCIM provisioning only, or a bookmark)'}
+            </span>
+          </label>
+        ))}
+      </fieldset>
+      {type === 'saml' && (
         <>
-          <Button onClick={onClose}>Cancel</Button>
-          <Button variant="primary" type="submit" form="new-application" busy={busy}>
-            {created ? 'Save client settings' : 'Create application'}
-          </Button>
+          <TextField label="Service provider entity id" hint="The application's SAML entity id (Issuer), from its SAML settings or metadata." required value={spEntityId} onChange={(e) => setSpEntityId(e.target.value)} error={fieldError(error, 'config.spEntityId')} />
+          <TextField label="Assertion consumer service (ACS) URL" type="url" hint="Where Roster posts the SAML response: https (http only to localhost)." required value={acsUrl} onChange={(e) => setAcsUrl(e.target.value)} error={fieldError(error, 'config.acsUrl')} />
         </>
-      }
-    >
-      <form id="new-application" onSubmit={submit} noValidate>
-        {created && <Alert kind="info">The application was created; its OpenID Connect client still needs valid settings.</Alert>}
-        <ErrorAlert error={error} />
-        <TextField label="Name" hint="What users see in their portal." required value={name} disabled={!!created} onChange={(e) => setName(e.target.value)} error={fieldError(error, 'name')} autoFocus />
-        <fieldset className="choices" disabled={!!created}>
-          <legend>How users sign in</legend>
-          {(['saml', 'oidc', 'none'] as SsoType[]).map((t) => (
-            <label key={t} className="choice">
-              <input type="radio" name="sso-type" value={t} checked={type === t} onChange={() => setType(t)} />
-              <span>
-                {t === 'saml' && 'SAML 2.0: the application is a SAML service provider'}
-                {t === 'oidc' && 'OpenID Connect: the application is an OAuth 2.0 / OpenID Connect client'}
-                {t === 'none' && 'No single sign-on (SCIM provisioning only, or a bookmark)'}
-              </span>
-            </label>
-          ))}
-        </fieldset>
-        {type === 'saml' && (
-          <>
-            <TextField label="Service provider entity id" hint="The application's SAML entity id (Issuer), from its SAML settings or metadata." required value={spEntityId} onChange={(e) => setSpEntityId(e.target.value)} error={fieldError(error, 'config.spEntityId')} />
-            <TextField label="Assertion consumer service (ACS) URL" type="url" hint="Where Roster posts the SAML response: https (http only to localhost)." required value={acsUrl} onChange={(e) => setAcsUrl(e.target.value)} error={fieldError(error, 'config.acsUrl')} />
-          </>
-        )}
-        {type === 'oidc' && (
-          <>
-            <Field label="Redirect URIs" hint="One per line: https, http only to localhost, or a private-use scheme (com.example.app:/callback) for native apps." error={fieldError(error, 'redirectUris')}>
-              {(p) => <textarea className="input" rows={3} value={redirectUris} onChange={(e) => setRedirectUris(e.target.value)} {...p} />}
-            </Field>
-            <SelectField label="Client type" options={OIDC_AUTH_METHODS} value={authMethod} onChange={(e) => setAuthMethod(e.target.value)} error={fieldError(error, 'tokenEndpointAuthMethod')} />
-          </>
-        )}
-      </form>
-    </Dialog>
+      )}
+      {type === 'oidc' && (
+        <>
+          <Field label="Redirect URIs" hint="One per line: https, http only to localhost, or a private-use scheme (com.example.app:/callback) for native apps." error={fieldError(error, 'redirectUris')}>
+            {(p) => <textarea className="input" rows={3} value={redirectUris} onChange={(e) => setRedirectUris(e.target.value)} {...p} />}
+          </Field>
+          <SelectField label="Client type" options={OIDC_AUTH_METHODS} value={authMethod} onChange={(e) => setAuthMethod(e.target.value)} error={fieldError(error, 'tokenEndpointAuthMethod')} />
+        </>
+      )}
+    </FormDialog>
   );
 }

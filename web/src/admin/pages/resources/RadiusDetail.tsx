@@ -1,11 +1,12 @@
-import { useEffect, useState, type FormEvent } from 'react';
-import { Link, useNavigate, useParams } from 'react-router';
+import { useState } from 'react';
+import { Link, useParams } from 'react-router';
 import { api } from '../../../shared/api';
-import { Alert, Badge, Button, Checkbox, ConfirmDialog, Dialog, ErrorAlert, Field, Loaded, PageHeader, Properties, SelectField, TextField, Time, useAsync } from '../../../shared/ui';
+import { Alert, Badge, Button, Checkbox, ErrorAlert, Field, Loaded, PageHeader, Properties, SelectField, TextField, Time, useAsync } from '../../../shared/ui';
+import { DeleteDialog, FormDialog, SaveActions, useSaveForm, useSubmit } from '../../components/forms';
 import { ResourceAccess } from '../../components/ResourceAccess';
 import { useSession } from '../../session';
-import { CopyButton, fieldError } from './common';
-import { MFA_BADGE, SharedSecretField, sourcesOf } from './RadiusServers';
+import { CopyableId, fieldError } from './common';
+import { joinSources, MFA_BADGE, SharedSecretField, sourcesOf } from './RadiusServers';
 import { RADIUS_EXPIRATION, RADIUS_MFA, type RadiusServer } from './types';
 
 interface OrganizationRadius {
@@ -16,7 +17,6 @@ interface OrganizationRadius {
 /** One RADIUS server: its network, secret and policies, and who may sign in through it. */
 export function RadiusDetail() {
   const { id = '' } = useParams();
-  const navigate = useNavigate();
   const session = useSession();
   const canWrite = session.can('radius:write');
   const [deleting, setDeleting] = useState(false);
@@ -65,12 +65,7 @@ export function RadiusDetail() {
               <h2 id="radius-about">How it works</h2>
               <Properties
                 items={[
-                  [
-                    'Server id',
-                    <span className="rs-inline" key="id">
-                      <code>{s._id}</code> <CopyButton value={s._id} what="server id" />
-                    </span>,
-                  ],
+                  ['Server id', <CopyableId key="id" id={s._id} what="server id" />],
                   ['Shared secret', 'Set; never shown (write-only)'],
                   ['Locked users', 'Always rejected'],
                   ['Expired passwords', s.userPasswordExpirationAction === 'MAINTAIN' ? 'Still accepted' : 'Rejected'],
@@ -119,18 +114,9 @@ export function RadiusDetail() {
               }}
             />
           )}
-          <ConfirmDialog
-            open={deleting}
-            title={`Delete ${s.name}?`}
-            confirmLabel="Delete RADIUS server"
-            onClose={() => setDeleting(false)}
-            onConfirm={async () => {
-              await api.delete(`/api/radiusservers/${s._id}`);
-              navigate('/admin/radius', { replace: true });
-            }}
-          >
+          <DeleteDialog open={deleting} title={`Delete ${s.name}?`} confirmLabel="Delete RADIUS server" path={`/api/radiusservers/${s._id}`} then="/admin/radius" replace onClose={() => setDeleting(false)}>
             <p>Roster stops answering requests from {sourcesOf(s).join(', ')}: nobody can sign in to this network through Roster any more. Its connections to users and groups are removed.</p>
-          </ConfirmDialog>
+          </DeleteDialog>
         </>
       )}
     </Loaded>
@@ -145,40 +131,23 @@ function RadiusSettings({ server, canWrite, onSaved }: { server: RadiusServer; c
   const [tags, setTags] = useState((server.tagNames ?? []).join(', '));
   const [certs, setCerts] = useState(server.userCertEnabled);
   const [caCert, setCaCert] = useState(server.caCert ?? '');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const [saved, setSaved] = useState(false);
-  useEffect(() => setSaved(false), [name, sources, mfa, expiration, tags, certs, caCert]);
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      onSaved(
-        await api.put<RadiusServer>(`/api/radiusservers/${server._id}`, {
-          name: name.trim(),
-          networkSourceIp: sources
-            .split(/[\s,]+/)
-            .filter(Boolean)
-            .join(','),
-          mfa,
-          userPasswordExpirationAction: expiration,
-          tagNames: tags
-            .split(',')
-            .map((t) => t.trim())
-            .filter(Boolean),
-          userCertEnabled: certs,
-          caCert: caCert.trim() ? caCert : '',
-        }),
-      );
-      setSaved(true);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { submit, busy, error, saved } = useSaveForm(async () => {
+    onSaved(
+      await api.put<RadiusServer>(`/api/radiusservers/${server._id}`, {
+        name: name.trim(),
+        networkSourceIp: joinSources(sources),
+        mfa,
+        userPasswordExpirationAction: expiration,
+        tagNames: tags
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+        userCertEnabled: certs,
+        caCert: caCert.trim() ? caCert : '',
+      }),
+    );
+  }, [name, sources, mfa, expiration, tags, certs, caCert]);
 
   return (
     <form className="card" onSubmit={submit} noValidate aria-labelledby="radius-settings">
@@ -202,52 +171,21 @@ function RadiusSettings({ server, canWrite, onSaved }: { server: RadiusServer; c
           </Field>
         )}
       </fieldset>
-      {canWrite && (
-        <div className="form-actions">
-          <Button type="submit" variant="primary" busy={busy}>
-            Save
-          </Button>
-        </div>
-      )}
+      {canWrite && <SaveActions busy={busy} />}
     </form>
   );
 }
 
 function NewSecretDialog({ server, onClose, onSaved }: { server: RadiusServer; onClose: () => void; onSaved: (s: RadiusServer) => void }) {
   const [secret, setSecret] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      onSaved(await api.put<RadiusServer>(`/api/radiusservers/${server._id}`, { sharedSecret: secret }));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { submit, busy, error } = useSubmit(async () => {
+    onSaved(await api.put<RadiusServer>(`/api/radiusservers/${server._id}`, { sharedSecret: secret }));
+  });
   return (
-    <Dialog
-      open
-      title={`New shared secret for ${server.name}`}
-      onClose={onClose}
-      footer={
-        <>
-          <Button onClick={onClose}>Cancel</Button>
-          <Button variant="danger" type="submit" form="radius-secret" busy={busy} disabled={!secret}>
-            Replace the secret
-          </Button>
-        </>
-      }
-    >
-      <form id="radius-secret" onSubmit={submit} noValidate>
-        <Alert kind="warning">The old secret stops working at once: update the access points or VPN at the same time.</Alert>
-        <ErrorAlert error={error} />
-        <SharedSecretField label="New shared secret" value={secret} onChange={setSecret} error={fieldError(error, 'sharedSecret')} />
-      </form>
-    </Dialog>
+    <FormDialog title={`New shared secret for ${server.name}`} formId="radius-secret" submitLabel="Replace the secret" danger busy={busy} disabled={!secret} onClose={onClose} onSubmit={submit}>
+      <Alert kind="warning">The old secret stops working at once: update the access points or VPN at the same time.</Alert>
+      <ErrorAlert error={error} />
+      <SharedSecretField label="New shared secret" value={secret} onChange={setSecret} error={fieldError(error, 'sharedSecret')} />
+    </FormDialog>
   );
 }

@@ -1,7 +1,9 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { api } from '../../../shared/api';
-import { Badge, Button, DataTable, Dialog, ErrorAlert, Field, Loaded, PageHeader, Pager, SelectField, TextField, Time, useDebounced } from '../../../shared/ui';
+import { Badge, Button, DataTable, ErrorAlert, Field, Loaded, PageHeader, Pager, SelectField, TextField, Time } from '../../../shared/ui';
+import { FormDialog, useSubmit } from '../../components/forms';
+import { SearchField, useListSearch } from '../../components/list-state';
 import { useSession } from '../../session';
 import { contains, CopyButton, EmptyState, fieldError, randomSecret, useV1List } from './common';
 import { RADIUS_EXPIRATION, RADIUS_MFA, SHARED_SECRET, type RadiusServer } from './types';
@@ -22,14 +24,19 @@ export const sourcesOf = (s: Pick<RadiusServer, 'networkSourceIp'>) =>
     .map((x) => x.trim())
     .filter(Boolean);
 
+/** Network sources typed one per line or separated by commas, as the API's networkSourceIp. */
+export const joinSources = (text: string) =>
+  text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .join(',');
+
 /** The RADIUS servers list: the networks (Wi-Fi, VPN) that send Access-Requests to Roster. */
 export function RadiusServers() {
   const session = useSession();
   const canWrite = session.can('radius:write');
-  const [search, setSearch] = useState('');
-  const [skip, setSkip] = useState(0);
+  const { search, setSearch, term, skip, setSkip } = useListSearch();
   const [creating, setCreating] = useState(false);
-  const term = useDebounced(search);
   const list = useV1List<RadiusServer>('/api/radiusservers', {
     search: term,
     skip,
@@ -46,20 +53,7 @@ export function RadiusServers() {
     <>
       <PageHeader title="RADIUS" description="Wi-Fi (WPA2/WPA3-Enterprise), VPNs and network devices that sign users in with their directory password. Each server is identified by the addresses its requests come from and has its own shared secret." actions={newButton} />
       <form className="toolbar rs-toolbar" role="search" onSubmit={(e) => e.preventDefault()}>
-        <Field label="Search RADIUS servers" hint="Name, address or tag">
-          {(p) => (
-            <input
-              className="input"
-              type="search"
-              value={search}
-              onChange={(e) => {
-                setSearch(e.target.value);
-                setSkip(0);
-              }}
-              {...p}
-            />
-          )}
-        </Field>
+        <SearchField label="Search RADIUS servers" hint="Name, address or tag" value={search} onChange={setSearch} />
       </form>
       <Loaded state={list}>
         {(data) =>
@@ -137,56 +131,28 @@ function NewRadiusServerDialog({ onClose }: { onClose: () => void }) {
   const [secret, setSecret] = useState('');
   const [mfa, setMfa] = useState('DISABLED');
   const [expiration, setExpiration] = useState('REMOVE');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const server = await api.post<RadiusServer>('/api/radiusservers', {
-        name: name.trim(),
-        networkSourceIp: sources
-          .split(/[\s,]+/)
-          .filter(Boolean)
-          .join(','),
-        sharedSecret: secret,
-        mfa,
-        userPasswordExpirationAction: expiration,
-      });
-      navigate(`/admin/radius/${server._id}`);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { submit, busy, error } = useSubmit(async () => {
+    const server = await api.post<RadiusServer>('/api/radiusservers', {
+      name: name.trim(),
+      networkSourceIp: joinSources(sources),
+      sharedSecret: secret,
+      mfa,
+      userPasswordExpirationAction: expiration,
+    });
+    navigate(`/admin/radius/${server._id}`);
+  });
 
   return (
-    <Dialog
-      open
-      title="New RADIUS server"
-      onClose={onClose}
-      footer={
-        <>
-          <Button onClick={onClose}>Cancel</Button>
-          <Button variant="primary" type="submit" form="new-radius" busy={busy}>
-            Create RADIUS server
-          </Button>
-        </>
-      }
-    >
-      <form id="new-radius" onSubmit={submit} noValidate>
-        <ErrorAlert error={error} />
-        <TextField label="Name" required autoFocus value={name} onChange={(e) => setName(e.target.value)} error={fieldError(error, 'name')} hint="As “Office Wi-Fi”; unique in the organization." />
-        <Field label="Network sources" hint="The addresses the access points or VPN send from: IPv4 or IPv6 addresses or CIDR ranges written with their network address (10.0.0.0/8), separated by commas or lines. No address may belong to two RADIUS servers." error={fieldError(error, 'networkSourceIp')}>
-          {(p) => <textarea className="input rs-mono" rows={2} required value={sources} onChange={(e) => setSources(e.target.value)} {...p} />}
-        </Field>
-        <SharedSecretField value={secret} onChange={setSecret} error={fieldError(error, 'sharedSecret')} />
-        <SelectField label="Second factor" options={RADIUS_MFA} value={mfa} onChange={(e) => setMfa(e.target.value)} error={fieldError(error, 'mfa')} />
-        <SelectField label="Expired passwords" options={RADIUS_EXPIRATION} value={expiration} onChange={(e) => setExpiration(e.target.value)} error={fieldError(error, 'userPasswordExpirationAction')} />
-      </form>
-    </Dialog>
+    <FormDialog title="New RADIUS server" formId="new-radius" submitLabel="Create RADIUS server" busy={busy} onClose={onClose} onSubmit={submit}>
+      <ErrorAlert error={error} />
+      <TextField label="Name" required autoFocus value={name} onChange={(e) => setName(e.target.value)} error={fieldError(error, 'name')} hint="As “Office Wi-Fi”; unique in the organization." />
+      <Field label="Network sources" hint="The addresses the access points or VPN send from: IPv4 or IPv6 addresses or CIDR ranges written with their network address (10.0.0.0/8), separated by commas or lines. No address may belong to two RADIUS servers." error={fieldError(error, 'networkSourceIp')}>
+        {(p) => <textarea className="input rs-mono" rows={2} required value={sources} onChange={(e) => setSources(e.target.value)} {...p} />}
+      </Field>
+      <SharedSecretField value={secret} onChange={setSecret} error={fieldError(error, 'sharedSecret')} />
+      <SelectField label="Second factor" options={RADIUS_MFA} value={mfa} onChange={(e) => setMfa(e.target.value)} error={fieldError(error, 'mfa')} />
+      <SelectField label="Expired passwords" options={RADIUS_EXPIRATION} value={expiration} onChange={(e) => setExpiration(e.target.value)} error={fieldError(error, 'userPasswordExpirationAction')} />
+    </FormDialog>
   );
 }

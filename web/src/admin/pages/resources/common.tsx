@@ -1,11 +1,12 @@
-import { useState, type ReactNode } from 'react';
-import { useSearchParams } from 'react-router';
+import type { ComponentType, ReactNode } from 'react';
+import { useParams, useSearchParams } from 'react-router';
 import { api, ApiError, qs } from '../../../shared/api';
-import { Button, useAsync, type Async } from '../../../shared/ui';
+import { Button, useAsync, useCopy, type Async } from '../../../shared/ui';
 
 /**
  * Helpers shared by the Applications, RADIUS and Security pages: per-field API errors, v1 lists
- * with a client-side search, copyable read-only values, and the tab kept in the address.
+ * with a client-side search, copyable read-only values, the tab kept in the address, and detail
+ * pages keyed by their object.
  */
 
 /** The API's message for one field of a failed write (its `details`), matched by name or dotted suffix. */
@@ -70,20 +71,20 @@ export const contains = (term: string, ...texts: (string | undefined | null)[]) 
 
 /** Copies text to the clipboard; says so for a moment. */
 export function CopyButton({ value, label = 'Copy', what }: { value: string; label?: string; what?: string }) {
-  const [copied, setCopied] = useState(false);
+  const { copied, copy } = useCopy(value, 2000);
   return (
-    <Button
-      variant="ghost"
-      className="rs-copy"
-      aria-label={what ? `${label} ${what}` : undefined}
-      onClick={async () => {
-        await navigator.clipboard?.writeText(value).catch(() => undefined);
-        setCopied(true);
-        setTimeout(() => setCopied(false), 2000);
-      }}
-    >
+    <Button variant="ghost" className="rs-copy" aria-label={what ? `${label} ${what}` : undefined} onClick={copy}>
       {copied ? 'Copied' : label}
     </Button>
+  );
+}
+
+/** An object's id with a copy button, for a page's properties. */
+export function CopyableId({ id, what }: { id: string; what: string }) {
+  return (
+    <span className="rs-inline">
+      <code>{id}</code> <CopyButton value={id} what={what} />
+    </span>
   );
 }
 
@@ -117,6 +118,12 @@ export function useTab(ids: string[], fallback: string): [string, (id: string) =
       { replace: true },
     );
   return [current, set];
+}
+
+/** A detail page keyed by the route's :id, so that another object's page starts afresh (its forms hold the state of the one they were opened for). */
+export function KeyedById({ page: Page }: { page: ComponentType }) {
+  const { id } = useParams();
+  return <Page key={id} />;
 }
 
 /** Lines of a textarea as a list: trimmed, without empty lines. */

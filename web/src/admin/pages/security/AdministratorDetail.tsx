@@ -1,16 +1,16 @@
-import { useEffect, useState, type FormEvent } from 'react';
-import { Link, useNavigate, useParams } from 'react-router';
+import { useState } from 'react';
+import { Link, useParams } from 'react-router';
 import { api } from '../../../shared/api';
-import { Alert, Badge, Button, Checkbox, ConfirmDialog, Dialog, ErrorAlert, Loaded, PageHeader, Properties, SelectField, TextField, Time, useAsync } from '../../../shared/ui';
+import { Alert, Badge, Button, Checkbox, ConfirmDialog, ErrorAlert, Loaded, PageHeader, Properties, SelectField, TextField, Time, useAsync } from '../../../shared/ui';
+import { DeleteDialog, FormDialog, SaveActions, useSaveForm, useSubmit } from '../../components/forms';
 import { useSession } from '../../session';
-import { CopyButton, fieldError, randomPassword } from '../resources/common';
-import { useRoles } from './Administrators';
+import { CopyableId, fieldError } from '../resources/common';
+import { PasswordGenerator, useRoles } from './Administrators';
 import { adminName, ROLE_SUMMARIES, type Administrator } from './types';
 
 /** One administrator: name, role, two-step requirement, suspension, password, removal. */
 export function AdministratorDetail() {
   const { id = '' } = useParams();
-  const navigate = useNavigate();
   const session = useSession();
   const canWrite = session.can('admins:write');
   const self = id === session.admin.id;
@@ -65,12 +65,7 @@ export function AdministratorDetail() {
                 <h2 id="admin-about">About</h2>
                 <Properties
                   items={[
-                    [
-                      'Administrator id',
-                      <span className="rs-inline" key="id">
-                        <code>{a._id}</code> <CopyButton value={a._id} what="administrator id" />
-                      </span>,
-                    ],
+                    ['Administrator id', <CopyableId key="id" id={a._id} what="administrator id" />],
                     ['Added', <Time key="c" iso={a.created} />],
                     ['Two-step sign-in', a.enableMultiFactor ? 'Required' : 'Optional'],
                     ['Organizations', String(a.organizations?.length ?? 1)],
@@ -125,20 +120,11 @@ export function AdministratorDetail() {
             >
               <p>They can sign in again and their API keys that have not expired or been revoked work again.</p>
             </ConfirmDialog>
-            <ConfirmDialog
-              open={confirm === 'remove'}
-              title={`Remove ${adminName(a)}?`}
-              confirmLabel="Remove administrator"
-              onClose={() => setConfirm(undefined)}
-              onConfirm={async () => {
-                await api.delete(`/api/users/${a._id}`);
-                navigate('/admin/administrators', { replace: true });
-              }}
-            >
+            <DeleteDialog open={confirm === 'remove'} title={`Remove ${adminName(a)}?`} confirmLabel="Remove administrator" path={`/api/users/${a._id}`} then="/admin/administrators" replace onClose={() => setConfirm(undefined)}>
               <p>
                 {adminName(a)} ({a.email}) can no longer manage this organization and {self ? 'your' : 'their'} API keys are revoked. What they changed stays in the audit log. This cannot be undone.
               </p>
-            </ConfirmDialog>
+            </DeleteDialog>
           </>
         );
       }}
@@ -152,30 +138,16 @@ function ProfileForm({ admin, roles, canEditProfile, canManage, onSaved }: { adm
   const [email, setEmail] = useState(admin.email);
   const [roleName, setRoleName] = useState(admin.roleName);
   const [mfa, setMfa] = useState(admin.enableMultiFactor);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const [saved, setSaved] = useState(false);
-  useEffect(() => setSaved(false), [firstname, lastname, email, roleName, mfa]);
 
   const grantable = (roles.data ?? []).filter(roles.grantable);
   const roleOptions = [...new Set([...grantable.map((r) => r.name), admin.roleName])].map((r) => ({ value: r, label: r }));
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
+  const { submit, busy, error, saved } = useSaveForm(async () => {
     const body: Record<string, unknown> = { firstname: firstname.trim(), lastname: lastname.trim(), email: email.trim() };
     if (canManage && roleName !== admin.roleName) body.roleName = roleName;
     if (mfa !== admin.enableMultiFactor) body.enableMultiFactor = mfa;
-    try {
-      onSaved(await api.put<Administrator>(`/api/users/${admin._id}`, body));
-      setSaved(true);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    onSaved(await api.put<Administrator>(`/api/users/${admin._id}`, body));
+  }, [firstname, lastname, email, roleName, mfa]);
 
   return (
     <form className="card" onSubmit={submit} noValidate aria-labelledby="admin-profile">
@@ -200,68 +172,32 @@ function ProfileForm({ admin, roles, canEditProfile, canManage, onSaved }: { adm
         />
         <Checkbox label="Require two-step sign-in" hint="An authenticator app code after the password; set up at the next sign-in if they have none." checked={mfa} disabled={!canManage} onChange={(e) => setMfa(e.target.checked)} />
       </fieldset>
-      {canEditProfile && (
-        <div className="form-actions">
-          <Button type="submit" variant="primary" busy={busy}>
-            Save
-          </Button>
-        </div>
-      )}
+      {canEditProfile && <SaveActions busy={busy} />}
     </form>
   );
 }
 
 function PasswordDialog({ admin, onClose, onSaved }: { admin: Administrator; onClose: () => void; onSaved: () => void }) {
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await api.put(`/api/users/${admin._id}`, { password });
-      onSaved();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { submit, busy, error } = useSubmit(async () => {
+    await api.put(`/api/users/${admin._id}`, { password });
+    onSaved();
+  });
   return (
-    <Dialog
-      open
-      title={`Set a password for ${adminName(admin)}`}
-      onClose={onClose}
-      footer={
-        <>
-          <Button onClick={onClose}>Cancel</Button>
-          <Button variant="primary" type="submit" form="admin-password" busy={busy} disabled={!password}>
-            Set password
-          </Button>
-        </>
-      }
-    >
-      <form id="admin-password" onSubmit={submit} noValidate>
-        <ErrorAlert error={error} />
-        <TextField
-          label="New password"
-          type="text"
-          autoComplete="new-password"
-          spellCheck={false}
-          autoFocus
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-          error={fieldError(error, 'password')}
-          hint="At least 12 characters with upper- and lower-case letters and a digit. Their admin portal sessions end."
-        />
-        <div className="form-actions rs-secret-field">
-          <Button variant="ghost" onClick={() => setPassword(randomPassword())}>
-            Generate a password
-          </Button>
-          {password && <CopyButton value={password} what="password" />}
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog title={`Set a password for ${adminName(admin)}`} formId="admin-password" submitLabel="Set password" busy={busy} disabled={!password} onClose={onClose} onSubmit={submit}>
+      <ErrorAlert error={error} />
+      <TextField
+        label="New password"
+        type="text"
+        autoComplete="new-password"
+        spellCheck={false}
+        autoFocus
+        value={password}
+        onChange={(e) => setPassword(e.target.value)}
+        error={fieldError(error, 'password')}
+        hint="At least 12 characters with upper- and lower-case letters and a digit. Their admin portal sessions end."
+      />
+      <PasswordGenerator password={password} onChange={setPassword} />
+    </FormDialog>
   );
 }

@@ -1,7 +1,9 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { api } from '../../../shared/api';
-import { Badge, Button, Checkbox, DataTable, Dialog, ErrorAlert, Field, Loaded, PageHeader, Pager, SelectField, TextField, Time, useAsync, useDebounced, type Async } from '../../../shared/ui';
+import { Badge, Button, Checkbox, DataTable, ErrorAlert, Loaded, PageHeader, Pager, SelectField, TextField, Time, useAsync, type Async } from '../../../shared/ui';
+import { FormDialog, useSubmit } from '../../components/forms';
+import { SearchField, useListSearch } from '../../components/list-state';
 import { useSession } from '../../session';
 import { contains, CopyButton, EmptyState, fieldError, randomPassword, useV1List } from '../resources/common';
 import { adminName, ROLE_SUMMARIES, type Administrator, type Role } from './types';
@@ -19,11 +21,9 @@ export function useRoles(): Async<Role[]> & { grantable: (role: Role) => boolean
 export function Administrators() {
   const session = useSession();
   const canWrite = session.can('admins:write');
-  const [search, setSearch] = useState('');
   const [role, setRole] = useState('');
-  const [skip, setSkip] = useState(0);
+  const { search, setSearch, term, skip, setSkip } = useListSearch();
   const [creating, setCreating] = useState(false);
-  const term = useDebounced(search);
   const roles = useRoles();
   const list = useV1List<Administrator>('/api/users', {
     search: term,
@@ -48,20 +48,7 @@ export function Administrators() {
         }
       />
       <form className="toolbar rs-toolbar" role="search" onSubmit={(e) => e.preventDefault()}>
-        <Field label="Search administrators" hint="Name or email">
-          {(p) => (
-            <input
-              className="input"
-              type="search"
-              value={search}
-              onChange={(e) => {
-                setSearch(e.target.value);
-                setSkip(0);
-              }}
-              {...p}
-            />
-          )}
-        </Field>
+        <SearchField label="Search administrators" hint="Name or email" value={search} onChange={setSearch} />
         <SelectField
           label="Role"
           options={[{ value: '', label: 'Any role' }, ...(roles.data ?? []).map((r) => ({ value: r.name, label: r.name }))]}
@@ -154,79 +141,61 @@ function NewAdministratorDialog({ roles, onClose }: { roles: ReturnType<typeof u
   const [roleName, setRoleName] = useState(grantable.find((r) => r.name === 'Help Desk')?.name ?? grantable[0]?.name ?? '');
   const [mfa, setMfa] = useState(true);
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const admin = await api.post<Administrator>('/api/users', {
-        email: email.trim(),
-        firstname: firstname.trim(),
-        lastname: lastname.trim(),
-        roleName,
-        enableMultiFactor: mfa,
-        ...(password ? { password } : {}),
-      });
-      navigate(`/admin/administrators/${admin._id}`);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { submit, busy, error } = useSubmit(async () => {
+    const admin = await api.post<Administrator>('/api/users', {
+      email: email.trim(),
+      firstname: firstname.trim(),
+      lastname: lastname.trim(),
+      roleName,
+      enableMultiFactor: mfa,
+      ...(password ? { password } : {}),
+    });
+    navigate(`/admin/administrators/${admin._id}`);
+  });
 
   const chosen = grantable.find((r) => r.name === roleName);
   return (
-    <Dialog
-      open
-      title="New administrator"
-      onClose={onClose}
-      footer={
-        <>
-          <Button onClick={onClose}>Cancel</Button>
-          <Button variant="primary" type="submit" form="new-admin" busy={busy}>
-            Add administrator
-          </Button>
-        </>
-      }
-    >
-      <form id="new-admin" onSubmit={submit} noValidate>
-        <ErrorAlert error={error} />
-        <TextField label="Email" type="email" required autoFocus autoComplete="off" value={email} onChange={(e) => setEmail(e.target.value)} error={fieldError(error, 'email')} hint="They sign in to the admin portal with it." />
-        <div className="rs-pair">
-          <TextField label="First name" value={firstname} onChange={(e) => setFirstname(e.target.value)} error={fieldError(error, 'firstname')} />
-          <TextField label="Last name" value={lastname} onChange={(e) => setLastname(e.target.value)} error={fieldError(error, 'lastname')} />
-        </div>
-        <SelectField
-          label="Role"
-          required
-          options={grantable.map((r) => ({ value: r.name, label: r.name }))}
-          value={roleName}
-          onChange={(e) => setRoleName(e.target.value)}
-          error={fieldError(error, 'roleName')}
-          hint={chosen ? (ROLE_SUMMARIES[chosen.name] ?? `${chosen.permissions.length} permissions`) : 'Only roles within your own can be given.'}
-        />
-        <Checkbox label="Require two-step sign-in" hint="They set up an authenticator app at their first sign-in." checked={mfa} onChange={(e) => setMfa(e.target.checked)} />
-        <TextField
-          label="Initial password"
-          type="text"
-          autoComplete="new-password"
-          spellCheck={false}
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-          error={fieldError(error, 'password')}
-          hint="Optional: without one they cannot sign in to the portal until a password is set. At least 12 characters with upper- and lower-case letters and a digit. Give it to them by a safe channel."
-        />
-        <div className="form-actions rs-secret-field">
-          <Button variant="ghost" onClick={() => setPassword(randomPassword())}>
-            Generate a password
-          </Button>
-          {password && <CopyButton value={password} what="password" />}
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog title="New administrator" formId="new-admin" submitLabel="Add administrator" busy={busy} onClose={onClose} onSubmit={submit}>
+      <ErrorAlert error={error} />
+      <TextField label="Email" type="email" required autoFocus autoComplete="off" value={email} onChange={(e) => setEmail(e.target.value)} error={fieldError(error, 'email')} hint="They sign in to the admin portal with it." />
+      <div className="rs-pair">
+        <TextField label="First name" value={firstname} onChange={(e) => setFirstname(e.target.value)} error={fieldError(error, 'firstname')} />
+        <TextField label="Last name" value={lastname} onChange={(e) => setLastname(e.target.value)} error={fieldError(error, 'lastname')} />
+      </div>
+      <SelectField
+        label="Role"
+        required
+        options={grantable.map((r) => ({ value: r.name, label: r.name }))}
+        value={roleName}
+        onChange={(e) => setRoleName(e.target.value)}
+        error={fieldError(error, 'roleName')}
+        hint={chosen ? (ROLE_SUMMARIES[chosen.name] ?? `${chosen.permissions.length} permissions`) : 'Only roles within your own can be given.'}
+      />
+      <Checkbox label="Require two-step sign-in" hint="They set up an authenticator app at their first sign-in." checked={mfa} onChange={(e) => setMfa(e.target.checked)} />
+      <TextField
+        label="Initial password"
+        type="text"
+        autoComplete="new-password"
+        spellCheck={false}
+        value={password}
+        onChange={(e) => setPassword(e.target.value)}
+        error={fieldError(error, 'password')}
+        hint="Optional: without one they cannot sign in to the portal until a password is set. At least 12 characters with upper- and lower-case letters and a digit. Give it to them by a safe channel."
+      />
+      <PasswordGenerator password={password} onChange={setPassword} />
+    </FormDialog>
+  );
+}
+
+/** Makes a password that meets the default policy, with a copy button, for the administrator to hand over. */
+export function PasswordGenerator({ password, onChange }: { password: string; onChange: (password: string) => void }) {
+  return (
+    <div className="form-actions rs-secret-field">
+      <Button variant="ghost" onClick={() => onChange(randomPassword())}>
+        Generate a password
+      </Button>
+      {password && <CopyButton value={password} what="password" />}
+    </div>
   );
 }

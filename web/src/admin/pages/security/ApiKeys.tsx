@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api } from '../../../shared/api';
-import { Badge, Button, Checkbox, ConfirmDialog, DataTable, Dialog, ErrorAlert, Loaded, PageHeader, SecretBox, SelectField, TextField, Time, useAsync } from '../../../shared/ui';
+import { Badge, Button, Checkbox, ConfirmDialog, DataTable, ErrorAlert, Loaded, PageHeader, SecretBox, SelectField, TextField, Time, useAction, useAsync } from '../../../shared/ui';
+import { endOfDay, FormDialog } from '../../components/forms';
 import { useSession } from '../../session';
 import { EmptyState, fieldError } from '../resources/common';
 import type { ApiKey } from './types';
@@ -139,55 +140,32 @@ function NewKeyDialog({ onClose, onCreated }: { onClose: () => void; onCreated: 
   const [readOnly, setReadOnly] = useState(false);
   const [expiry, setExpiry] = useState('90');
   const [date, setDate] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const [dateError, setDateError] = useState<string>();
+  const { run: create, busy, error } = useAction(async (expiresAt: string | null) => onCreated(await api.post<ApiKey>('/api/v2/apikeys', { name: name.trim(), readOnly, expiresAt })));
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     setDateError(undefined);
     let expiresAt: string | null = null;
     if (expiry === 'date') {
       // The end of the chosen day in the viewer's time zone.
-      const end = date ? new Date(`${date}T23:59:59`) : undefined;
-      if (!end || Number.isNaN(end.getTime()) || end.getTime() <= Date.now()) {
+      const end = date ? endOfDay(date) : undefined;
+      if (!end) {
         setDateError('Choose a date in the future.');
         return;
       }
-      expiresAt = end.toISOString();
+      expiresAt = end;
     } else if (expiry !== 'never') expiresAt = new Date(Date.now() + Number(expiry) * 86_400_000).toISOString();
-    setBusy(true);
-    setError(undefined);
-    try {
-      onCreated(await api.post<ApiKey>('/api/v2/apikeys', { name: name.trim(), readOnly, expiresAt }));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    void create(expiresAt);
   };
 
   return (
-    <Dialog
-      open
-      title="New API key"
-      onClose={onClose}
-      footer={
-        <>
-          <Button onClick={onClose}>Cancel</Button>
-          <Button variant="primary" type="submit" form="new-key-form" busy={busy}>
-            Create key
-          </Button>
-        </>
-      }
-    >
-      <form id="new-key-form" onSubmit={submit} noValidate>
-        <ErrorAlert error={error} />
-        <TextField label="Name" autoFocus hint="What uses it, as “HR import script”." maxLength={256} value={name} onChange={(e) => setName(e.target.value)} error={fieldError(error, 'name')} />
-        <Checkbox label="Read-only" hint="The key can read but never change anything, whatever your role." checked={readOnly} onChange={(e) => setReadOnly(e.target.checked)} />
-        <SelectField label="Expires" options={EXPIRIES} value={expiry} onChange={(e) => setExpiry(e.target.value)} error={fieldError(error, 'expiresAt')} />
-        {expiry === 'date' && <TextField label="Expiry date" type="date" hint="The key stops working at the end of this day (your time zone)." value={date} onChange={(e) => setDate(e.target.value)} error={dateError} />}
-      </form>
-    </Dialog>
+    <FormDialog title="New API key" formId="new-key-form" submitLabel="Create key" busy={busy} onClose={onClose} onSubmit={submit}>
+      <ErrorAlert error={error} />
+      <TextField label="Name" autoFocus hint="What uses it, as “HR import script”." maxLength={256} value={name} onChange={(e) => setName(e.target.value)} error={fieldError(error, 'name')} />
+      <Checkbox label="Read-only" hint="The key can read but never change anything, whatever your role." checked={readOnly} onChange={(e) => setReadOnly(e.target.checked)} />
+      <SelectField label="Expires" options={EXPIRIES} value={expiry} onChange={(e) => setExpiry(e.target.value)} error={fieldError(error, 'expiresAt')} />
+      {expiry === 'date' && <TextField label="Expiry date" type="date" hint="The key stops working at the end of this day (your time zone)." value={date} onChange={(e) => setDate(e.target.value)} error={dateError} />}
+    </FormDialog>
   );
 }

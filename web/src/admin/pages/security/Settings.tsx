@@ -1,6 +1,7 @@
-import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
+import { useState, type FormEvent, type ReactNode } from 'react';
 import { api } from '../../../shared/api';
 import { Alert, Badge, Button, Checkbox, ConfirmDialog, DataTable, ErrorAlert, Loaded, PageHeader, SelectField, TextField, Time, useAsync } from '../../../shared/ui';
+import { SaveActions, useSaveForm } from '../../components/forms';
 import { useSession } from '../../session';
 import { fieldError } from '../resources/common';
 import type { Organization, SigningKey } from './types';
@@ -110,38 +111,25 @@ function SettingsForm({ org, canWrite, onSaved }: { org: Organization; canWrite:
   const [manualEntry, setManualEntry] = useState(org.settings.newSystemUserStateDefaults.manualEntry);
   const [csvImport, setCsvImport] = useState(org.settings.newSystemUserStateDefaults.csvImport);
   const [ntHashes, setNtHashes] = useState(org.settings.radius.storeNtHashes);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const [saved, setSaved] = useState(false);
   const [confirmNt, setConfirmNt] = useState(false);
-  useEffect(() => setSaved(false), [displayName, logoUrl, policy, mfaRequired, selfEnrollment, manualEntry, csvImport, ntHashes]);
+  const { run: save, busy, error, saved } = useSaveForm(async () => {
+    onSaved(
+      await api.put<Organization>(`/api/organizations/${org._id}`, {
+        displayName: displayName.trim(),
+        logoUrl: logoUrl.trim(),
+        settings: {
+          passwordPolicy: policyBody(policy),
+          mfa: { required: mfaRequired, selfEnrollment },
+          newSystemUserStateDefaults: { manualEntry, csvImport },
+          radius: { storeNtHashes: ntHashes },
+        },
+      }),
+    );
+  }, [displayName, logoUrl, policy, mfaRequired, selfEnrollment, manualEntry, csvImport, ntHashes]);
 
   const p = <K extends keyof PolicyForm>(key: K, value: PolicyForm[K]) => setPolicy({ ...policy, [key]: value });
   const err = (key: string) => fieldError(error, `passwordPolicy.${key}`);
 
-  const save = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      onSaved(
-        await api.put<Organization>(`/api/organizations/${org._id}`, {
-          displayName: displayName.trim(),
-          logoUrl: logoUrl.trim(),
-          settings: {
-            passwordPolicy: policyBody(policy),
-            mfa: { required: mfaRequired, selfEnrollment },
-            newSystemUserStateDefaults: { manualEntry, csvImport },
-            radius: { storeNtHashes: ntHashes },
-          },
-        }),
-      );
-      setSaved(true);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
   const submit = (e: FormEvent) => {
     e.preventDefault();
     // Turning NT hashes off deletes them all: ask first.
@@ -241,13 +229,7 @@ function SettingsForm({ org, canWrite, onSaved }: { org: Organization; canWrite:
           </section>
         </div>
       </fieldset>
-      {canWrite && (
-        <div className="form-actions">
-          <Button type="submit" variant="primary" busy={busy}>
-            Save settings
-          </Button>
-        </div>
-      )}
+      {canWrite && <SaveActions busy={busy} label="Save settings" />}
       <ConfirmDialog
         open={confirmNt}
         title="Delete every NT hash?"

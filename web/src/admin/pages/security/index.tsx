@@ -1,4 +1,5 @@
-import { useParams, type RouteObject } from 'react-router';
+import type { RouteObject } from 'react-router';
+import { KeyedById } from '../resources/common';
 import '../resources/resources.css';
 import { AdministratorDetail } from './AdministratorDetail';
 import { Administrators } from './Administrators';
@@ -6,15 +7,9 @@ import { ApiKeys } from './ApiKeys';
 import { AuditLog } from './AuditLog';
 import { Settings } from './Settings';
 
-/** Another administrator's page starts afresh (its form holds the state of the one it was opened for). */
-function KeyedAdministrator() {
-  const { id } = useParams();
-  return <AdministratorDetail key={id} />;
-}
-
 export const securityRoutes: RouteObject[] = [
   { path: 'administrators', element: <Administrators /> },
-  { path: 'administrators/:id', element: <KeyedAdministrator /> },
+  { path: 'administrators/:id', element: <KeyedById page={AdministratorDetail} /> },
   { path: 'api-keys', element: <ApiKeys /> },
   { path: 'audit', element: <AuditLog /> },
   { path: 'settings', element: <Settings /> },
