@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     };
     const engineering = await group('Engineering', 'Everyone who builds the product', ['ada.lovelace', 'grace.hopper', 'margaret.hamilton', 'edsger.dijkstra', 'barbara.liskov', 'priya.raman']);
     const research = await group('Research', 'Research and data science', ['alan.turing', 'katherine.johnson', 'linus.pauling', 'claude.shannon']);
-    const staff = await group('All staff', 'Engineering, Research and everyone else', ['chiara.muller', 'soren.kierkegaard', 'zoe.angstrom', 'jose.nunez', 'yuki.tanaka']);
+    const staff = await group('All staff', 'Engineering, Research and everyone else', ['chiara.muller', 'søren.kierkegaard', 'zoe.angstrom', 'jose.nunez', 'yuki.tanaka']);
     await s.api('POST', `/api/v2/usergroups/${staff}/members`, { op: 'add', type: 'user_group', id: engineering });
     await s.api('POST', `/api/v2/usergroups/${staff}/members`, { op: 'add', type: 'user_group', id: research });
     const ldap = (await s.api<{ id: string }[]>('GET', '/api/v2/ldapservers'))[0]!.id;

@@ -152,9 +152,12 @@ function SettingsForm({ org, canWrite, onSaved }: { org: Organization; canWrite:
           <section className="card" aria-labelledby="set-org">
             <h2 id="set-org">Organization</h2>
             <TextField label="Name" required value={displayName} onChange={(e) => setDisplayName(e.target.value)} error={fieldError(error, 'displayName')} />
-            <TextField label="Logo URL" type="url" hint="Optional: shown on the sign-in pages and the user portal." value={logoUrl} onChange={(e) => setLogoUrl(e.target.value)} error={fieldError(error, 'logoUrl')} />
+            <TextField label="Logo URL" type="url" hint="Optional: kept for tools that read it through the API; the portals do not load images from other sites." value={logoUrl} onChange={(e) => setLogoUrl(e.target.value)} error={fieldError(error, 'logoUrl')} />
             <p className="muted rs-small">
               Organization id <code>{org._id}</code>, created <Time iso={org.created} />.
+            </p>
+            <p className="muted rs-small">
+              Users open the user portal at <code>{`${window.location.origin}/portal/?org=${org._id}`}</code> (with a single organization, <code>/portal/</code> is enough).
             </p>
           </section>
 
