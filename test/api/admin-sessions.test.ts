@@ -64,6 +64,10 @@ describeEachStore('API: admin portal sessions', (kind) => {
     for (let i = 0; i < 4; i++) expectError(await signIn(email, 'Wrong-Passw0rd'), 401, 'INVALID_CREDENTIALS');
     expectError(await signIn(email, 'Wrong-Passw0rd'), 401, 'ACCOUNT_LOCKED');
     expectError(await signIn(email, password), 401, 'ACCOUNT_LOCKED');
+    // Another administrator setting a new password unlocks the account.
+    const { admin } = (await t.core.store.read.admins.findByEmail(email))!;
+    expectOk(await t.call('PUT', `/api/users/${admin.id}`, { body: { password: 'Fresh-Passw0rd-99' } }));
+    expect(expectOk(await signIn(email, 'Fresh-Passw0rd-99')).status).toBe('signed_in');
   });
 
   it('asks for the authenticator code when the administrator has one, and has them set one up when MFA is required', async () => {

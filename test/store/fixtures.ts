@@ -75,6 +75,7 @@ export function makeAdmin(orgIds: OrgId[], overrides: Partial<Administrator> = {
     enableMultiFactor: false,
     suspended: false,
     passwordSet: false,
+    totpEnrolled: false,
     created: T0,
     updated: T0,
     orgIds,

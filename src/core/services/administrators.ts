@@ -133,6 +133,8 @@ export class AdministratorService {
       if (hash) await tx.admins.setPasswordHash(after.id, hash);
       // A suspension or a new password ends the administrator's portal sessions.
       if (hash || (after.suspended && !before.suspended)) await tx.adminSessions.revokeAdmin(after.id, after.updated);
+      // A new password set for a locked-out administrator is also their unlock.
+      if (hash) await tx.adminSessions.setFailures(after.id, 0, null);
       await assertAnAdministratorRemains(tx, before, after);
       const changes = changesBetween(before, after, ['updated', 'orgIds']);
       if (hash) changes.password = secretChange();

@@ -17,7 +17,7 @@ export const ADMIN_COLUMN_MAP: ColumnMap = {
 };
 
 const PASSWORD_SET = sql<number>`case when password_hash is null then 0 else 1 end`.as('password_set');
-const TOTP_ENROLLED = sql<number>`case when totp_confirmed is null then 0 else 1 end`.as('totp_enrolled');
+export const TOTP_ENROLLED = sql<number>`case when totp_confirmed is null then 0 else 1 end`.as('totp_enrolled');
 
 export function administratorRepository(db: Kysely<Database>, postgres: boolean): AdminRepository {
   const orgsOf = async (ids: string[]): Promise<Map<string, OrgId[]>> => {

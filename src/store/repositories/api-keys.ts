@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ApiKeyRepository } from '../../core/ports.js';
 import { ADMIN_COLUMNS, adminFromRow, apiKeyFromRow, type AdminRow } from '../rows.js';
+import { TOTP_ENROLLED } from './administrators.js';
 import type { OrgId } from '../../core/ids.js';
 import type { Database } from '../schema.js';
 import { sql } from 'kysely';
@@ -29,7 +30,7 @@ export function apiKeyRepository(db: Kysely<Database>): ApiKeyRepository {
       if (!key) return undefined;
       const admin = await db
         .selectFrom('administrators')
-        .select([...ADMIN_COLUMNS, sql<number>`case when password_hash is null then 0 else 1 end`.as('password_set')])
+        .select([...ADMIN_COLUMNS, sql<number>`case when password_hash is null then 0 else 1 end`.as('password_set'), TOTP_ENROLLED])
         .where('id', '=', key.admin_id)
         .executeTakeFirst();
       if (!admin) return undefined;
