@@ -42,13 +42,32 @@ async function migrator(db: Kysely<any>, schema?: string): Promise<Migrator> {
   });
 }
 
+/**
+ * Kysely looks for its migration table by reading every schema of the database and asking for
+ * each whether it may be used; a schema another client drops meanwhile (another Roster sharing the
+ * database, a test suite cleaning up) fails that question with 3F000 "schema … does not exist".
+ * The check reads nothing of that schema, so it is simply asked again.
+ */
+export async function retryingVanishedSchema<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== '3F000' || attempt >= 5) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    }
+  }
+}
+
 export async function migrate(db: Kysely<any>, schema?: string): Promise<MigrationReport> {
-  const { error, results } = await (await migrator(db, schema)).migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-  return { applied: (results ?? []).filter((r: MigrationResult) => r.status === 'Success').map((r) => r.migrationName) };
+  return retryingVanishedSchema(async () => {
+    const { error, results } = await (await migrator(db, schema)).migrateToLatest();
+    if (error) throw error instanceof Error ? error : new Error(String(error));
+    return { applied: (results ?? []).filter((r: MigrationResult) => r.status === 'Success').map((r) => r.migrationName) };
+  });
 }
 
 export async function pendingMigrations(db: Kysely<any>, schema?: string): Promise<string[]> {
-  const all = await (await migrator(db, schema)).getMigrations();
+  const all = await retryingVanishedSchema(async () => (await migrator(db, schema)).getMigrations());
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }
