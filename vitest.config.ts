@@ -6,9 +6,6 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Most suites wait on peers (Samba, slapd, FreeRADIUS, Chromium) or timers rather than compute:
-    // two test files at a time on two cores, where the default would run one.
-    maxWorkers: 2,
     globalSetup: ['test/support/global-setup.ts'],
   },
 });
