@@ -8,7 +8,6 @@ import { conflict, DirectoryError, forbidden, invalid, notFound, unauthenticated
 import type { ApplicationId, OrgId } from '../core/ids.js';
 import type { Application, Organization, User, UserSession } from '../core/model.js';
 import type { RelyingParty } from '../core/services/webauthn.js';
-import { errorResponses } from '../api/wire/common.js';
 import { SESSION_COOKIE } from './sign-in.js';
 
 const tags = ['Roster extensions'];
@@ -16,7 +15,10 @@ const WEBAUTHN_COOKIE = 'roster_self_webauthn';
 const PREFIX = '/api/self';
 
 const Ok = Type.Object({}, { additionalProperties: true });
-const errors = errorResponses(400, 401, 403, 404, 409);
+/** Answers in the API's error shape (the `Error` schema the HTTP server registers). */
+const errorRef = Type.Unsafe<unknown>({ $ref: 'Error#' });
+const errorResponses = (...codes: number[]) => Object.fromEntries([400, 401, 403, ...codes].map((code) => [code, errorRef]));
+const errors = errorResponses(404, 409);
 
 declare module 'fastify' {
   interface FastifyRequest {
