@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { generateSecret, generateURI } from 'otplib';
 import type { Context, Origin } from '../context.js';
 import { conflict, invalid, unauthenticated } from '../errors.js';
@@ -9,7 +8,7 @@ import { permissionsFor } from '../roles.js';
 import { selectOrganization } from './api-keys.js';
 import { totpStepOf } from './credentials.js';
 import type { Deps } from './deps.js';
-import { DEFAULT_SESSION_POLICY, type SessionPolicy } from './sign-in.js';
+import { DEFAULT_SESSION_POLICY, isLive, newSessionToken, openedTimes, plausibleToken, seenAt, sessionIdOf, type SessionPolicy } from '../sessions.js';
 
 /** Where an administrator signs in from, for the session record and the audit log. */
 export interface AdminSignInContext {
@@ -43,10 +42,8 @@ export interface AdminLockoutPolicy {
 export const DEFAULT_ADMIN_LOCKOUT: AdminLockoutPolicy = { attempts: 5, minutes: 15 };
 
 const TOKEN_PREFIX = 'rsa_';
-const digest = (token: string) => createHash('sha256').update(token).digest('hex');
 const PENDING_CONTEXT = 'admin-sign-in';
 const PENDING_MS = 5 * 60_000;
-const TOUCH_EVERY_MS = 60_000;
 
 /**
  * Administrators signing in to the admin portal: email and password, then the code of their
@@ -156,19 +153,15 @@ export class AdminSignInService {
 
   /** The session a token names and its administrator, while both are good; moves the idle timeout on. */
   async resume(token: string): Promise<{ session: AdminSession; admin: Administrator } | undefined> {
-    if (!token.startsWith(TOKEN_PREFIX) || token.length > 100) return undefined;
+    if (!plausibleToken(token, TOKEN_PREFIX)) return undefined;
     const repos = this.deps.store.read;
-    const session = await repos.adminSessions.findById(digest(token));
+    const stored = await repos.adminSessions.findById(sessionIdOf(token));
     const now = this.deps.clock();
-    const at = now.getTime();
-    if (!session || session.revokedAt !== null || Date.parse(session.expires) <= at || Date.parse(session.idleExpires) <= at) return undefined;
-    const admin = await repos.admins.findById(session.adminId);
+    if (!stored || !isLive(stored, now)) return undefined;
+    const admin = await repos.admins.findById(stored.adminId);
     if (!admin || admin.suspended) return undefined;
-    if (at - Date.parse(session.lastSeen) >= TOUCH_EVERY_MS) {
-      const idleExpires = new Date(Math.min(at + this.policy.idleMinutes * 60_000, Date.parse(session.expires))).toISOString();
-      await repos.adminSessions.touch(session.id, now.toISOString(), idleExpires);
-      return { session: { ...session, lastSeen: now.toISOString(), idleExpires }, admin };
-    }
+    const { session, touched } = seenAt(stored, now, this.policy);
+    if (touched) await repos.adminSessions.touch(session.id, session.lastSeen, session.idleExpires);
     return { session, admin };
   }
 
@@ -255,19 +248,14 @@ export class AdminSignInService {
   }
 
   private async open(admin: Administrator, mfa: '' | 'totp', where: AdminSignInContext): Promise<AdminSignInStep> {
-    const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
-    const now = this.deps.clock();
+    const { token, id } = newSessionToken(TOKEN_PREFIX);
     const session: AdminSession = {
-      id: digest(token),
+      id,
       adminId: admin.id,
-      created: now.toISOString(),
-      lastSeen: now.toISOString(),
-      idleExpires: new Date(now.getTime() + this.policy.idleMinutes * 60_000).toISOString(),
-      expires: new Date(now.getTime() + this.policy.maxHours * 3_600_000).toISOString(),
+      ...openedTimes(this.deps.clock(), this.policy),
       mfa,
       ip: where.ip.slice(0, 64),
       userAgent: where.userAgent.slice(0, 512),
-      revokedAt: null,
     };
     await this.deps.store.read.adminSessions.insert(session);
     await this.deps.store.read.adminSessions.setFailures(admin.id, 0, null);

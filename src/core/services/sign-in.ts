@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { requirePermission, selfContext, systemContext, type Context, type Origin } from '../context.js';
 import { notFound } from '../errors.js';
+import { DEFAULT_SESSION_POLICY, isLive, newSessionToken, openedTimes, plausibleToken, seenAt, sessionIdOf, type SessionPolicy } from '../sessions.js';
 import type { ApplicationId, OrgId, UserId } from '../ids.js';
 import type { Application, JournalEntryInput, User, UserSession } from '../model.js';
 import type { DirectoryViewService } from './directory-view.js';
@@ -11,14 +11,7 @@ import type { Deps } from './deps.js';
 import type { MfaService, SecondFactor } from './mfa.js';
 import type { RelyingParty, WebAuthnService } from './webauthn.js';
 
-export interface SessionPolicy {
-  /** A session unused this long ends. */
-  idleMinutes: number;
-  /** A session ends this long after sign-in, used or not. */
-  maxHours: number;
-}
-
-export const DEFAULT_SESSION_POLICY: SessionPolicy = { idleMinutes: 30, maxHours: 12 };
+export { DEFAULT_SESSION_POLICY, type SessionPolicy } from '../sessions.js';
 
 /** Where a sign-in comes from, for the session record and the journal. */
 export interface SignInContext {
@@ -65,11 +58,8 @@ export interface PendingSignIn {
 
 /** Session tokens: a recognisable prefix and 256 random bits; only their SHA-256 is stored. */
 const TOKEN_PREFIX = 'rst_';
-const digest = (token: string) => createHash('sha256').update(token).digest('hex');
 const PENDING_CONTEXT = 'sign-in:second-factor';
 const PENDING_MS = 5 * 60_000;
-/** The idle timeout moves forward at most this often, sparing a write per request. */
-const TOUCH_EVERY_MS = 60_000;
 
 const isLocked = (user: User, now: Date) => user.accountLocked && (user.lockedUntil === null || Date.parse(user.lockedUntil) > now.getTime());
 
@@ -285,20 +275,15 @@ export class SignInService {
   }
 
   private async open(user: User, mfa: SessionMfa, where: SignInContext): Promise<SignInStep> {
-    const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
-    const now = this.deps.clock();
+    const { token, id } = newSessionToken(TOKEN_PREFIX);
     const session: UserSession = {
-      id: digest(token),
+      id,
       orgId: user.orgId,
       userId: user.id,
-      created: now.toISOString(),
-      lastSeen: now.toISOString(),
-      idleExpires: new Date(now.getTime() + this.policy.idleMinutes * 60_000).toISOString(),
-      expires: new Date(now.getTime() + this.policy.maxHours * 3_600_000).toISOString(),
+      ...openedTimes(this.deps.clock(), this.policy),
       mfa,
       ip: where.ip.slice(0, 64),
       userAgent: where.userAgent.slice(0, 512),
-      revokedAt: null,
     };
     await this.deps.store.read.sessions.insert(session);
     await this.record(user.orgId, where, { username: user.username, userId: user.id, result: 'success', ...(mfa ? { method: mfa } : {}) });
@@ -311,28 +296,24 @@ export class SignInService {
    * who has since been suspended, locked, deleted or given a new password.
    */
   async resume(token: string): Promise<{ session: UserSession; user: User } | undefined> {
-    if (!token.startsWith(TOKEN_PREFIX) || token.length > 100) return undefined;
+    if (!plausibleToken(token, TOKEN_PREFIX)) return undefined;
     const repos = this.deps.store.read;
-    const session = await repos.sessions.findById(digest(token));
+    const stored = await repos.sessions.findById(sessionIdOf(token));
     const now = this.deps.clock();
-    const at = now.getTime();
-    if (!session || session.revokedAt !== null || Date.parse(session.expires) <= at || Date.parse(session.idleExpires) <= at) return undefined;
-    const user = await repos.users.findById(session.orgId, session.userId);
+    if (!stored || !isLive(stored, now)) return undefined;
+    const user = await repos.users.findById(stored.orgId, stored.userId);
     // Suspension, locking and a new password revoke the user's sessions where they happen; the
     // state is checked again here in case a session outlived a change made some other way.
     if (!user || user.state !== 'ACTIVATED' || isLocked(user, now)) return undefined;
-    if (at - Date.parse(session.lastSeen) >= TOUCH_EVERY_MS) {
-      const idleExpires = new Date(Math.min(at + this.policy.idleMinutes * 60_000, Date.parse(session.expires))).toISOString();
-      await repos.sessions.touch(session.id, now.toISOString(), idleExpires);
-      return { session: { ...session, lastSeen: now.toISOString(), idleExpires }, user };
-    }
+    const { session, touched } = seenAt(stored, now, this.policy);
+    if (touched) await repos.sessions.touch(session.id, session.lastSeen, session.idleExpires);
     return { session, user };
   }
 
   /** Ends the session a token names (sign-out); false when there was none to end. */
   async signOut(token: string, where: SignInContext): Promise<boolean> {
-    if (!token.startsWith(TOKEN_PREFIX)) return false;
-    const session = await this.deps.store.read.sessions.findById(digest(token));
+    if (!plausibleToken(token, TOKEN_PREFIX)) return false;
+    const session = await this.deps.store.read.sessions.findById(sessionIdOf(token));
     if (!session || !(await this.deps.store.read.sessions.revoke(session.id, this.deps.clock().toISOString()))) return false;
     await this.journal(session.orgId, where, session.userId, 'sign_out', { userId: session.userId });
     return true;
